@@ -1,0 +1,38 @@
+/**
+ * Optional privilege dropping for the CLIs. `@echo/privdrop` is an optional peer: only a user
+ * who asks for `--user`/`--group`/`--umask` needs it installed.
+ * @module
+ */
+import { EchoError } from "../errors.js";
+import type { PrivilegeArgs } from "./args.js";
+
+/** The code of the error thrown when a drop is asked for but `@echo/privdrop` is missing. */
+export const PRIVDROP_MISSING = "ECHO_ERR_PRIVDROP_MISSING";
+
+interface PrivdropModule {
+  dropPrivileges(options: PrivilegeArgs): { dropped: boolean; reason?: string } & Record<string, unknown>;
+  formatDropResult?(result: unknown): string;
+}
+
+/**
+ * Imports `@echo/privdrop`, or throws an {@link EchoError} `ECHO_ERR_PRIVDROP_MISSING` saying
+ * what to install.
+ */
+export async function loadPrivdrop(): Promise<PrivdropModule> {
+  const name = "@echo/privdrop";
+  try {
+    return (await import(name)) as PrivdropModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") {
+      throw new EchoError(PRIVDROP_MISSING, "--user/--group/--umask need the package @echo/privdrop: npm install @echo/privdrop", { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Drops privileges in this process; returns one line describing what was done. */
+export async function dropPrivilegesOptional(privileges: PrivilegeArgs): Promise<string> {
+  const privdrop = await loadPrivdrop();
+  const result = privdrop.dropPrivileges(privileges);
+  return privdrop.formatDropResult ? privdrop.formatDropResult(result) : JSON.stringify(result);
+}

@@ -1,0 +1,83 @@
+/**
+ * The handler contract: one shape that every concurrency model runs unchanged.
+ *
+ * A handler reacts to connection events and writes through the {@link Connection} it is given.
+ * Nothing here is a Node stream, so a native readiness loop can drive it as well as `net`.
+ * @module
+ */
+
+/** One client connection as a handler sees it, whatever model serves it. */
+export interface Connection {
+  /** A number unique among the connections of one server process or thread. */
+  readonly id: number;
+  /** The client's address (undefined for Unix sockets). */
+  readonly remoteAddress: string | undefined;
+  /** The client's port (undefined for Unix sockets). */
+  readonly remotePort: number | undefined;
+  /** Who serves the connection: `MainThread`, `Thread-2`, `Process-3`… */
+  readonly worker: string;
+  /** Bytes the server holds for this connection that the kernel has not taken yet. */
+  readonly writableLength: number;
+  /** A free slot for the handler's per-connection state. */
+  state: unknown;
+  /**
+   * Queues bytes to the client. Returns `false` when the connection's output is over its limit:
+   * the server then stops reading this client until the output drains (`onDrain`).
+   */
+  write(data: Uint8Array | string): boolean;
+  /** Writes `data` if given, then closes the sending side once all output is flushed. */
+  end(data?: Uint8Array | string): void;
+  /** Closes the connection at once, discarding pending output. */
+  destroy(error?: Error): void;
+}
+
+/**
+ * What a handler module provides. Only `onData` is required.
+ *
+ * `data` passed to `onData` is only valid during the call: models may reuse the buffer, so copy
+ * it to keep it. When `onData` returns a promise, the model reads nothing more from that
+ * connection until it settles, so the calls of one connection never overlap.
+ * A callback that throws or rejects closes only its own connection.
+ */
+export interface Handler {
+  /** A name for logs. */
+  readonly name?: string;
+  /** A client connected. */
+  onConnection?(conn: Connection): void | Promise<void>;
+  /** Bytes arrived from the client. */
+  onData(conn: Connection, data: Uint8Array): void | Promise<void>;
+  /** The client finished sending (EOF). Default: `conn.end()` once output is flushed. */
+  onEnd?(conn: Connection): void | Promise<void>;
+  /** Output that was over the limit has drained. */
+  onDrain?(conn: Connection): void;
+  /** The connection is gone. `error` says why when it did not close normally. */
+  onClose?(conn: Connection, error?: Error): void;
+}
+
+/** What a handler factory receives: where it runs, and the options the user passed for it. */
+export interface HandlerContext {
+  /** Who runs this copy of the handler: `MainThread`, `Thread-1`, `Process-2`… */
+  readonly worker: string;
+  /** `handlerOptions` from the server options, passed through unchanged. */
+  readonly options: unknown;
+}
+
+/** A function that builds a handler; called once per thread or process that serves. */
+export type HandlerFactory = (context: HandlerContext) => Handler | Promise<Handler>;
+
+/**
+ * The shape of a handler module: its default export (or a named export `handler`) is a
+ * {@link Handler} or a {@link HandlerFactory}.
+ */
+export type HandlerExport = Handler | HandlerFactory;
+
+/**
+ * Types a handler module's default export. It returns its argument unchanged.
+ * @example
+ * ```ts
+ * export default defineHandler({ onData(conn, data) { conn.write(data); } });
+ * ```
+ */
+export function defineHandler<T extends HandlerExport>(handler: T): T {
+  return handler;
+}
