@@ -153,6 +153,9 @@ export class EchoServer extends EventEmitter {
 
   /** A copy of the counters now. */
   stats(): StatsSnapshot {
+    let buffered = 0;
+    for (const socket of this.connections) buffered += socket.writableLength;
+    this.counters.buffered = buffered;
     return this.counters.snapshot();
   }
 
