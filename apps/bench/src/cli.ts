@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * `echo-bench`: every model under the same load. See the README for the flags.
+ * @module
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { compareResults, formatComparison, readResults } from "./compare.js";
+import { builtinModels, parseBaselineFlag, selectModels, type ModelDefinition } from "./models.js";
+import { appFile } from "./paths.js";
+import { presets, type Preset } from "./presets.js";
+import { progressDisplay } from "./progress.js";
+import { terminalReport, writeDocPage, writeOutputs } from "./report.js";
+import { runBench } from "./runner.js";
+import { builtinScenarios } from "./scenarios.js";
+
+const HELP = `usage: echo-bench [--quick|--full|--smoke] [options]
+       echo-bench --compare a.json b.json
+       echo-bench --list
+
+Runs every available server model under the same load and reports server CPU µs per round
+trip, round trips/s, latency, errors and memory, as medians of interleaved rounds.
+
+  --quick                 about two minutes (default): 3 rounds of 1 s
+  --full                  5 rounds of 3 s (about 25 minutes with every model)
+  --smoke                 every scenario once, very briefly (CI)
+  --models a,b            models or groups (core, threaded, prefork, selector, node, python)
+  --scenarios x,y         echo, connect, http, http-ab, http-wrk, cpu, c10k
+  --rounds N              rounds per scenario (overrides the preset)
+  --duration S            seconds per run (overrides the preset)
+  --warmup S              seconds of unrecorded load after each server starts
+  --idle N                idle connections in c10k (default 10000; ulimit -n must allow it)
+  --baseline NAME=CMD     add an external echo server; {port} is replaced by a free port,
+                          e.g. --baseline 'ref=/tmp/echo-ref/ref-echo-server 1 {port}'
+  --against NAME          the model ratios are taken against (default node-net)
+  --out DIR               write results.json, report.md and SVG charts (default results/latest)
+  --doc FILE              also write a docs page (e.g. ../../docs/benchmarks.md), charts beside it
+  --compare A B           compare two results.json: what changed, beyond the noise or not
+  --list                  list models and scenarios and whether they can run here
+  -h, --help              this text
+`;
+
+function list(values: string | undefined): string[] | undefined {
+  return values ? values.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      quick: { type: "boolean" },
+      full: { type: "boolean" },
+      smoke: { type: "boolean" },
+      models: { type: "string" },
+      scenarios: { type: "string" },
+      rounds: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      idle: { type: "string" },
+      baseline: { type: "string", multiple: true },
+      against: { type: "string" },
+      out: { type: "string" },
+      doc: { type: "string" },
+      compare: { type: "boolean" },
+      list: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.compare) {
+    if (positionals.length !== 2) throw new Error("--compare needs two results.json files");
+    const [a, b] = positionals as [string, string];
+    process.stdout.write(formatComparison(compareResults(readResults(a), readResults(b)), a, b));
+    return 0;
+  }
+  if (positionals.length) throw new Error(`unexpected argument ${positionals[0]}`);
+  const presetCount = [values.quick, values.full, values.smoke].filter(Boolean).length;
+  if (presetCount > 1) throw new Error("choose one of --quick, --full, --smoke");
+  const preset: Preset = values.full ? presets.full : values.smoke ? presets.smoke : presets.quick;
+
+  const externals: ModelDefinition[] = (values.baseline ?? []).map(parseBaselineFlag);
+  const all = [...builtinModels(), ...externals];
+  const names = new Set<string>();
+  for (const m of all) {
+    if (names.has(m.name)) throw new Error(`--baseline name ${m.name} is already a model's name`);
+    names.add(m.name);
+  }
+  const wanted = list(values.models);
+  // External baselines were asked for explicitly: they run whatever --models says.
+  const models = [...selectModels(all.filter((m) => m.group !== "external"), wanted), ...externals];
+  const allScenarios = builtinScenarios();
+  const wantedScenarios = list(values.scenarios);
+  const unknown = (wantedScenarios ?? []).filter((s) => !allScenarios.some((x) => x.name === s));
+  if (unknown.length) throw new Error(`--scenarios: unknown ${unknown.join(", ")}; known: ${allScenarios.map((s) => s.name).join(", ")}`);
+  const scenarios = wantedScenarios ? allScenarios.filter((s) => wantedScenarios.includes(s.name)) : allScenarios;
+
+  if (values.list) {
+    for (const m of models) {
+      const a = m.available();
+      process.stdout.write(`model    ${m.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${m.description}${a.ok ? "" : ` (${a.note})`}\n`);
+    }
+    for (const s of scenarios) {
+      const a = s.available();
+      process.stdout.write(`scenario ${s.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${s.description}${a.ok ? "" : ` (${a.note})`}\n`);
+    }
+    return 0;
+  }
+
+  const against = values.against ?? "node-net";
+  const progress = progressDisplay();
+  const results = await runBench({
+    preset,
+    models,
+    scenarios,
+    overrides: { rounds: positiveNumber("rounds", values.rounds, true), durationS: positiveNumber("duration", values.duration, false) },
+    warmupS: values.warmup === undefined ? undefined : Number(values.warmup),
+    idle: positiveNumber("idle", values.idle, true),
+    baseline: against,
+    argv,
+    onProgress: (p) => progress.update(p),
+    onNote: (n) => progress.note(n),
+  });
+  progress.done();
+  process.stdout.write(terminalReport(results));
+  const out = resolve(values.out ?? appFile("results/latest"));
+  const written = writeOutputs(results, out);
+  process.stdout.write(`\nwrote ${written.length} files to ${out} (results.json, report.md, charts)\n`);
+  if (values.doc) {
+    const docFiles = writeDocPage(results, resolve(values.doc));
+    process.stdout.write(`wrote ${resolve(values.doc)} and ${docFiles.length - 1} files beside it\n`);
+  }
+  const mismatches = results.runs.reduce((a, r) => a + r.mismatches, 0);
+  if (results.runs.length === 0) {
+    process.stderr.write("echo-bench: no run was measured\n");
+    return 1;
+  }
+  if (mismatches > 0) {
+    process.stderr.write(`echo-bench: ${mismatches} echoed messages differed from what was sent\n`);
+    return 1;
+  }
+  if (preset.name === "smoke") {
+    const empty = results.scenarios.filter((s) => !results.runs.some((r) => r.scenario === s.name));
+    if (empty.length) {
+      process.stderr.write(`echo-bench: smoke: no run succeeded in ${empty.map((s) => s.name).join(", ")}\n`);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    process.stderr.write(`echo-bench: ${error.message}\n`);
+    process.exitCode = 2;
+  },
+);

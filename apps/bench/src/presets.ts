@@ -1,0 +1,41 @@
+/**
+ * How long and how often: the quick, full and smoke presets.
+ * @module
+ */
+
+/** Rounds and seconds per run for one scenario. */
+export interface Plan {
+  rounds: number;
+  durationS: number;
+}
+
+/** A preset: a default plan, per-scenario changes, warm-up and C10k size. */
+export interface Preset {
+  name: "quick" | "full" | "smoke";
+  plan: Plan;
+  /** Scenario-specific plans (cross-checks and C10k are slower per run, so fewer rounds). */
+  per: Record<string, Partial<Plan>>;
+  /** Seconds of unrecorded load on each server after it starts (JIT warm-up). */
+  warmupS: number;
+  /** Idle connections in C10k. */
+  idle: number;
+}
+
+/** The presets. Quick takes about two minutes with every model present, full about 25. */
+export const presets: Record<Preset["name"], Preset> = {
+  quick: { name: "quick", plan: { rounds: 3, durationS: 1 }, per: { "http-ab": { rounds: 1 }, "http-wrk": { rounds: 1 }, c10k: { rounds: 1 } }, warmupS: 0.3, idle: 10_000 },
+  full: { name: "full", plan: { rounds: 5, durationS: 3 }, per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } }, warmupS: 1, idle: 10_000 },
+  smoke: { name: "smoke", plan: { rounds: 1, durationS: 0.25 }, per: { "http-ab": { durationS: 1 }, "http-wrk": { durationS: 1 } }, warmupS: 0, idle: 200 },
+};
+
+/** The plan of one scenario under a preset and the command line's overrides. */
+export function planFor(preset: Preset, scenario: string, overrides: Partial<Plan>): Plan {
+  return { ...preset.plan, ...preset.per[scenario], ...stripUndefined(overrides) };
+}
+
+function stripUndefined(plan: Partial<Plan>): Partial<Plan> {
+  const out: Partial<Plan> = {};
+  if (plan.rounds !== undefined) out.rounds = plan.rounds;
+  if (plan.durationS !== undefined) out.durationS = plan.durationS;
+  return out;
+}
