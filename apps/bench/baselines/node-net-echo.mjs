@@ -5,12 +5,8 @@
 // http: a minimal keep-alive responder (one canned 200 per request header block), for the HTTP
 // scenarios. Prints `node-net listening on HOST:PORT (model M, pid P)`; exits on SIGTERM/SIGINT.
 import net from "node:net";
+import { flag, serve } from "./flags.mjs";
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
 const host = flag("host", "127.0.0.1");
 const port = Number(flag("port", "0"));
 const mode = flag("mode", "echo");
@@ -59,15 +55,4 @@ if (mode === "echo") {
   process.exit(2);
 }
 
-const server = net.createServer({ noDelay: true }, onConnection);
-server.listen({ host, port, backlog: 4096 }, () => {
-  const a = server.address();
-  process.stdout.write(`node-net listening on ${a.address}:${a.port} (model net ${mode}, pid ${process.pid})\n`);
-});
-const stop = () => {
-  server.close(() => process.exit(0));
-  // Open client connections would keep close() waiting: the bench stops us between runs.
-  setTimeout(() => process.exit(0), 500).unref();
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+serve(net.createServer({ noDelay: true }, onConnection), "node-net", `net ${mode}`, host, port);

@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { setEchoLoader, type EchoLoader } from "./load/echo.js";
 import { compareResults, formatComparison, readResults } from "./compare.js";
 import { builtinModels, parseBaselineFlag, selectModels, type ModelDefinition } from "./models.js";
 import { appFile } from "./paths.js";
@@ -33,6 +34,8 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
   --baseline NAME=CMD     add an external echo server; {port} is replaced by a free port,
                           e.g. --baseline 'ref=/tmp/echo-ref/ref-echo-server 1 {port}'
   --against NAME          the model ratios are taken against (default node-net)
+  --loader KIND           echo load generator: auto (@echo/client's runLoad when installed,
+                          else the internal loop), client, internal, ref (C ref-echo-load)
   --out DIR               write results.json, report.md and SVG charts (default results/latest)
   --doc FILE              also write a docs page (e.g. ../../docs/benchmarks.md), charts beside it
   --compare A B           compare two results.json: what changed, beyond the noise or not
@@ -67,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       idle: { type: "string" },
       baseline: { type: "string", multiple: true },
       against: { type: "string" },
+      loader: { type: "string" },
       out: { type: "string" },
       doc: { type: "string" },
       compare: { type: "boolean" },
@@ -117,6 +121,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  const loader = values.loader ?? "auto";
+  if (!["auto", "client", "internal", "ref"].includes(loader)) throw new Error(`--loader must be auto, client, internal or ref, got ${JSON.stringify(loader)}`);
+  await setEchoLoader(loader as EchoLoader);
   const against = values.against ?? "node-net";
   const progress = progressDisplay();
   const results = await runBench({

@@ -205,7 +205,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       scenarioRecords.push({
         name: scenario.name,
         description: scenario.description,
-        tool: scenario.tool(),
+        tool: await scenario.tool(),
         connections: scenario.connections,
         size: scenario.size,
         idle: scenario.fresh ? idle : null,

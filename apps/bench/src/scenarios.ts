@@ -3,7 +3,7 @@
  * @module
  */
 import { abLoad, refLoad, which, wrkLoad } from "./load/external.js";
-import { echoLoad } from "./load/echo.js";
+import { echoLoad, echoLoadTool } from "./load/echo.js";
 import { autocannonLoad } from "./load/http.js";
 import { openIdle } from "./load/idle.js";
 import type { LoadResult } from "./load/types.js";
@@ -35,7 +35,7 @@ export interface ScenarioDefinition {
   /** A new server for every run (C10k: RSS per idle connection needs a fresh process). */
   fresh: boolean;
   /** The load tool's name, for the results. */
-  tool(): string;
+  tool(): string | Promise<string>;
   /** Whether it can run here at all (its tool installed). */
   available(): Availability;
   /** Whether `model` can take it. */
@@ -61,84 +61,47 @@ const installed = (tool: string): Availability => (which(tool) ? ok : { ok: fals
 /** The echo-scenarios' round trip: 64 bytes. */
 export const ECHO_SIZE = 64;
 
-/** Every scenario, in report order. */
+type Fields = Pick<ScenarioDefinition, "name" | "description" | "workload" | "connections">;
+
+/** An echo-load scenario (persistent or a new connection per round trip). */
+function echoScenario(fields: Fields, newConnection = false): ScenarioDefinition {
+  return {
+    ...fields,
+    size: ECHO_SIZE,
+    fresh: false,
+    tool: echoLoadTool,
+    available: () => ok,
+    applies: serves(fields.workload),
+    measure: (server, durationS) =>
+      measureAround(server, () => echoLoad({ host: server.host, port: server.port, connections: fields.connections, size: ECHO_SIZE, durationMs: durationS * 1000, newConnection })),
+  };
+}
+
+/** An HTTP keep-alive hello scenario driven by `tool`. */
+function httpScenario(name: string, description: string, tool: string, available: () => Availability, load: (port: number, seconds: number) => Promise<LoadResult>): ScenarioDefinition {
+  return {
+    name,
+    description,
+    workload: "http",
+    connections: 50,
+    size: null,
+    fresh: false,
+    tool: () => tool,
+    available,
+    applies: serves("http"),
+    measure: (server, durationS) => measureAround(server, () => load(server.port, durationS)),
+  };
+}
+
+/** Every scenario, in the order they run and are reported. */
 export function builtinScenarios(): ScenarioDefinition[] {
   return [
-    {
-      name: "echo",
-      description: `persistent connections: 50 clients, ${ECHO_SIZE} B echo, one round trip in flight each`,
-      workload: "echo",
-      connections: 50,
-      size: ECHO_SIZE,
-      fresh: false,
-      tool: () => "internal",
-      available: () => ok,
-      applies: serves("echo"),
-      measure: (server, durationS) =>
-        measureAround(server, () => echoLoad({ host: server.host, port: server.port, connections: 50, size: ECHO_SIZE, durationMs: durationS * 1000 })),
-    },
-    {
-      name: "connect",
-      description: `a new connection per round trip (what the article's ab run did): 20 at a time, ${ECHO_SIZE} B`,
-      workload: "echo",
-      connections: 20,
-      size: ECHO_SIZE,
-      fresh: false,
-      tool: () => "internal",
-      available: () => ok,
-      applies: serves("echo"),
-      measure: (server, durationS) =>
-        measureAround(server, () => echoLoad({ host: server.host, port: server.port, connections: 20, size: ECHO_SIZE, durationMs: durationS * 1000, newConnection: true })),
-    },
-    {
-      name: "http",
-      description: "HTTP/1.1 keep-alive hello (the http-hello handler) under autocannon, 50 connections",
-      workload: "http",
-      connections: 50,
-      size: null,
-      fresh: false,
-      tool: () => "autocannon",
-      available: () => ok,
-      applies: serves("http"),
-      measure: (server, durationS) => measureAround(server, () => autocannonLoad(server.port, 50, durationS)),
-    },
-    {
-      name: "http-ab",
-      description: "cross-check: the same HTTP hello under ab -k (HTTP/1.0 keep-alive), 50 connections",
-      workload: "http",
-      connections: 50,
-      size: null,
-      fresh: false,
-      tool: () => "ab",
-      available: () => installed("ab"),
-      applies: serves("http"),
-      measure: (server, durationS) => measureAround(server, () => abLoad(which("ab")!, server.port, 50, durationS)),
-    },
-    {
-      name: "http-wrk",
-      description: "cross-check: the same HTTP hello under wrk (1 thread), 50 connections",
-      workload: "http",
-      connections: 50,
-      size: null,
-      fresh: false,
-      tool: () => "wrk",
-      available: () => installed("wrk"),
-      applies: serves("http"),
-      measure: (server, durationS) => measureAround(server, () => wrkLoad(which("wrk")!, server.port, 50, durationS)),
-    },
-    {
-      name: "cpu",
-      description: `CPU-bound handler: about 1 ms of work per request, 20 persistent connections, ${ECHO_SIZE} B`,
-      workload: "cpu",
-      connections: 20,
-      size: ECHO_SIZE,
-      fresh: false,
-      tool: () => "internal",
-      available: () => ok,
-      applies: serves("cpu"),
-      measure: (server, durationS) =>
-        measureAround(server, () => echoLoad({ host: server.host, port: server.port, connections: 20, size: ECHO_SIZE, durationMs: durationS * 1000 })),
-    },
+    echoScenario({ name: "echo", description: `persistent connections: 50 clients, ${ECHO_SIZE} B echo, one round trip in flight each`, workload: "echo", connections: 50 }),
+    echoScenario({ name: "connect", description: `a new connection per round trip (what the article's ab run did): 20 at a time, ${ECHO_SIZE} B`, workload: "echo", connections: 20 }, true),
+    httpScenario("http", "HTTP/1.1 keep-alive hello (the http-hello handler) under autocannon, 50 connections", "autocannon", () => ok, (port, s) => autocannonLoad(port, 50, s)),
+    httpScenario("http-ab", "cross-check: the same HTTP hello under ab -k (HTTP/1.0 keep-alive), 50 connections", "ab", () => installed("ab"), (port, s) => abLoad(which("ab")!, port, 50, s)),
+    httpScenario("http-wrk", "cross-check: the same HTTP hello under wrk (1 thread), 50 connections", "wrk", () => installed("wrk"), (port, s) => wrkLoad(which("wrk")!, port, 50, s)),
+    echoScenario({ name: "cpu", description: `CPU-bound handler: about 1 ms of work per request, 20 persistent connections, ${ECHO_SIZE} B`, workload: "cpu", connections: 20 }),
     {
       name: "c10k",
       description: `C10k: 10,000 idle connections held open (--idle), then 50 active clients, ${ECHO_SIZE} B echo`,
@@ -146,7 +109,7 @@ export function builtinScenarios(): ScenarioDefinition[] {
       connections: 50,
       size: ECHO_SIZE,
       fresh: true,
-      tool: () => (refTools.load ? "ref-echo-load -i" : "internal + idle opener"),
+      tool: async () => (refTools.load ? "ref-echo-load -i" : `idle opener + ${await echoLoadTool()}`),
       available: () => ok,
       applies: (model) => (model.noC10k ? { ok: false, note: `${model.name} ${model.noC10k}` } : serves("echo")(model)),
       measure: measureC10k,

@@ -1,0 +1,74 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { builtinModels } from "../src/models.js";
+import { appFile } from "../src/paths.js";
+import { validateResults, type BenchResults } from "../src/results.js";
+import { builtinScenarios } from "../src/scenarios.js";
+import { tempDir } from "./helpers.js";
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+
+async function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [appFile("dist/cli.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe("echo-bench --smoke", () => {
+  it("runs every available scenario briefly, exits 0 and writes a valid results.json", async () => {
+    const out = join(tmp.dir, "smoke");
+    const { code, stdout, stderr } = await bench(["--smoke", "--out", out]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as BenchResults;
+    expect(validateResults(results)).toEqual([]);
+    const available = builtinScenarios().filter((s) => s.available().ok).map((s) => s.name);
+    expect(results.scenarios.map((s) => s.name)).toEqual(available);
+    for (const scenario of available) {
+      expect(results.runs.filter((r) => r.scenario === scenario).length).toBeGreaterThan(0);
+      expect(stdout).toContain(`\n${scenario}: `);
+    }
+    // Models whose package has not landed are skipped with a note, not an error.
+    for (const model of builtinModels().filter((m) => !m.available().ok)) expect(results.notes.join("\n")).toContain(`skipped ${model.name}`);
+    expect(results.runs.reduce((a, r) => a + r.mismatches, 0)).toBe(0);
+  }, 120_000);
+});
+
+describe("echo-bench arguments", () => {
+  it.each([
+    [["--models", "nope"], /--models: unknown nope; known: node-net/],
+    [["--scenarios", "echo,nope"], /--scenarios: unknown nope; known: echo/],
+    [["--rounds", "0"], /--rounds must be a positive integer, got "0"/],
+    [["--duration", "x"], /--duration must be a positive number, got "x"/],
+    [["--baseline", "noequals"], /--baseline must be NAME=COMMAND, got "noequals"/],
+    [["--baseline", "node-net=/bin/true {port}"], /--baseline name node-net is already a model's name/],
+    [["--loader", "fast"], /--loader must be auto, client, internal or ref, got "fast"/],
+    [["--full", "--smoke"], /choose one of --quick, --full, --smoke/],
+    [["--compare", "one.json"], /--compare needs two results.json files/],
+  ])("%j fails with a message naming the flag", async (args, message) => {
+    const { code, stderr } = await bench(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it("--list names every model and scenario with what it needs", async () => {
+    const { code, stdout } = await bench(["--list"]);
+    expect(code).toBe(0);
+    for (const m of builtinModels()) expect(stdout).toContain(m.name);
+    expect(stdout).toMatch(/scenario c10k/);
+  });
+
+  it("--help prints the usage", async () => {
+    const { code, stdout } = await bench(["--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("--compare A B");
+  });
+});
