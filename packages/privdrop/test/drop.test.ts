@@ -136,6 +136,25 @@ describe.skipIf(!isRoot || !linux)(`dropping as root, port 7${needsRoot}`, () =>
     expect((await run.exit).code).toBe(0);
   });
 
+  it("drops every thread of the process: worker threads listening before the main thread drops run as nobody too", async () => {
+    const gid = defaultGroupGid();
+    const run = runFixture("drop-with-threads.mjs");
+    const event = await run.next("threads");
+    expect(event.reports).toEqual([
+      { uid: 65534, euid: 65534, gid, groups: [gid] },
+      { uid: 65534, euid: 65534, gid, groups: [gid] },
+    ]);
+    const tasks = event.tasks as { uid: string; gid: string; groups: string }[];
+    // main thread, two workers and libuv/V8 helper threads
+    expect(tasks.length).toBeGreaterThan(3);
+    for (const task of tasks) {
+      expect(task.uid).toBe("Uid:\t65534\t65534\t65534\t65534");
+      expect(task.gid).toBe(`Gid:\t${gid}\t${gid}\t${gid}\t${gid}`);
+      expect(task.groups).toMatch(/^Groups:\s*$/);
+    }
+    expect((await run.exit).code).toBe(0);
+  });
+
   it("verifyDropped names the failed check: uid while still root", async () => {
     const run = runFixture("drop-once.mjs", { verifyOnly: { uid: 65534, gid: 65534, groups: [] } });
     const event = await run.next("error");
