@@ -94,7 +94,8 @@ async function runOnPort7(extra: string[]): Promise<{ run: CliRun; host: string;
     try {
       return { run, host, listening: await run.line(/^echo-server listening on (\S+) \(model async, handler echo, pid (\d+)\)$/) };
     } catch (error) {
-      if (!run.stderr().includes("ECHO_ERR_ADDR_IN_USE")) throw error;
+      await run.exit;
+      if (!/ECHO_ERR_ADDR_IN_USE|EADDRINUSE/.test(run.stderr())) throw error;
     }
   }
   throw new Error(`port 7 is in use on ${hosts.join(", ")}`);
