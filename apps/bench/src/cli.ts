@@ -22,7 +22,7 @@ const HELP = `usage: echo-bench [--quick|--full|--smoke] [options]
 Runs every available server model under the same load and reports server CPU µs per round
 trip, round trips/s, latency, errors and memory, as medians of interleaved rounds.
 
-  --quick                 about two minutes (default): 3 rounds of 1 s
+  --quick                 about two minutes (default): 3 rounds of 0.5 s
   --full                  5 rounds of 3 s (about 25 minutes with every model)
   --smoke                 every scenario once, very briefly (CI)
   --models a,b            models or groups (core, threaded, prefork, selector, node, python)
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.compare) {
     if (positionals.length !== 2) throw new Error("--compare needs two results.json files");
-    const [a, b] = positionals as [string, string];
+    const [a, b] = (positionals as [string, string]).map((p) => resolve(callerDir, p)) as [string, string];
     process.stdout.write(formatComparison(compareResults(readResults(a), readResults(b)), a, b));
     return 0;
   }
@@ -140,12 +140,13 @@ async function main(argv: string[]): Promise<number> {
   });
   progress.done();
   process.stdout.write(terminalReport(results));
-  const out = resolve(values.out ?? appFile("results/latest"));
+  const out = values.out ? resolve(callerDir, values.out) : appFile("results/latest");
   const written = writeOutputs(results, out);
   process.stdout.write(`\nwrote ${written.length} files to ${out} (results.json, report.md, charts)\n`);
   if (values.doc) {
-    const docFiles = writeDocPage(results, resolve(values.doc));
-    process.stdout.write(`wrote ${resolve(values.doc)} and ${docFiles.length - 1} files beside it\n`);
+    const doc = resolve(callerDir, values.doc);
+    const docFiles = writeDocPage(results, doc);
+    process.stdout.write(`wrote ${doc} and ${docFiles.length - 1} files beside it\n`);
   }
   const mismatches = results.runs.reduce((a, r) => a + r.mismatches, 0);
   if (results.runs.length === 0) {
@@ -166,7 +167,10 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
+// `pnpm bench -- --smoke` passes the `--` through: drop it. Relative paths are the caller's,
+// not apps/bench's (pnpm runs the script there and says where it was called from in INIT_CWD).
+const callerDir = process.env.INIT_CWD ?? process.cwd();
+main(process.argv.slice(2).filter((a) => a !== "--")).then(
   (code) => {
     process.exitCode = code;
   },

@@ -70,7 +70,8 @@ export function python3(): string | undefined {
 }
 
 const handlerFor = (workload: Workload): string => (workload === "http" ? "http-hello" : workload === "cpu" ? cpuHandlerPath : "echo");
-const common = ["--host", "127.0.0.1", "--port", "0"];
+// Core's default limit is 10,000 connections: C10k holds 10,050, so every package CLI gets room.
+const common = ["--host", "127.0.0.1", "--port", "0", "--max-connections", "20000"];
 
 function cliModel(
   name: string,

@@ -161,3 +161,26 @@ describe("--compare", () => {
     expect(() => readResults(bad)).toThrow(/not a valid echo-bench results file: results.schema must be/);
   });
 });
+
+describe("scaling", () => {
+  it("puts each threaded and prefork model beside its single-thread model and core-async", async () => {
+    const { summarizeRuns } = await import("../src/runner.js");
+    const { scalingRows, markdownReport: report } = await import("../src/report.js");
+    const synthetic: BenchResults = JSON.parse(toJson(results));
+    const run = (model: string, rps: number) => ({ ...synthetic.runs[0]!, scenario: "cpu", model, rps });
+    synthetic.models.push(
+      { name: "core-async", group: "core", description: "", command: null, available: true },
+      { name: "threaded-1", group: "threaded", description: "", command: null, available: true },
+      { name: "threaded-2", group: "threaded", description: "", command: null, available: true },
+    );
+    synthetic.scenarios.push({ ...synthetic.scenarios[0]!, name: "cpu" });
+    synthetic.runs = [run("core-async", 900), run("threaded-1", 1000), run("threaded-2", 1800)];
+    synthetic.summary = summarizeRuns(synthetic.runs, "node-net");
+    expect(validateResults(synthetic)).toEqual([]);
+    expect(scalingRows(synthetic)).toEqual([
+      ["threaded-1", "1,000", "", "1.11×"],
+      ["threaded-2", "1,800", "1.80×", "2.00×"],
+    ]);
+    expect(report(synthetic)).toContain("| threaded-2 | 1,800 | 1.80× | 2.00× |");
+  });
+});
