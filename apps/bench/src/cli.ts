@@ -39,6 +39,8 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
   --out DIR               write results.json, report.md and SVG charts (default results/latest)
   --doc FILE              also write a docs page (e.g. ../../docs/benchmarks.md), charts beside it
   --compare A B           compare two results.json: what changed, beyond the noise or not
+  --report FILE           rewrite report.md, charts (--out) and the docs page (--doc) from a
+                          results.json, without running anything
   --list                  list models and scenarios and whether they can run here
   -h, --help              this text
 `;
@@ -74,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: "string" },
       doc: { type: "string" },
       compare: { type: "boolean" },
+      report: { type: "string" },
       list: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -89,6 +92,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new Error(`unexpected argument ${positionals[0]}`);
+  if (values.report) {
+    const results = readResults(resolve(callerDir, values.report));
+    if (!values.out && !values.doc) throw new Error("--report needs --out DIR or --doc FILE");
+    if (values.out) process.stdout.write(`wrote ${writeOutputs(results, resolve(callerDir, values.out)).length} files to ${resolve(callerDir, values.out)}\n`);
+    if (values.doc) process.stdout.write(`wrote ${writeDocPage(results, resolve(callerDir, values.doc)).length} files for ${resolve(callerDir, values.doc)}\n`);
+    return 0;
+  }
   const presetCount = [values.quick, values.full, values.smoke].filter(Boolean).length;
   if (presetCount > 1) throw new Error("choose one of --quick, --full, --smoke");
   const preset: Preset = values.full ? presets.full : values.smoke ? presets.smoke : presets.quick;

@@ -39,6 +39,15 @@ describe("echo-bench --smoke", () => {
     // Models whose package has not landed are skipped with a note, not an error.
     for (const model of builtinModels().filter((m) => !m.available().ok)) expect(results.notes.join("\n")).toContain(`skipped ${model.name}`);
     expect(results.runs.reduce((a, r) => a + r.mismatches, 0)).toBe(0);
+
+    // --report rewrites the report and a docs page from that file without running anything.
+    const doc = join(tmp.dir, "docs", "benchmarks.md");
+    const again = await bench(["--report", join(out, "results.json"), "--doc", doc]);
+    expect(again.code).toBe(0);
+    const page = readFileSync(doc, "utf8");
+    expect(page).toContain("## Method");
+    expect(page).toContain(`Run of ${results.createdAt}`);
+    expect(page).toContain("](benchmarks/cpu-echo.svg)");
   }, 120_000);
 });
 
@@ -53,6 +62,7 @@ describe("echo-bench arguments", () => {
     [["--loader", "fast"], /--loader must be auto, client, internal or ref, got "fast"/],
     [["--full", "--smoke"], /choose one of --quick, --full, --smoke/],
     [["--compare", "one.json"], /--compare needs two results.json files/],
+    [["--report", "x.json"], /ENOENT|--report needs --out DIR or --doc FILE/],
   ])("%j fails with a message naming the flag", async (args, message) => {
     const { code, stderr } = await bench(args);
     expect(code).toBe(2);
