@@ -12,7 +12,7 @@ export { startServer, parseListeningLine, freePort } from "./server-process.js";
 export type { RunningServer, ServerCommand } from "./server-process.js";
 export { builtinModels, externalModel, parseBaselineFlag, selectModels, packageBin, python3, splitCommand, parallelism } from "./models.js";
 export type { ModelDefinition, Workload, Availability, ModelGroup } from "./models.js";
-export { builtinScenarios, measureAround, ECHO_SIZE } from "./scenarios.js";
+export { builtinScenarios, measureAround, waitForDescriptors, ECHO_SIZE } from "./scenarios.js";
 export type { ScenarioDefinition, Measurement } from "./scenarios.js";
 export { presets, planFor } from "./presets.js";
 export type { Preset, Plan } from "./presets.js";

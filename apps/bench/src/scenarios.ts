@@ -117,8 +117,11 @@ export function builtinScenarios(): ScenarioDefinition[] {
   ];
 }
 
-/** Waits until the server holds `target` descriptors, the loader ends, or `timeoutMs` passes. */
-async function waitForDescriptors(pid: number, target: number, timeoutMs: number, stillLoading: () => boolean): Promise<number> {
+/**
+ * Waits until the server holds `target` descriptors (a connection the client sees as open may
+ * not be accepted yet), the loader ends, or `timeoutMs` passes. Resolves with the count.
+ */
+export async function waitForDescriptors(pid: number, target: number, timeoutMs: number, stillLoading: () => boolean): Promise<number> {
   const end = Date.now() + timeoutMs;
   let count = countDescriptors(pid);
   while (count < target && Date.now() < end && stillLoading()) {

@@ -4,7 +4,7 @@ import { internalLoad } from "../src/load/internal.js";
 import { openIdle } from "../src/load/idle.js";
 import { builtinModels } from "../src/models.js";
 import { startServer } from "../src/server-process.js";
-import { countDescriptors } from "../src/proc.js";
+import { waitForDescriptors } from "../src/scenarios.js";
 
 describe("load tools", () => {
   it("converts the tools' time units to microseconds", () => {
@@ -37,7 +37,8 @@ describe("load tools", () => {
       const idle = await openIdle(echo.host, echo.port, 50);
       try {
         expect(idle.opened).toBe(50);
-        expect(countDescriptors(echo.pid)).toBeGreaterThanOrEqual(50);
+        // The server accepts them a little after the client sees them open.
+        expect(await waitForDescriptors(echo.pid, 50, 30_000, () => true)).toBeGreaterThanOrEqual(50);
       } finally {
         idle.close();
       }
