@@ -409,6 +409,10 @@ export class PreforkServer extends EventEmitter {
       case "retire":
         this.recycle(record);
         break;
+      case "drained":
+        record.stats = message.stats;
+        this.send(record, { echo: 1, type: "bye" });
+        break;
     }
   }
 

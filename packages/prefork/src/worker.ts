@@ -35,16 +35,29 @@ let server: EchoServer | undefined;
 let stopping: Promise<void> | undefined;
 let failed = false;
 
-/** Stops accepting, drains for up to `timeout` ms, reports the final counters, exits. */
+let bye: (() => void) | undefined;
+
+/**
+ * Stops accepting, drains for up to `timeout` ms, reports the final counters, exits.
+ *
+ * Before exiting, one round trip with the master: under round-robin the master may have sent
+ * this worker a connection just before it saw the listener close. IPC is ordered, so once the
+ * master's "bye" arrives every such connection has been handed back (cluster answers them with
+ * accepted: false and the master deals them to another worker); exiting earlier would lose them.
+ */
 function stop(timeout: number): void {
   if (stopping || failed) return;
   const running = server;
   stopping = (async () => {
-    if (running) await running.close({ timeout });
-  })().finally(() => {
-    if (running) send({ echo: 1, type: "heartbeat", stats: running.stats() }, () => process.exit(0));
-    else process.exit(0);
-  });
+    if (!running) return;
+    await running.close({ timeout });
+    if (!process.connected) return;
+    await new Promise<void>((resolve) => {
+      bye = resolve;
+      setTimeout(resolve, 5000).unref();
+      send({ echo: 1, type: "drained", stats: running.stats() });
+    });
+  })().finally(() => process.exit(0));
 }
 
 async function start(config: WorkerConfig): Promise<void> {
@@ -94,6 +107,7 @@ process.on("message", (message: unknown) => {
   const m = message as ToWorker;
   if (m.type === "start") void start(m.config);
   else if (m.type === "stop") stop(m.timeout);
+  else if (m.type === "bye") bye?.();
   else if (m.type === "stats") send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats() });
 });
 

@@ -16,6 +16,8 @@ export function roundTrip(port: number, payload: string | Buffer, host = "127.0.
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("end", () => resolve(Buffer.concat(chunks)));
     socket.on("error", reject);
+    // Bounded: a connection that hangs counts as a failure instead of stalling a test.
+    socket.setTimeout(15_000, () => socket.destroy(new Error("no answer within 15 s")));
     socket.on("close", (hadError) => {
       if (!hadError) resolve(Buffer.concat(chunks));
     });

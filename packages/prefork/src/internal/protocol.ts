@@ -36,7 +36,8 @@ export interface WorkerConfig {
 export type ToWorker =
   | { echo: 1; type: "start"; config: WorkerConfig }
   | { echo: 1; type: "stop"; timeout: number }
-  | { echo: 1; type: "stats"; seq: number };
+  | { echo: 1; type: "stats"; seq: number }
+  | { echo: 1; type: "bye" };
 
 export type FromWorker =
   | { echo: 1; type: "ready" }
@@ -44,7 +45,8 @@ export type FromWorker =
   | { echo: 1; type: "bootError"; error: WireError }
   | { echo: 1; type: "heartbeat"; stats: StatsSnapshot }
   | { echo: 1; type: "stats"; seq: number; stats: StatsSnapshot }
-  | { echo: 1; type: "retire" };
+  | { echo: 1; type: "retire" }
+  | { echo: 1; type: "drained"; stats: StatsSnapshot };
 
 /** True when `value` is one of ours. */
 export function isEchoMessage(value: unknown): value is { echo: 1; type: string } {
