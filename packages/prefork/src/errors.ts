@@ -42,16 +42,16 @@ export class CrashLoopError extends EchoError {
 }
 
 /**
- * `node:cluster` fixes its scheduling policy for the whole process at the first fork: a second
- * server in the same process cannot use the other schedule.
+ * `schedule: "os"` was asked for, but other code in this process set `node:cluster` up first
+ * with its round-robin policy, which cluster fixes per process at the first fork.
  */
 export class ScheduleConflictError extends EchoError {
   constructor(wanted: string, fixed: string) {
     super(
       PreforkErrorCodes.SCHEDULE_CONFLICT,
       `options.schedule is ${JSON.stringify(wanted)} but this process already forks cluster workers with ` +
-        `schedule ${JSON.stringify(fixed)}; node:cluster fixes the policy per process at its first fork: ` +
-        `run the other server in another process`,
+        `${fixed}; node:cluster fixes its policy per process at the first fork: ` +
+        `use schedule "round-robin" or run this server in another process`,
     );
     this.name = "ScheduleConflictError";
   }

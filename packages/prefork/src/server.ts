@@ -6,13 +6,16 @@
 import cluster, { type Worker } from "node:cluster";
 import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   ServerStateError,
   ServerStats,
+  listenServer,
   loadPrivdrop,
   normalizeLimits,
   resolveHandler,
+  serverAddress,
   statsKeys,
   sumStats,
   type CloseOptions,
@@ -78,9 +81,9 @@ function defer(): { promise: Promise<void>; resolve: () => void; reject: (error:
 }
 
 /**
- * A pre-forked multi-process server: the master binds once, `workers` processes accept on the
- * shared socket (`schedule: "os"`) or receive connections from the master in turn
- * (`schedule: "round-robin"`), and the master supervises them: replaces dead workers with
+ * A pre-forked multi-process server: `workers` processes accept on a socket the master binds
+ * and shares (`schedule: "os"`), or the master accepts and deals connections to them in turn
+ * (`schedule: "round-robin"`); and the master supervises them: replaces dead workers with
  * exponential backoff, stops on a boot failure or a crash loop, kills workers whose heartbeat
  * stops, recycles workers after `maxRequests`, reloads with no connection lost.
  *
@@ -106,6 +109,10 @@ export class PreforkServer extends EventEmitter {
   private monitor: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Round-robin: the master's own listener, and connections waiting for a ready worker. */
+  private dealer: Server | undefined;
+  private readonly pending: Socket[] = [];
+  private nextDeal = 0;
   private statsSeq = 0;
   private readonly statsWaiters = new Map<number, (stats: StatsSnapshot) => void>();
   private resolveFinished!: () => void;
@@ -143,6 +150,15 @@ export class PreforkServer extends EventEmitter {
       checkSchedule(this.schedule);
       this.handlerUrl = resolveHandler(this.o.handler);
       if (this.o.privileges) await loadPrivdrop();
+      if (this.schedule === "round-robin") {
+        // The master binds and accepts; paused, so it never reads a byte of a connection.
+        const dealer = createNetServer({ pauseOnConnect: true });
+        dealer.on("connection", (socket: Socket) => this.deal(socket));
+        dealer.on("error", (error) => this.o.logger.error(`[echo-prefork] listener: ${error.message}`));
+        await listenServer(dealer, this.o.listen);
+        this.dealer = dealer;
+        this.bound = serverAddress(dealer);
+      }
     } catch (error) {
       this.state = "closed";
       this.resolveFinished();
@@ -258,6 +274,8 @@ export class PreforkServer extends EventEmitter {
       return this.closing;
     }
     this.state = "closing";
+    this.dealer?.close();
+    for (const socket of this.pending.splice(0)) socket.destroy();
     this.closing = (async () => {
       clearTimeout(this.respawnTimer);
       clearInterval(this.monitor);
@@ -290,7 +308,7 @@ export class PreforkServer extends EventEmitter {
     setupCluster(this.schedule, WORKER_ENTRY, this.o.execArgv);
     const serial = ++this.serial;
     const name = `Process-${serial}`;
-    if (this.bound?.kind === "tcp" && !this.hasListenHolder()) {
+    if (!this.dealer && this.bound?.kind === "tcp" && !this.hasListenHolder()) {
       // No worker holds cluster's shared handle: it is (or will be) closed, and a new one is
       // bound on the port we already own, not on a fresh port 0.
       this.keyPort = this.bound.port;
@@ -339,6 +357,7 @@ export class PreforkServer extends EventEmitter {
       heartbeatInterval: this.o.heartbeatInterval,
       maxRequests: this.o.maxRequests > 0 ? this.o.maxRequests + randomInt(0, this.o.maxRequestsJitter + 1) : 0,
       privileges: this.o.privileges,
+      dealt: this.dealer ? this.bound : undefined,
     };
     record.config = config;
     this.after(record, this.o.bootTimeout, () => {
@@ -393,6 +412,7 @@ export class PreforkServer extends EventEmitter {
         this.emit("workerListening", this.info(record), message.dropped);
         if (message.dropped !== undefined) this.o.logger.info(`${record.name} (pid ${record.pid}): ${message.dropped}`);
         record.resolveBoot();
+        this.flushPending();
         break;
       }
       case "bootError":
@@ -447,6 +467,33 @@ export class PreforkServer extends EventEmitter {
         this.respawnTimer = undefined;
         this.fillUp();
       }, delay);
+    }
+  }
+
+  /** Round-robin: hands `socket` to the next ready worker (never one that is leaving). */
+  private deal(socket: Socket, attempt = 0): void {
+    socket.on("error", () => {});
+    const ready = [...this.records.values()].filter((r) => r.state === "listening" && !r.leaving);
+    if (ready.length === 0) {
+      // Every worker is starting (say after a crash): hold the connection, as the backlog would.
+      if (this.pending.length < this.o.listen.backlog && this.state !== "closing") this.pending.push(socket);
+      else socket.destroy();
+      return;
+    }
+    const record = ready[this.nextDeal++ % ready.length]!;
+    // keepOpen false: our copy closes once the descriptor is in the IPC message. If the worker
+    // dies before reading it, the kernel closes the descriptor: the client sees a close, not a hang.
+    record.worker.send({ echo: 1, type: "conn" } satisfies ToWorker, socket, { keepOpen: false }, (error: Error | null) => {
+      if (!error) return;
+      if (!socket.destroyed && attempt < 3 && this.state === "listening") this.deal(socket, attempt + 1);
+      else socket.destroy();
+    });
+  }
+
+  private flushPending(): void {
+    while (this.pending.length > 0 && this.state === "listening") {
+      if (![...this.records.values()].some((r) => r.state === "listening" && !r.leaving)) return;
+      this.deal(this.pending.shift()!);
     }
   }
 

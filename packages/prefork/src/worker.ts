@@ -1,11 +1,14 @@
 /**
  * The worker process entry (`dist/worker.js`), forked by `node:cluster`. It waits for its
- * configuration, drops privileges if asked, then serves with core's `EchoServer`; its `listen`
- * goes through cluster, so the master does the bind and the socket is shared.
+ * configuration, drops privileges if asked, then serves: under `os` with core's `EchoServer`,
+ * whose `listen` goes through cluster (the master binds, every worker accepts on the shared
+ * socket); under `round-robin` with core's `serveSocket` on connections the master sends.
  * @internal
  */
 import cluster from "node:cluster";
+import type { Socket } from "node:net";
 import { EchoServer, loadPrivdrop, type Logger } from "@echo/core";
+import { DealtServer } from "./internal/dealt-server.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
 import { toWire } from "./internal/wire-error.js";
 
@@ -31,7 +34,7 @@ const logger: Logger = {
   error: (message) => process.stderr.write(`${message}\n`),
 };
 
-let server: EchoServer | undefined;
+let server: EchoServer | DealtServer | undefined;
 let stopping: Promise<void> | undefined;
 let failed = false;
 
@@ -40,10 +43,9 @@ let bye: (() => void) | undefined;
 /**
  * Stops accepting, drains for up to `timeout` ms, reports the final counters, exits.
  *
- * Before exiting, one round trip with the master: under round-robin the master may have sent
- * this worker a connection just before it saw the listener close. IPC is ordered, so once the
- * master's "bye" arrives every such connection has been handed back (cluster answers them with
- * accepted: false and the master deals them to another worker); exiting earlier would lose them.
+ * Before exiting, one round trip with the master: IPC is ordered, so once the master's "bye"
+ * arrives, every message it sent before (a round-robin connection dealt just before it took this
+ * worker out of the rotation) has been handled; exiting earlier could drop one.
  */
 function stop(timeout: number): void {
   if (stopping || failed) return;
@@ -60,6 +62,14 @@ function stop(timeout: number): void {
   })().finally(() => process.exit(0));
 }
 
+/** A per-connection callback that asks the master for recycling at the `max`th connection. */
+function retireAfter(max: number): () => void {
+  let served = 0;
+  return () => {
+    if (++served === max) send({ echo: 1, type: "retire" });
+  };
+}
+
 async function start(config: WorkerConfig): Promise<void> {
   let dropped: string | undefined;
   try {
@@ -69,27 +79,31 @@ async function start(config: WorkerConfig): Promise<void> {
       const result = privdrop.dropPrivileges(config.privileges);
       dropped = privdrop.formatDropResult ? privdrop.formatDropResult(result) : JSON.stringify(result);
     }
-    server = new EchoServer({
-      model: "async",
-      handler: config.handler,
-      handlerOptions: config.handlerOptions,
-      host: config.host,
-      port: config.port,
-      ...(config.path !== undefined ? { path: config.path } : {}),
-      ipv6Only: config.ipv6Only,
-      backlog: config.backlog,
-      ...config.limits,
-      logConnections: config.logConnections,
-      logger,
-      workerName: config.name,
-    });
-    if (config.maxRequests > 0) {
-      let served = 0;
-      server.on("connection", () => {
-        if (++served === config.maxRequests) send({ echo: 1, type: "retire" });
+    let address;
+    if (config.dealt) {
+      const dealt = await DealtServer.create({ ...config, logger });
+      server = dealt;
+      dealt.onConnection = retireAfter(config.maxRequests);
+      address = config.dealt;
+    } else {
+      const shared = new EchoServer({
+        model: "async",
+        handler: config.handler,
+        handlerOptions: config.handlerOptions,
+        host: config.host,
+        port: config.port,
+        ...(config.path !== undefined ? { path: config.path } : {}),
+        ipv6Only: config.ipv6Only,
+        backlog: config.backlog,
+        ...config.limits,
+        logConnections: config.logConnections,
+        logger,
+        workerName: config.name,
       });
+      server = shared;
+      shared.on("connection", retireAfter(config.maxRequests));
+      address = await shared.listen();
     }
-    const address = await server.listen();
     if (stopping) return;
     send({ echo: 1, type: "listening", address, ...(dropped !== undefined ? { dropped } : {}) });
   } catch (error) {
@@ -102,10 +116,15 @@ async function start(config: WorkerConfig): Promise<void> {
   setInterval(beat, config.heartbeatInterval).unref();
 }
 
-process.on("message", (message: unknown) => {
+process.on("message", (message: unknown, handle: unknown) => {
   if (!isEchoMessage(message)) return;
   const m = message as ToWorker;
-  if (m.type === "start") void start(m.config);
+  if (m.type === "conn") {
+    const socket = handle as Socket | undefined;
+    // Dealt before the master took this worker out of the rotation: serve it even while draining.
+    if (server instanceof DealtServer && socket) server.serve(socket);
+    else socket?.destroy();
+  } else if (m.type === "start") void start(m.config);
   else if (m.type === "stop") stop(m.timeout);
   else if (m.type === "bye") bye?.();
   else if (m.type === "stats") send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats() });

@@ -1,8 +1,10 @@
 /**
  * `node:cluster` keeps its settings per process: the scheduling policy is read once, at the
- * first `setupPrimary()`/`fork()`, and cannot change afterwards. Every PreforkServer of a process
- * therefore shares one schedule; asking for the other one fails loudly instead of silently
- * running the wrong one.
+ * first `setupPrimary()`/`fork()`, and cannot change afterwards. PreforkServer always fixes it to
+ * SCHED_NONE (workers accept on the shared socket) and does round-robin itself, in the master,
+ * so servers of both schedules can share a process. Only when other code set cluster up first
+ * with SCHED_RR can `schedule: "os"` not be had: that fails loudly instead of silently running
+ * the wrong schedule.
  * @internal
  */
 import cluster from "node:cluster";
@@ -10,40 +12,27 @@ import { ScheduleConflictError } from "../errors.js";
 import type { Schedule } from "../options.js";
 
 // On globalThis so that two copies of this package in one process agree.
-const FIXED = Symbol.for("@echo/prefork.schedule");
+const OURS = Symbol.for("@echo/prefork.clusterSetUp");
 
-type Holder = { [FIXED]?: Schedule };
+type Holder = { [OURS]?: true };
 
-function policyOf(schedule: Schedule): number {
-  return schedule === "os" ? cluster.SCHED_NONE : cluster.SCHED_RR;
+function initialised(): boolean {
+  return cluster.settings !== undefined && "exec" in cluster.settings;
 }
 
-function nameOf(policy: number): Schedule {
-  return policy === cluster.SCHED_NONE ? "os" : "round-robin";
-}
-
-/** The schedule already fixed in this process, if any. */
-export function fixedSchedule(): Schedule | undefined {
-  const held = (globalThis as Holder)[FIXED];
-  if (held) return held;
-  // Someone else (not a PreforkServer) already set the cluster up: its policy is frozen.
-  if (cluster.settings && "exec" in cluster.settings) return nameOf(cluster.schedulingPolicy);
-  return undefined;
-}
-
-/** Throws {@link ScheduleConflictError} when `schedule` cannot be used in this process. */
+/** Throws {@link ScheduleConflictError} when `schedule` cannot be had in this process. */
 export function checkSchedule(schedule: Schedule): void {
-  const fixed = fixedSchedule();
-  if (fixed !== undefined && fixed !== schedule) throw new ScheduleConflictError(schedule, fixed);
+  if (schedule !== "os" || (globalThis as Holder)[OURS] || !initialised()) return;
+  if (cluster.schedulingPolicy !== cluster.SCHED_NONE) throw new ScheduleConflictError(schedule, "node:cluster SCHED_RR");
 }
 
 /** Fixes the policy (first call) and points cluster at the worker entry. Call before every fork. */
 export function setupCluster(schedule: Schedule, exec: string, execArgv: string[]): void {
   checkSchedule(schedule);
   const holder = globalThis as Holder;
-  if (holder[FIXED] === undefined) {
-    cluster.schedulingPolicy = policyOf(schedule);
-    holder[FIXED] = schedule;
+  if (!holder[OURS] && !initialised()) {
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    holder[OURS] = true;
   }
   // args: [] so that the master's own arguments (a test runner's, a CLI's) never reach workers.
   cluster.setupPrimary({ exec, execArgv, args: [], silent: false });

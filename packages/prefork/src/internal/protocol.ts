@@ -28,6 +28,8 @@ export interface WorkerConfig {
   limits: Required<LimitOptions>;
   logConnections: boolean;
   heartbeatInterval: number;
+  /** Round-robin: no listener; connections come from the master, and this is its address. */
+  dealt: ServerAddress | undefined;
   /** Connections after which the worker asks to be recycled; 0 = never. */
   maxRequests: number;
   privileges: PrivilegeOptions | undefined;
@@ -37,7 +39,9 @@ export type ToWorker =
   | { echo: 1; type: "start"; config: WorkerConfig }
   | { echo: 1; type: "stop"; timeout: number }
   | { echo: 1; type: "stats"; seq: number }
-  | { echo: 1; type: "bye" };
+  | { echo: 1; type: "bye" }
+  /** Round-robin: a connection, passed as the message's handle. */
+  | { echo: 1; type: "conn" };
 
 export type FromWorker =
   | { echo: 1; type: "ready" }
