@@ -37,6 +37,7 @@ const logger: Logger = {
 let server: EchoServer | DealtServer | undefined;
 let stopping: Promise<void> | undefined;
 let failed = false;
+let serving = false;
 
 let bye: (() => void) | undefined;
 
@@ -100,11 +101,17 @@ async function start(config: WorkerConfig): Promise<void> {
         logger,
         workerName: config.name,
       });
+      // Listen errors reach listen()'s promise; this keeps EchoServer from rethrowing them
+      // as an uncaught 'error' event.
+      shared.on("error", (error: Error) => {
+        if (serving) logger.error(`[echo] ${config.name}: ${error.message}`);
+      });
       server = shared;
       shared.on("connection", retireAfter(config.maxRequests));
       address = await shared.listen();
     }
     if (stopping) return;
+    serving = true;
     send({ echo: 1, type: "listening", address, ...(dropped !== undefined ? { dropped } : {}) });
   } catch (error) {
     failed = true;
