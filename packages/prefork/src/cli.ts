@@ -5,14 +5,14 @@
  * one worker more/less.
  * @module
  */
-import { cliLogger, runServerCli } from "@echo/core";
+import { InvalidArgumentError, cliLogger, runServerCli } from "@echo/core";
 import { schedules, type Schedule } from "./options.js";
 import { PreforkServer } from "./server.js";
 
 function count(flag: string, raw: string | boolean | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "string" || !/^\d+$/.test(raw) || Number(raw) < min) {
-    throw new Error(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+    throw new InvalidArgumentError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
 }
@@ -41,7 +41,7 @@ await runServerCli({
   dropsPrivileges: true,
   async start(args) {
     const schedule = (args.extra.schedule as string | undefined) ?? "os";
-    if (!schedules.includes(schedule as Schedule)) throw new Error(`--schedule must be one of ${schedules.join(", ")}, got ${JSON.stringify(schedule)}`);
+    if (!schedules.includes(schedule as Schedule)) throw new InvalidArgumentError(`--schedule must be one of ${schedules.join(", ")}, got ${JSON.stringify(schedule)}`);
     const workers = count("workers", args.extra.workers, 1);
     const heartbeatTimeout = count("heartbeat-timeout", args.extra["heartbeat-timeout"], 1001);
     const maxRequests = count("max-requests", args.extra["max-requests"], 0);
