@@ -32,6 +32,8 @@ import type { PreforkStats, WorkerInfo, WorkerState } from "./stats.js";
 /** The worker entry, built next to this module. */
 const WORKER_ENTRY = fileURLToPath(new URL("./worker.js", import.meta.url));
 
+const GAUGES = new Set<string>(["active", "queued", "buffered"]);
+
 /** How long a stopping worker may outlive its drain deadline before SIGKILL. */
 const STOP_GRACE = 2000;
 /** How long `stats()` waits for a worker's answer before using its last heartbeat. */
@@ -442,7 +444,8 @@ export class PreforkServer extends EventEmitter {
     const previous = record.state;
     record.state = "exited";
     this.records.delete(record.serial);
-    for (const key of statsKeys) if (key !== "active" && key !== "queued") this.retired[key] += record.stats[key];
+    // Counters carry over; gauges (active, queued, buffered) of an exited worker are zero.
+    for (const key of statsKeys) if (!GAUGES.has(key)) this.retired[key] += record.stats[key];
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     const bootError = record.bootError ?? new WorkerBootError(record.name, `exited before listening (${how})`);
     if (!record.everListened) record.rejectBoot(bootError);

@@ -7,7 +7,7 @@
  */
 import cluster from "node:cluster";
 import type { Socket } from "node:net";
-import { EchoServer, loadPrivdrop, type Logger } from "@echo/core";
+import { EchoServer, ServerStats, loadPrivdrop, type Logger, type StatsSnapshot } from "@echo/core";
 import { DealtServer } from "./internal/dealt-server.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
 import { toWire } from "./internal/wire-error.js";
@@ -128,6 +128,9 @@ process.on("message", (message: unknown, handle: unknown) => {
   const m = message as ToWorker;
   if (m.type === "conn") {
     const socket = handle as Socket | undefined;
+    // child_process rebuilds the socket with allowHalfOpen false, which would answer the client's
+    // EOF by ending our side before the handler is done. Safe to flip now: reading starts later.
+    if (socket) (socket as { allowHalfOpen: boolean }).allowHalfOpen = true;
     // Dealt before the master took this worker out of the rotation: serve it even while draining.
     if (server instanceof DealtServer && socket) server.serve(socket);
     else socket?.destroy();
@@ -143,6 +146,6 @@ send({ echo: 1, type: "ready" });
 // The master is gone (killed, crashed): finish what is open and leave, never linger as an orphan.
 process.on("disconnect", () => stop(server ? server.limits.closeTimeout : 0));
 
-function zeroStats(): ReturnType<EchoServer["stats"]> {
-  return { accepted: 0, active: 0, queued: 0, closed: 0, rejected: 0, bytesIn: 0, bytesOut: 0, errors: 0, timeouts: 0 };
+function zeroStats(): StatsSnapshot {
+  return new ServerStats().snapshot();
 }

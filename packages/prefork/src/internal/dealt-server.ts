@@ -29,6 +29,9 @@ export class DealtServer {
   }
 
   stats(): StatsSnapshot {
+    let buffered = 0;
+    for (const socket of this.sockets) buffered += socket.writableLength;
+    this.counters.buffered = buffered;
     return this.counters.snapshot();
   }
 
