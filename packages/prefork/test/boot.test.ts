@@ -104,6 +104,46 @@ describe("boot failures", () => {
   });
 });
 
+describe("recovery", () => {
+  it("os: when the only worker dies, the replacement listens on the same port (chosen with port 0)", async () => {
+    const { server } = make({ workers: 1, schedule: "os", backoffInitial: 10 });
+    const { port } = (await server.listen()) as { port: number };
+    const victim = server.workers()[0]!;
+    const replaced = waitFor<[WorkerInfo]>(server, "workerListening", (w) => w.pid !== victim.pid);
+    process.kill(victim.pid, "SIGKILL");
+    await replaced;
+    expect((await roundTrip(port, "same port")).toString()).toBe("same port");
+    expect(server.address()).toMatchObject({ port });
+  });
+
+  it("round-robin: a connection made while no worker is ready waits for the replacement", async () => {
+    const { server } = make({ workers: 1, schedule: "round-robin", backoffInitial: 10 });
+    const { port } = (await server.listen()) as { port: number };
+    const victim = server.workers()[0]!;
+    const gone = waitFor<[WorkerInfo]>(server, "exit", (w) => w.pid === victim.pid);
+    process.kill(victim.pid, "SIGKILL");
+    await gone;
+    expect(server.workers().every((w) => w.state === "starting")).toBe(true);
+    expect((await roundTrip(port, "held")).toString()).toBe("held");
+  });
+
+  it("a reload whose new workers fail to boot rejects and leaves the old generation serving", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prefork-"));
+    try {
+      const marker = join(dir, "marker");
+      const { server } = make({ handler: fixture("fail-later.mjs"), handlerOptions: { marker } });
+      const { port } = (await server.listen()) as { port: number };
+      const before = server.workers().map((w) => w.pid);
+      writeFileSync(marker, "");
+      await expect(server.reload()).rejects.toMatchObject({ code: "ECHO_ERR_HANDLER_LOAD" });
+      expect(server.workers().map((w) => w.pid)).toEqual(before);
+      expect((await roundTrip(port, "still")).toString()).toBe("still");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("both schedules in one process", () => {
   it("an os server and a round-robin server run side by side", async () => {
     const a = make({ schedule: "os", handler: "whoami" });

@@ -60,12 +60,13 @@ describe(`schedule ${schedule}`, () => {
     const { server, port } = await start({ workers: 3, handler: fixture("lines.mjs"), backoffInitial: 50 });
     // Persistent connections, until at least two workers hold some.
     const clients: { client: LineClient; worker: string }[] = [];
-    for (let i = 0; i < 200 && new Set(clients.map((c) => c.worker)).size < 2; i++) {
+    for (let i = 0; i < 200 && (clients.length < 9 || new Set(clients.map((c) => c.worker)).size < 2); i++) {
       const client = await LineClient.open(port);
       const reply = await client.ask("hello");
       clients.push({ client, worker: reply.split(":")[0]! });
     }
     const victimName = clients[0]!.worker;
+    const onVictim = clients.filter((c) => c.worker === victimName).length;
     const victim = server.workers().find((w) => w.name === victimName)!;
     const others = clients.filter((c) => c.worker !== victimName);
     expect(others.length).toBeGreaterThan(0);
@@ -94,7 +95,7 @@ describe(`schedule ${schedule}`, () => {
     expect(server.workers().map((w) => w.pid)).toContain(replacement.pid);
     // Only connections the killed worker held at the instant of the kill can fail.
     expect(result.failed).toBeLessThanOrEqual(6);
-    console.log(`[kill-under-load ${schedule}] attempted ${result.attempted}, ok ${result.ok}, failed ${result.failed}; after replacement: ${clean.attempted} attempted, ${clean.failed} failed; ${others.length} connections on other workers all answered`);
+    console.log(`[kill-under-load ${schedule}] attempted ${result.attempted}, ok ${result.ok}, failed ${result.failed}; after replacement: ${clean.attempted} attempted, ${clean.failed} failed; persistent connections: ${others.length} on other workers all answered, ${onVictim} on the killed worker closed`);
   });
 
   it("kills a worker whose heartbeat stops (event loop blocked) and replaces it", async () => {
