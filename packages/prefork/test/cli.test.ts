@@ -1,6 +1,7 @@
 // echo-prefork as a user runs it: a real master process, real signals.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { LineClient, childrenOf, expectNoOrphans, fixture, isAlive, roundTrip, whoami } from "./helpers.js";
@@ -136,6 +137,17 @@ describe("echo-prefork", () => {
     const schedule = run(["--schedule", "fifo"]);
     expect(await schedule.exited).toBe(1);
     expect(schedule.out.stderr).toMatch(/--schedule must be one of os, round-robin, got "fifo"/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("--user nobody: every worker drops and says so; the master stays root", async () => {
+    const cli = run(["--workers", "2", "--user", "nobody", "--handler", fixture("uid.mjs")]);
+    const port = await listening(cli);
+    await cli.waitOut("stdout", /(Process-\d+ \(pid \d+\): dropped privileges: uid 0→65534 \(nobody\)[^\n]*\n[\s\S]*){2}/);
+    expect((await roundTrip(port, "?")).toString()).toMatch(/^Process-\d+ 65534:/);
+    const status = readFileSync(`/proc/${cli.child.pid}/status`, "utf8");
+    expect(status).toMatch(/^Uid:\s+0\s/m);
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
   });
 
   it("--help lists the prefork flags", async () => {
