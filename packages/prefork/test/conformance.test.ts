@@ -1,13 +1,6 @@
 // The shared conformance suite. maxConnections is a per-worker limit in prefork (as gunicorn's
 // worker_connections); the suite's limit is the whole server's, so a start that sets it runs one
 // worker.
-//
-// Only round-robin runs it for now: its test "close() stops accepting at once" makes 50 connection
-// attempts back to back and needs one refused. Under schedule "os" the listening socket lives in
-// every worker, and it closes once each worker has handled the master's stop message: one IPC
-// round, measured at 12-22 ms (40-67 back-to-back attempts) on this machine, so that test would
-// flake. The os schedule's own close behaviour is tested in suite.ts; a time-bounded probe in the
-// suite would let os run it too.
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
 import { PreforkServer, type Schedule } from "@echo/prefork";
 
@@ -31,4 +24,5 @@ function target(schedule: Schedule) {
   };
 }
 
+conformanceSuite(target("os"));
 conformanceSuite(target("round-robin"));
