@@ -13,6 +13,7 @@ import { presets, type Preset } from "./presets.js";
 import { progressDisplay } from "./progress.js";
 import { terminalReport, writeDocPage, writeOutputs } from "./report.js";
 import { runBench } from "./runner.js";
+import { killAllServers } from "./server-process.js";
 import { builtinScenarios } from "./scenarios.js";
 
 const HELP = `usage: echo-bench [--quick|--full|--smoke] [options]
@@ -180,6 +181,13 @@ async function main(argv: string[]): Promise<number> {
 // `pnpm bench -- --smoke` passes the `--` through: drop it. Relative paths are the caller's,
 // not apps/bench's (pnpm runs the script there and says where it was called from in INIT_CWD).
 const callerDir = process.env.INIT_CWD ?? process.cwd();
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    killAllServers();
+    process.stderr.write(`\necho-bench: ${signal}, servers stopped\n`);
+    process.exit(130);
+  });
+}
 main(process.argv.slice(2).filter((a) => a !== "--")).then(
   (code) => {
     process.exitCode = code;

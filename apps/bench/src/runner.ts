@@ -204,7 +204,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       const { scenario, plan, models: takers } = plans[p]!;
       scenarioRecords.push({
         name: scenario.name,
-        description: scenario.description,
+        // C10k's description names the default 10,000; say what this run held.
+        description: scenario.fresh ? scenario.description.replace("10,000", idle.toLocaleString("en-US")) : scenario.description,
         tool: await scenario.tool(),
         connections: scenario.connections,
         size: scenario.size,

@@ -69,6 +69,19 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** Children started and not yet known to have exited, for {@link killAllServers}. */
+const live = new Set<ChildProcess>();
+
+/**
+ * Kills every server this process started that may still run, with their process groups.
+ * Synchronous, for a signal handler: the servers run in their own process groups, so a Ctrl-C on
+ * the bench does not reach them by itself.
+ */
+export function killAllServers(): void {
+  for (const child of live) killGroup(child, "SIGKILL");
+  live.clear();
+}
+
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-child.pid!, signal);
@@ -88,6 +101,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 export async function startServer(spec: ServerCommand, timeoutMs = 15_000): Promise<RunningServer> {
   // Its own process group, so that stop() reaches workers that the master may leave behind.
   const child = spawn(spec.command, spec.args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  live.add(child);
   const commandLine = [spec.command, ...spec.args].join(" ");
   let stderr = "";
   let stdout = "";
@@ -96,6 +110,7 @@ export async function startServer(spec: ServerCommand, timeoutMs = 15_000): Prom
     child.once("exit", () => {
       exited = true;
       resolve();
+      // The group may still hold workers: stop() ends them; until then keep it in `live`.
     }),
   );
   child.on("error", () => {});
@@ -140,6 +155,7 @@ export async function startServer(spec: ServerCommand, timeoutMs = 15_000): Prom
     }
     // Workers of a master that died first would be orphans: end the whole group.
     killGroup(child, "SIGKILL");
+    live.delete(child);
   };
 
   let address: { host: string; port: number };

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { builtinModels } from "../src/models.js";
+import { processTree } from "../src/proc.js";
 import { appFile } from "../src/paths.js";
 import { validateResults, type BenchResults } from "../src/results.js";
 import { builtinScenarios } from "../src/scenarios.js";
@@ -48,6 +49,36 @@ describe("echo-bench --smoke", () => {
     expect(page).toContain("## Method");
     expect(page).toContain(`Run of ${results.createdAt}`);
     expect(page).toContain("](benchmarks/cpu-echo.svg)");
+  }, 120_000);
+});
+
+describe("echo-bench stopped by a signal", () => {
+  it("takes its servers (in their own process groups) down with it", async () => {
+    const child = spawn(process.execPath, [appFile("dist/cli.js"), "--models", "node-net", "--scenarios", "echo", "--duration", "60", "--out", join(tmp.dir, "signal")], { stdio: "ignore" });
+    const exited = once(child, "exit");
+    // Wait until the server runs (the bench's child), then stop the bench.
+    let servers: number[] = [];
+    const deadline = Date.now() + 60_000;
+    while (servers.length < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      servers = processTree(child.pid!).slice(1);
+    }
+    expect(servers).toHaveLength(1);
+    child.kill("SIGTERM");
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(130);
+    // SIGKILL is sent before the bench exits; the orphan is reaped by init shortly after.
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    const gone = Date.now() + 10_000;
+    while (servers.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    expect(servers.filter(alive)).toEqual([]);
   }, 120_000);
 });
 
