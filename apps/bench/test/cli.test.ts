@@ -49,6 +49,11 @@ describe("echo-bench --smoke", () => {
     expect(page).toContain("## Method");
     expect(page).toContain(`Run of ${results.createdAt}`);
     expect(page).toContain("](benchmarks/cpu-echo.svg)");
+
+    // --compare of a run with itself: one round each, so no verdict either way.
+    const same = await bench(["--compare", join(out, "results.json"), join(out, "results.json")]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/echo\s+node-net\s+µs\/rt\s+\S+\s+\S+\s+\+0\.0%\s+too few rounds/);
   }, 120_000);
 });
 
