@@ -25,7 +25,8 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
 
   --quick                 about two minutes (default): 3 rounds of 0.5 s
   --full                  5 rounds of 3 s (about 25 minutes with every model)
-  --smoke                 every scenario once, very briefly (CI)
+  --smoke                 every scenario once, very briefly (CI); ab, wrk and c10k against a
+                          few models only
   --models a,b            models or groups (core, threaded, prefork, selector, node, python)
   --scenarios x,y         echo, connect, http, http-ab, http-wrk, cpu, c10k
   --rounds N              rounds per scenario (overrides the preset)
@@ -178,6 +179,11 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// `echo-bench --list | head` closes stdout early: not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 // `pnpm bench -- --smoke` passes the `--` through: drop it. Relative paths are the caller's,
 // not apps/bench's (pnpm runs the script there and says where it was called from in INIT_CWD).
 const callerDir = process.env.INIT_CWD ?? process.cwd();

@@ -156,7 +156,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       note(`skipped scenario ${scenario.name}: ${availability.note}`);
       continue;
     }
+    const only = preset.only?.[scenario.name];
+    if (only) note(`${scenario.name}: the ${preset.name} preset runs it against ${only.join(", ")} only`);
     const takers = usable.filter((m) => {
+      if (only && !only.includes(m.name) && m.group !== "external") return false;
       const a = scenario.applies(m);
       if (!a.ok && m.workloads.includes(scenario.workload)) note(`${scenario.name}: skipped ${a.note}`);
       return a.ok;
