@@ -101,6 +101,14 @@ describe("runLoad", () => {
     expect(result.mismatches).toBe(0);
   });
 
+  it("latencies above one second are measured too", async () => {
+    const server = await startServer((socket) => socket.on("data", (chunk) => setTimeout(() => socket.write(chunk), 1100)));
+    const result = await runLoad({ port: server.port, connections: 1, count: 1 });
+    expect(result.roundTrips).toBe(1);
+    expect(result.latency.max).toBeGreaterThanOrEqual(1_000_000);
+    expect(result.latency.p50).toBeGreaterThanOrEqual(1_000_000);
+  });
+
   it("spreads connections over worker threads", async () => {
     const server = await startServer(echo);
     const result = await runLoad({ port: server.port, connections: 6, threads: 3, count: 3001, size: 10 });
