@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LoadResult } from "@echo/client";
@@ -15,9 +15,10 @@ interface Run {
 const children = new Set<ReturnType<typeof spawn>>();
 
 /** Runs a CLI as a real child process; `input` is piped to its stdin (closed otherwise). */
-function run(name: string, args: string[], input?: string | Buffer): Promise<Run> {
+function run(name: string, args: string[], input?: string | Buffer, started?: (child: ReturnType<typeof spawn>) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin(name), ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    started?.(child);
     children.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -147,6 +148,42 @@ describe("echo-load", () => {
     const size = await run("echo-load", ["-p", "9", "--size", "12q"]);
     expect(size.code).toBe(2);
     expect(size.stderr).toMatch(/--size must be a byte count such as 64, 4k or 8M, got "12q"/);
+  });
+
+  it("Ctrl-C (SIGINT) stops the run and still prints the result", async () => {
+    const server = await startServer(echo);
+    let child: ReturnType<typeof spawn> | undefined;
+    const running = run("echo-load", ["-p", String(server.port), "-c", "3", "-d", "60", "--json"], undefined, (c) => (child = c));
+    await server.waitForConnections(4); // the probe, then the three load connections
+    child?.kill("SIGINT");
+    const r = await running;
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as LoadResult;
+    expect(result.stoppedBy).toBe("aborted");
+    expect(result.elapsed).toBeLessThan(60);
+  });
+
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  it.skipIf(!hasScript)("draws a progress line when stdout is a TTY (under script(1))", async () => {
+    const server = await startServer(echo);
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin("echo-load"))} -p ${server.port} -c 2 -d 2.2`;
+    const r = await new Promise<Run>((resolve, reject) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+      children.add(child);
+      const out: Buffer[] = [];
+      child.stdout.on("data", (c: Buffer) => out.push(c));
+      child.on("error", reject);
+      child.on("close", (code) => {
+        children.delete(child);
+        resolve({ code, stdout: Buffer.concat(out).toString(), stderr: "" });
+      });
+      child.stdin.end();
+    });
+    expect(r.code).toBe(0);
+    const clear = "\r\u001b[2K"; // carriage return + erase line, before each redraw
+    expect(r.stdout).toMatch(/ {2}1\.\d s {2}[\d,]+ round trips {2}[\d,]+\/s {2}errors 0 {2}mismatches 0/);
+    expect(r.stdout).toContain(`${clear}  1.`);
+    expect(r.stdout).toContain(`${clear}echo-load 127.0.0.1:${server.port}: 2 connection(s)`);
   });
 
   it("--help prints usage", async () => {
