@@ -151,15 +151,26 @@ describe("echo-load", () => {
   });
 
   it("Ctrl-C (SIGINT) stops the run and still prints the result", async () => {
-    const server = await startServer(echo);
+    // The server has received 6400 bytes: a connection sends its next payload only after the
+    // echo of the previous one came back, so about a hundred round trips are complete.
+    let received = 0;
+    let busy!: () => void;
+    const loaded = new Promise<void>((resolve) => (busy = resolve));
+    const server = await startServer((socket) =>
+      socket.on("data", (chunk: Buffer) => {
+        socket.write(chunk);
+        if ((received += chunk.length) >= 6400) busy();
+      }),
+    );
     let child: ReturnType<typeof spawn> | undefined;
     const running = run("echo-load", ["-p", String(server.port), "-c", "3", "-d", "60", "--json"], undefined, (c) => (child = c));
-    await server.waitForConnections(4); // the probe, then the three load connections
+    await loaded;
     child?.kill("SIGINT");
     const r = await running;
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as LoadResult;
     expect(result.stoppedBy).toBe("aborted");
+    expect(result.roundTrips).toBeGreaterThan(90);
     expect(result.elapsed).toBeLessThan(60);
   });
 

@@ -12,8 +12,6 @@ export interface TestServer {
   path: string | undefined;
   /** Connections accepted so far. */
   connections: number;
-  /** Resolves once `n` connections have been accepted in total. */
-  waitForConnections(n: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,16 +70,10 @@ export async function startServer(handler: ConnectionHandler = echo, where: "v4"
   const dir = where === "unix" ? mkdtempSync(join(tmpdir(), "echo-client-test-")) : undefined;
   const path = dir === undefined ? undefined : join(dir, "echo.sock");
   const server = net.createServer();
-  const waiters: { n: number; resolve: () => void }[] = [];
   const state: TestServer = {
     port: 0,
     path,
     connections: 0,
-    waitForConnections: (n) =>
-      new Promise<void>((resolve) => {
-        if (state.connections >= n) resolve();
-        else waiters.push({ n, resolve });
-      }),
     close: async () => {
       open.delete(state);
       for (const socket of sockets) socket.destroy();
@@ -91,10 +83,6 @@ export async function startServer(handler: ConnectionHandler = echo, where: "v4"
   };
   server.on("connection", (socket) => {
     state.connections++;
-    for (const w of waiters.filter((w) => state.connections >= w.n)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve();
-    }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => undefined);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { EchoClientError, formatLoadReport, runLoad, type LoadOptions, type LoadResult } from "@echo/client";
-import { batching, closeAll, corrupt, echo, echoThenEnd, startServer, unusedPort } from "./helpers.js";
+import { batching, closeAll, corrupt, echo, echoThenEnd, hasIPv6, startServer, unusedPort } from "./helpers.js";
 
 afterEach(closeAll);
 
@@ -131,6 +131,15 @@ describe("runLoad", () => {
     const result = await runLoad({ path: server.path as string, connections: 3, count: 900 });
     expect(result.roundTrips).toBe(900);
     expect(result.target).toBe(server.path);
+    expect(result.mismatches).toBe(0);
+  });
+
+  it("runs over IPv6 (::1) when the machine has it", async (ctx) => {
+    if (!(await hasIPv6())) ctx.skip();
+    const server = await startServer(echo, "v6");
+    const result = await runLoad({ host: "::1", port: server.port, connections: 2, count: 200 });
+    expect(result.target).toBe(`[::1]:${server.port}`);
+    expect(result.roundTrips).toBe(200);
     expect(result.mismatches).toBe(0);
   });
 
