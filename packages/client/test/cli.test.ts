@@ -100,7 +100,7 @@ describe("echo-client", () => {
 describe("echo-load", () => {
   it("--json prints one JSON object with the run's numbers", async () => {
     const server = await startServer(echo);
-    const r = await run("echo-load", ["--port", String(server.port), "-c", "4", "-n", "2000", "-s", "1k", "--json"]);
+    const r = await run("echo-load", ["--port", String(server.port), "-c", "4", "-n", "2000", "-s", "1k", "--threads", "2", "--json"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
@@ -109,6 +109,7 @@ describe("echo-load", () => {
     expect(result.roundTrips).toBe(2000);
     expect(result.size).toBe(1024);
     expect(result.connections).toBe(4);
+    expect(result.threads).toBe(2);
     expect(result.mismatches).toBe(0);
     expect(result.errors).toBe(0);
     expect(result.latency.p999).toBeGreaterThanOrEqual(result.latency.p50);

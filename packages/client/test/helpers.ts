@@ -129,9 +129,10 @@ export interface FullBacklog {
 /**
  * A listener on 127.0.0.1 whose accept queue is full and never drained: a worker thread listens
  * with backlog 1 and then blocks in `Atomics.wait`, so it never accepts; two connections fill the
- * queue, and the kernel drops the SYNs of every later one. A connect there can only time out.
+ * queue (`fillers` of them are opened here), and the kernel drops the SYNs of every later one.
+ * A connect there can only time out.
  */
-export async function fullBacklog(): Promise<FullBacklog> {
+export async function fullBacklog(fillers = 2): Promise<FullBacklog> {
   const flag = new SharedArrayBuffer(4);
   const worker = new Worker(
     `const { workerData, parentPort } = require("node:worker_threads");
@@ -148,10 +149,10 @@ export async function fullBacklog(): Promise<FullBacklog> {
     worker.once("message", resolve);
     worker.once("error", reject);
   });
-  const fillers: net.Socket[] = [];
-  for (let i = 0; i < 2; i++) {
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < fillers; i++) {
     const socket = net.connect(port, "127.0.0.1");
-    fillers.push(socket);
+    sockets.push(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);
@@ -160,7 +161,7 @@ export async function fullBacklog(): Promise<FullBacklog> {
   return {
     port,
     close: async () => {
-      for (const socket of fillers) socket.destroy();
+      for (const socket of sockets) socket.destroy();
       const view = new Int32Array(flag);
       Atomics.store(view, 0, 1);
       Atomics.notify(view, 0);

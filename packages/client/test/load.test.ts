@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { EchoClientError, formatLoadReport, runLoad, type LoadOptions, type LoadResult } from "@echo/client";
-import { batching, closeAll, corrupt, echo, echoThenEnd, hasIPv6, startServer, unusedPort } from "./helpers.js";
+import { batching, closeAll, corrupt, echo, echoThenEnd, fullBacklog, hasIPv6, startServer, unusedPort } from "./helpers.js";
 
 afterEach(closeAll);
 
@@ -173,6 +173,28 @@ describe("runLoad", () => {
   it("rejects at once with ECHO_ERR_CONNECT_REFUSED when nothing listens", async () => {
     const port = await unusedPort();
     await expect(runLoad({ port, duration: 5 })).rejects.toMatchObject({ code: "ECHO_ERR_CONNECT_REFUSED" });
+  });
+
+  it("rejects with ECHO_ERR_CONNECT_TIMEOUT when the probe cannot connect", async () => {
+    const backlog = await fullBacklog();
+    try {
+      await expect(runLoad({ port: backlog.port, connectTimeout: 150 })).rejects.toMatchObject({ code: "ECHO_ERR_CONNECT_TIMEOUT" });
+    } finally {
+      await backlog.close();
+    }
+  });
+
+  it("counts connections that time out during the run as errors", async () => {
+    // One filler plus the probe fill the never-drained accept queue: every load connection hangs.
+    const backlog = await fullBacklog(1);
+    try {
+      const result = await runLoad({ port: backlog.port, connections: 2, duration: 0.8, connectTimeout: 150 });
+      expect(result.roundTrips).toBe(0);
+      expect(result.errorCodes.ECHO_ERR_CONNECT_TIMEOUT).toBeGreaterThanOrEqual(2);
+      expect(result.errors).toBe(result.errorCodes.ECHO_ERR_CONNECT_TIMEOUT);
+    } finally {
+      await backlog.close();
+    }
   });
 
   it("formatLoadReport renders the numbers", async () => {
