@@ -254,7 +254,10 @@ function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): LoadRe
   const roundTrips = total[Counter.roundTrips] as number;
   const bytesReceived = total[Counter.bytesReceived] as number;
   const empty = histogram.totalCount === 0;
-  const at = (p: number): number => (empty ? 0 : histogram.getValueAtPercentile(p));
+  const max = empty ? 0 : histogram.maxValue;
+  // A percentile is reported as the top of its histogram bucket, which may lie above the largest
+  // value recorded: clamp, so p50 <= p90 <= p99 <= p99.9 <= max always holds.
+  const at = (p: number): number => (empty ? 0 : Math.min(histogram.getValueAtPercentile(p), max));
   return {
     target: formatTarget(opts.target),
     connections: opts.connections,
@@ -277,7 +280,7 @@ function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): LoadRe
       p90: at(90),
       p99: at(99),
       p999: at(99.9),
-      max: empty ? 0 : histogram.maxValue,
+      max,
     },
     errors: total[Counter.errors] as number,
     errorCodes,

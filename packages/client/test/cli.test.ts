@@ -72,9 +72,9 @@ describe("echo-client", () => {
 
   it("exits 1 with ECHO_ERR_TIMEOUT when the server never closes", async () => {
     const server = await startServer(() => undefined);
-    const r = await run("echo-client", ["--port", String(server.port), "--timeout", "200", "hi"]);
+    const r = await run("echo-client", ["--port", String(server.port), "--timeout", "500", "hi"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/timed out after 200 ms \(ECHO_ERR_TIMEOUT\)/);
+    expect(r.stderr).toMatch(/timed out after 500 ms \(ECHO_ERR_TIMEOUT\)/);
   });
 
   it("exits 2 on bad arguments", async () => {

@@ -56,7 +56,7 @@ describe("runLoad", () => {
 
   it("stops after `duration` when no count is given", async () => {
     const server = await startServer(echo);
-    const result = await runLoad({ port: server.port, connections: 4, duration: 0.3 });
+    const result = await runLoad({ port: server.port, connections: 4, duration: 0.5 });
     expect(result.stoppedBy).toBe("duration");
     expect(result.roundTrips).toBeGreaterThan(0);
     expect(result.mismatches).toBe(0);
