@@ -23,9 +23,20 @@ export interface Preset {
   only?: Record<string, readonly string[]>;
 }
 
-/** The presets. Quick takes about two minutes (three with every model landed), full about 25. */
+/** The presets. Quick takes two to three minutes, full about 30 with every model. */
 export const presets: Record<Preset["name"], Preset> = {
-  quick: { name: "quick", plan: { rounds: 3, durationS: 0.5 }, per: { "http-ab": { rounds: 1 }, "http-wrk": { rounds: 1 }, c10k: { rounds: 1 } }, warmupS: 0.3, idle: 10_000 },
+  quick: {
+    name: "quick",
+    plan: { rounds: 3, durationS: 0.5 },
+    per: { "http-ab": { rounds: 1 }, "http-wrk": { rounds: 1 }, c10k: { rounds: 1 } },
+    warmupS: 0.3,
+    idle: 10_000,
+    only: {
+      "http-ab": ["node-net", "node-http", "core-async", "selector-epoll"],
+      "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll"],
+      c10k: ["node-net", "core-async", "threaded-2", "prefork-2-os", "selector-epoll", "selector-poll", "selector-select", "python-threading", "python-selectors"],
+    },
+  },
   full: { name: "full", plan: { rounds: 5, durationS: 3 }, per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } }, warmupS: 1, idle: 10_000 },
   // ab and wrk take whole seconds, and C10k starts a server per run: smoke runs those against a
   // few models only, every other scenario against every model.
