@@ -1,0 +1,53 @@
+/**
+ * Duplicating a listening descriptor so each thread owns its own descriptor of one socket.
+ * @internal
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** A libuv TCP handle as Node hands it over an IPC channel (`net.Native`). */
+export interface NativeHandle {
+  readonly fd: number;
+  close(callback?: () => void): void;
+}
+
+/** Where the helper lives once built: next to the worker entry, under dist/internal/. */
+export function helperPathFrom(baseUrl: string): string {
+  const path = fileURLToPath(new URL("./internal/fd-helper.js", baseUrl));
+  if (!existsSync(path)) throw new Error(`the descriptor helper ${path} is missing (is @echo/threaded built?)`);
+  return path;
+}
+
+/**
+ * Gives the calling thread its own descriptor of the socket behind `fd` (a process-wide
+ * number the caller keeps open until this resolves): a child process inherits `fd` and sends
+ * it back over IPC, which the kernel delivers as a new descriptor owned by this thread's handle.
+ */
+export function duplicateListener(fd: number, helperPath: string, timeoutMs = 20_000): Promise<NativeHandle> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [helperPath], {
+      stdio: ["ignore", "ignore", "inherit", "ipc", fd],
+      serialization: "json",
+    });
+    let settled = false;
+    const finish = (error: Error | undefined, handle?: NativeHandle): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Disconnecting ends the helper: it has nothing else to keep it alive.
+      if (child.connected) child.disconnect();
+      if (error) {
+        if (child.exitCode === null) child.kill();
+        reject(error);
+      } else resolve(handle!);
+    };
+    const timer = setTimeout(() => finish(new Error(`the descriptor helper sent nothing within ${timeoutMs} ms`)), timeoutMs);
+    child.once("message", (message: { type?: string }, handle: unknown) => {
+      if (message?.type === "echo-threaded-listener" && handle && typeof (handle as NativeHandle).fd === "number") finish(undefined, handle as NativeHandle);
+      else finish(new Error("the descriptor helper sent no listener"));
+    });
+    child.once("error", (error) => finish(error));
+    child.once("exit", (code, signal) => finish(new Error(`the descriptor helper exited (${signal ?? code}) before sending the listener`)));
+  });
+}
