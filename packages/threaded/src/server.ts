@@ -20,7 +20,7 @@ import {
   type ServerAddress,
   type StatsSnapshot,
 } from "@echo/core";
-import { ThreadExitError, ThreadStartError } from "./errors.js";
+import { ThreadExitError } from "./errors.js";
 import { duplicateListener, helperPathFrom, type NativeHandle } from "./internal/listener.js";
 import type { ListenHow, ThreadData } from "./internal/protocol.js";
 import { reusePortSupported } from "./internal/reuse-port.js";
