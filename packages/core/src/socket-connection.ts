@@ -41,6 +41,8 @@ class SocketConnection implements Connection {
   /** Set while output is over `maxBuffered`: no reads until it drains. */
   private blocked = false;
   private closeError: Error | undefined;
+  /** EOF arrived while a handler promise was pending: deliver it once that settles. */
+  private endPending = false;
 
   constructor(
     private readonly socket: Socket,
@@ -95,8 +97,8 @@ class SocketConnection implements Connection {
       this.call("onData", chunk);
     });
     socket.on("end", () => {
-      if (env.handler.onEnd) this.call("onEnd");
-      else this.end();
+      if (this.waiting) this.endPending = true;
+      else this.onPeerEnd();
     });
     socket.on("drain", () => {
       if (!this.blocked) return;
@@ -141,11 +143,19 @@ class SocketConnection implements Connection {
       result.then(
         () => {
           this.waiting = false;
-          this.maybeResume();
+          if (this.endPending) {
+            this.endPending = false;
+            this.onPeerEnd();
+          } else this.maybeResume();
         },
         (thrown: unknown) => this.fail(name, thrown),
       );
     }
+  }
+
+  private onPeerEnd(): void {
+    if (this.env.handler.onEnd) this.call("onEnd");
+    else this.end();
   }
 
   private maybeResume(): void {

@@ -23,10 +23,12 @@ export interface StatsSnapshot {
   errors: number;
   /** Connections closed for staying silent past `idleTimeout`. */
   timeouts: number;
+  /** Bytes held now for clients that the kernel has not taken yet (sum over connections). */
+  buffered: number;
 }
 
 /** The counter names of {@link StatsSnapshot}, in a fixed order. */
-export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts"] as const;
+export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered"] as const;
 
 /** Mutable counters owned by a server; `snapshot()` returns a copy. */
 export class ServerStats implements StatsSnapshot {
@@ -39,6 +41,7 @@ export class ServerStats implements StatsSnapshot {
   bytesOut = 0;
   errors = 0;
   timeouts = 0;
+  buffered = 0;
 
   /** A plain copy of the counters now. */
   snapshot(): StatsSnapshot {

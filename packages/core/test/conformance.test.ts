@@ -1,0 +1,24 @@
+import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import { EchoServer, type CoreModel } from "@echo/core";
+
+const quiet = { info: () => {}, error: () => {} };
+
+function target(model: CoreModel) {
+  return {
+    name: `core ${model}`,
+    concurrent: model === "async",
+    worker: /^MainThread$/,
+    async start(options: StartOptions) {
+      const server = new EchoServer({ model, host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const address = await server.listen();
+      return {
+        address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },
+        stats: () => server.stats(),
+        close: () => server.close(),
+      };
+    },
+  };
+}
+
+conformanceSuite(target("async"));
+conformanceSuite(target("iterative"));

@@ -1,0 +1,8 @@
+/**
+ * `@echo/conformance`: the tests every echo server model passes, written once.
+ * @packageDocumentation
+ */
+export { conformanceSuite, fixtures } from "./suite.js";
+export type { ConformanceTarget, RunningTarget, StartOptions, SuiteStats } from "./suite.js";
+export { open, collect, readExactly, roundTrip, randomBytes, write, ticks } from "./net-helpers.js";
+export type { TargetAddress } from "./net-helpers.js";
