@@ -225,6 +225,7 @@ export class ThreadedServer extends EventEmitter {
     snapshot.closed += snapshot.active;
     snapshot.active = 0;
     snapshot.queued = 0;
+    snapshot.buffered = 0;
     this.retired = sumStats([this.retired, snapshot]);
     if (!thread.listening || this.state !== "listening") return;
     Atomics.sub(this.cells, SharedCell.LIVE, 1);
@@ -323,9 +324,11 @@ export class ThreadedServer extends EventEmitter {
   private async teardown(timeout = 0): Promise<void> {
     for (const timer of this.respawnTimers) clearTimeout(timer);
     this.respawnTimers.clear();
-    await Promise.all(this.slots.map((t) => t?.close(timeout)));
+    // First, so that the socket stops accepting as soon as every thread has closed its own
+    // descriptor (a descriptor left open would let the kernel complete new handshakes).
     this.source?.close();
     this.source = undefined;
+    await Promise.all(this.slots.map((t) => t?.close(timeout)));
   }
 }
 

@@ -89,12 +89,7 @@ describe("echo-threaded CLI", () => {
 describe("binding errors", () => {
   it.runIf(process.platform === "linux")("a port below 1024 without privileges fails with PermissionDeniedError", async () => {
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const probe = `
-      import { ThreadedServer } from "@echo/threaded";
-      const server = new ThreadedServer({ threads: 2, port: 81, logger: { info() {}, error() {} } });
-      server.listen().then(() => console.log("listening"), (e) => console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })));
-    `;
-    const { code, stdout } = await run(["--input-type=module", "-e", probe], 30_000, asNobody);
+    const { code, stdout } = await run([fixture("listen-low-port.mjs")], 30_000, asNobody);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ name: "PermissionDeniedError", code: "ECHO_ERR_PERMISSION_DENIED", message: expect.stringContaining("ports below 1024") });
   });

@@ -20,6 +20,7 @@ export class SharedStats implements StatsSnapshot {
   declare bytesOut: number;
   declare errors: number;
   declare timeouts: number;
+  declare buffered: number;
 
   constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(statsKeys.length * Float64Array.BYTES_PER_ELEMENT)) {
     this.buffer = buffer;

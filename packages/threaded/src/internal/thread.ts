@@ -43,7 +43,12 @@ export class ServerThread {
     private readonly hooks: ThreadHooks,
   ) {
     this.stats = new SharedStats();
-    this.worker = new Worker(workerUrl, { workerData: { ...data, name, stats: this.stats.buffer } satisfies ThreadData });
+    this.worker = new Worker(workerUrl, {
+      workerData: { ...data, name, stats: this.stats.buffer } satisfies ThreadData,
+      // Threads inherit the process's flags, but --input-type (from `node --input-type=module
+      // -e …`) makes Node refuse a worker that is a file.
+      execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
+    });
     this.worker.on("message", (message: FromThread) => this.onMessage(message));
     this.worker.on("error", (error) => {
       this.error ??= error;

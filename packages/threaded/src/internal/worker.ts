@@ -35,6 +35,21 @@ const connections = new Set<Socket>();
 let server: Server | undefined;
 let closing = false;
 let onDrained: (() => void) | undefined;
+let gauge: NodeJS.Timeout | undefined;
+
+/**
+ * `stats.buffered` is a gauge of bytes held for clients. The main thread cannot read this
+ * thread's sockets, so this thread samples them into shared memory while it has connections.
+ */
+function sampleBuffered(): void {
+  let buffered = 0;
+  for (const socket of connections) buffered += socket.writableLength;
+  stats.buffered = buffered;
+  if (connections.size === 0 && gauge) {
+    clearInterval(gauge);
+    gauge = undefined;
+  }
+}
 
 /**
  * On the shared-descriptor path every thread's epoll wakes for a new connection and the first to
@@ -62,6 +77,7 @@ function admit(handler: Handler, socket: Socket): void {
     return;
   }
   connections.add(socket);
+  gauge ??= setInterval(sampleBuffered, 10).unref();
   serveSocket(socket, {
     handler,
     limits: data.limits,
@@ -72,6 +88,7 @@ function admit(handler: Handler, socket: Socket): void {
     onClose: () => {
       connections.delete(socket);
       Atomics.sub(shared, SharedCell.ACTIVE, 1);
+      sampleBuffered();
       if (connections.size === 0) onDrained?.();
     },
   });
