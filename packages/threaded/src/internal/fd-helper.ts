@@ -11,4 +11,7 @@ import { Socket } from "node:net";
 
 const socket = new Socket({ fd: 4, readable: false, writable: false });
 const handle = (socket as unknown as { _handle: unknown })._handle;
+// A `message` listener keeps the IPC channel referenced: we stay until the parent has the
+// descriptor and disconnects, instead of exiting while the message may still be unread.
+process.on("message", () => {});
 process.send!({ type: "echo-threaded-listener" }, handle as never);

@@ -44,7 +44,9 @@ export function duplicateListener(fd: number, helperPath: string, timeoutMs = 20
     };
     const timer = setTimeout(() => finish(new Error(`the descriptor helper sent nothing within ${timeoutMs} ms`)), timeoutMs);
     child.once("message", (message: { type?: string }, handle: unknown) => {
-      if (message?.type === "echo-threaded-listener" && handle && typeof (handle as NativeHandle).fd === "number") finish(undefined, handle as NativeHandle);
+      // Too late (we gave up): close what arrived rather than leak a descriptor.
+      if (settled) (handle as NativeHandle | undefined)?.close?.();
+      else if (message?.type === "echo-threaded-listener" && handle && typeof (handle as NativeHandle).fd === "number") finish(undefined, handle as NativeHandle);
       else finish(new Error("the descriptor helper sent no listener"));
     });
     child.once("error", (error) => finish(error));

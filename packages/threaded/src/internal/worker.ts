@@ -29,8 +29,11 @@ const logger: Logger = {
 const stats = new SharedStats(data.stats) as unknown as ServerStats;
 const shared = new Int32Array(data.shared);
 const nap = new Int32Array(new SharedArrayBuffer(4));
-/** How long a thread over its fair share pauses after an accept, in ms (see balance()). */
-const YIELD_MS = 0.5;
+/** How long a thread over its fair share pauses after an accept, per connection over (see balance()). */
+const YIELD_MS_PER_CONNECTION = 0.25;
+const MAX_YIELD_MS = 2;
+/** How often a thread over its fair share polls its sockets while it stays over. */
+const POLL_MS = 1;
 const connections = new Set<Socket>();
 let server: Server | undefined;
 let closing = false;
@@ -52,16 +55,42 @@ function sampleBuffered(): void {
 }
 
 /**
- * On the shared-descriptor path every thread's epoll wakes for a new connection and the first to
- * run accepts all that are queued, so one thread could take a burst. A thread holding more than
- * its fair share sleeps a moment after an accept (as libuv's UV_TCP_SINGLE_ACCEPT did), which
- * leaves the queued connections to the other threads.
+ * Balancing on the shared-descriptor path. Every thread's epoll wakes for a new connection and
+ * the first thread to run accepts it, and every other one still queued (libuv accepts until the
+ * queue is empty): the kernel, not us, picks the winner. A thread holding more than its fair
+ * share (more than one connection above the mean) makes itself a slow competitor:
+ * - right after an accept it sleeps a moment (0.25 ms per connection over, at most 2 ms), as
+ *   libuv's UV_TCP_SINGLE_ACCEPT did, leaving the rest of a burst to the other threads;
+ * - while it stays over, it polls its sockets every millisecond instead of waiting in epoll, so
+ *   the threads waiting in epoll win the next connections. Its own clients may wait up to 1 ms
+ *   more meanwhile. Balanced threads never sleep.
  */
-function balance(): void {
+function excess(): number {
   const live = Atomics.load(shared, SharedCell.LIVE);
-  if (live < 2) return;
-  const total = Atomics.load(shared, SharedCell.ACTIVE);
-  if (stats.active * live > total + live) Atomics.wait(nap, 0, 0, YIELD_MS);
+  if (live < 2) return 0;
+  return stats.active - Atomics.load(shared, SharedCell.ACTIVE) / live;
+}
+
+let yielding = false;
+
+function yieldWhileOver(): void {
+  if (closing || excess() <= 1) {
+    yielding = false;
+    return;
+  }
+  Atomics.wait(nap, 0, 0, POLL_MS);
+  // An immediate makes the next poll non-blocking: handle what is ready, then come back here.
+  setImmediate(yieldWhileOver);
+}
+
+function balance(): void {
+  const over = excess();
+  if (over <= 1) return;
+  Atomics.wait(nap, 0, 0, Math.min(MAX_YIELD_MS, over * YIELD_MS_PER_CONNECTION));
+  if (!yielding) {
+    yielding = true;
+    setImmediate(yieldWhileOver);
+  }
 }
 
 function admit(handler: Handler, socket: Socket): void {

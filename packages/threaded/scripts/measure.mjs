@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Measures @echo/threaded (build it first: turbo run build --filter=@echo/threaded).
+//
+//   node scripts/measure.mjs throughput [rounds]   1 vs 2 threads, CPU-heavy handler (~1 ms/request)
+//   node scripts/measure.mjs spread [rounds]       100 connections over 4 threads: who got how many
+//   node scripts/measure.mjs all                   both
+//
+// Runs are interleaved (1, 2, 1, 2, …) and medians are reported, because the machine is shared.
+// Each throughput round also times fixed work on 1 and 2 plain worker threads (no server) as a
+// baseline of what the machine offered at that moment. Traffic goes to 127.0.0.1 only; every
+// run is bounded in requests and time.
+import { connect } from "node:net";
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { ThreadedServer } from "../dist/index.js";
+import { runLoad } from "../test/fixtures/load.mjs";
+
+const cpuHandler = fileURLToPath(new URL("../test/fixtures/cpu.mjs", import.meta.url));
+const quiet = { info() {}, error() {} };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function throughput(threads, requests) {
+  const server = new ThreadedServer({ threads, handler: cpuHandler, logger: quiet });
+  const { port } = await server.listen();
+  try {
+    await runLoad({ port, connections: 8, requests: 100 }); // warm up the JIT in every thread
+    return (await runLoad({ port, connections: 8, requests, maxMs: 60_000 })).perSecond;
+  } finally {
+    await server.close({ timeout: 0 });
+  }
+}
+
+async function rawWork(threads, total) {
+  const code = `const { workerData, parentPort } = require("node:worker_threads");
+    let x = 0; for (let i = 0; i < workerData; i++) x = (Math.imul(x, 31) + i) | 0; parentPort.postMessage(x);`;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: threads }, () => {
+      const worker = new Worker(code, { eval: true, workerData: total / threads });
+      return new Promise((resolve, reject) => worker.once("message", resolve).once("error", reject));
+    }),
+  );
+  return performance.now() - started;
+}
+
+async function measureThroughput(rounds) {
+  const one = [];
+  const two = [];
+  const raw = [];
+  console.log(`throughput: CPU handler (1e6 iterations/request), 8 connections, 2000 requests/run, ${rounds} interleaved rounds, node ${process.version}`);
+  for (let round = 1; round <= rounds; round++) {
+    raw.push((await rawWork(1, 400e6)) / (await rawWork(2, 400e6)));
+    one.push(await throughput(1, 2000));
+    two.push(await throughput(2, 2000));
+    console.log(`  round ${round}: 1 thread ${one.at(-1).toFixed(0)} req/s, 2 threads ${two.at(-1).toFixed(0)} req/s (ratio ${(two.at(-1) / one.at(-1)).toFixed(2)}), plain threads 2 vs 1: ${raw.at(-1).toFixed(2)}x`);
+  }
+  console.log(`  median: 1 thread ${median(one).toFixed(0)} req/s, 2 threads ${median(two).toFixed(0)} req/s, ratio of medians ${(median(two) / median(one)).toFixed(2)}, median per-round ratio ${median(two.map((t, i) => t / one[i])).toFixed(2)}; plain-thread baseline median ${median(raw).toFixed(2)}x`);
+}
+
+/** Opens 100 connections (all at once, or one after another) held open; returns per-thread accepted counts. */
+async function spread(accept, mode) {
+  const server = new ThreadedServer({ threads: 4, accept, handler: "whoami", logger: quiet });
+  const { port } = await server.listen();
+  const sockets = [];
+  try {
+    const open = async () => {
+      const socket = connect({ port, host: "127.0.0.1" });
+      sockets.push(socket);
+      await once(socket, "connect");
+      socket.write("hi");
+      await once(socket, "data");
+    };
+    if (mode === "burst") await Promise.all(Array.from({ length: 100 }, open));
+    else for (let i = 0; i < 100; i++) await open();
+    return server.threadStats().map((t) => t.stats.accepted);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await server.close({ timeout: 0 });
+  }
+}
+
+async function measureSpread(rounds) {
+  const probe = new ThreadedServer({ threads: 1, accept: "reusePort", logger: quiet });
+  const hasReusePort = await probe.listen().then(() => true, () => false);
+  await probe.close();
+  const paths = hasReusePort ? ["reusePort", "shared"] : ["shared"];
+  console.log(`spread: 100 connections held open over 4 threads (Thread-1..4 accepted), node ${process.version}, reusePort ${hasReusePort ? "supported" : "not supported"}`);
+  for (const accept of paths) {
+    for (const mode of ["burst", "sequential"]) {
+      const mins = [];
+      for (let round = 1; round <= rounds; round++) {
+        const counts = await spread(accept, mode);
+        mins.push(Math.min(...counts));
+        console.log(`  ${accept.padEnd(9)} ${mode.padEnd(10)} round ${round}: [${counts.join(", ")}]`);
+      }
+      console.log(`  ${accept.padEnd(9)} ${mode.padEnd(10)} smallest share per round: [${mins.join(", ")}] (fair share 25, half of it 12.5)`);
+    }
+  }
+}
+
+const [what = "all", roundsArg] = process.argv.slice(2);
+const rounds = Number(roundsArg ?? (what === "spread" ? 5 : 7));
+if (what === "throughput" || what === "all") await measureThroughput(rounds);
+if (what === "spread" || what === "all") await measureSpread(what === "all" ? 5 : rounds);
