@@ -3,7 +3,8 @@
 //
 //   node scripts/measure.mjs throughput [rounds]   1 vs 2 threads, CPU-heavy handler (~1 ms/request)
 //   node scripts/measure.mjs spread [rounds]       100 connections over 4 threads: who got how many
-//   node scripts/measure.mjs all                   both
+//   node scripts/measure.mjs side [rounds]         1 and 2 threads at the same time, same load, 3 s
+//   node scripts/measure.mjs all                   throughput, side and spread
 //
 // Runs are interleaved (1, 2, 1, 2, …) and medians are reported, because the machine is shared.
 // Each throughput round also times fixed work on 1 and 2 plain worker threads (no server) as a
@@ -61,6 +62,24 @@ async function measureThroughput(rounds) {
   console.log(`  median: 1 thread ${median(one).toFixed(0)} req/s, 2 threads ${median(two).toFixed(0)} req/s, ratio of medians ${(median(two) / median(one)).toFixed(2)}, median per-round ratio ${median(two.map((t, i) => t / one[i])).toFixed(2)}; plain-thread baseline median ${median(raw).toFixed(2)}x`);
 }
 
+async function measureSideBySide(rounds) {
+  const ratios = [];
+  console.log(`side by side: a 1-thread and a 2-thread server under the same load (8 connections each) for 3 s, ${rounds} rounds, node ${process.version}`);
+  for (let round = 1; round <= rounds; round++) {
+    const servers = [1, 2].map((threads) => new ThreadedServer({ threads, handler: cpuHandler, logger: quiet }));
+    try {
+      const [a, b] = await Promise.all(servers.map((s) => s.listen()));
+      const load = { connections: 8, requests: 1_000_000, maxMs: 3_000 };
+      const [one, two] = await Promise.all([runLoad({ port: a.port, ...load }), runLoad({ port: b.port, ...load })]);
+      ratios.push(two.requests / one.requests);
+      console.log(`  round ${round}: 1 thread ${one.requests} requests, 2 threads ${two.requests} requests (ratio ${ratios.at(-1).toFixed(2)})`);
+    } finally {
+      await Promise.all(servers.map((s) => s.close({ timeout: 0 })));
+    }
+  }
+  console.log(`  median ratio ${median(ratios).toFixed(2)}`);
+}
+
 /** Opens 100 connections (all at once, or one after another) held open; returns per-thread accepted counts. */
 async function spread(accept, mode) {
   const server = new ThreadedServer({ threads: 4, accept, handler: "whoami", logger: quiet });
@@ -105,4 +124,5 @@ async function measureSpread(rounds) {
 const [what = "all", roundsArg] = process.argv.slice(2);
 const rounds = Number(roundsArg ?? (what === "spread" ? 5 : 7));
 if (what === "throughput" || what === "all") await measureThroughput(rounds);
+if (what === "side" || what === "all") await measureSideBySide(what === "all" ? 5 : rounds);
 if (what === "spread" || what === "all") await measureSpread(what === "all" ? 5 : rounds);

@@ -49,6 +49,8 @@ export interface ThreadStats {
 type State = "new" | "starting" | "listening" | "closing" | "closed";
 
 const WORKER_URL = new URL("./internal/worker.js", import.meta.url);
+/** The longest close() blocks waiting for the threads to close their listeners. */
+const STOP_ACCEPTING_MS = 1_000;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -81,7 +83,7 @@ export class ThreadedServer extends EventEmitter {
   private source: NativeHandle | undefined;
   private boundAddress: ServerAddress | undefined;
   private path: AcceptPath | undefined;
-  private threadData: Omit<ThreadData, "name" | "stats"> | undefined;
+  private threadData: Omit<ThreadData, "name" | "stats" | "open"> | undefined;
   private state: State = "new";
   private starting: Promise<unknown> | undefined;
   private closing: Promise<void> | undefined;
@@ -302,10 +304,12 @@ export class ThreadedServer extends EventEmitter {
     if (this.closing) return this.closing;
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
     const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    if (this.state === "listening") this.stopAccepting(timeout);
     this.closing = (async () => {
+      // Called while listen() runs: close once it has settled.
       await this.starting?.catch(() => {});
-      if (this.state === "listening" || this.state === "new") {
-        this.state = "closing";
+      if (this.state === "listening" || this.state === "new") this.stopAccepting(timeout);
+      if (this.state === "closing") {
         await this.teardown(timeout);
         this.state = "closed";
         this.emit("close");
@@ -314,6 +318,24 @@ export class ThreadedServer extends EventEmitter {
       await this.finished;
     })();
     return this.closing;
+  }
+
+  /**
+   * Stops accepting on every thread before close() returns, as core's close() does: our dormant
+   * descriptor is closed here, and each thread closes its listener when it gets the message. We
+   * wait for that (blocking this thread, at most STOP_ACCEPTING_MS: a thread stuck in a handler
+   * cannot answer), so that once close() has returned new connections are refused.
+   */
+  private stopAccepting(timeout: number): void {
+    this.state = "closing";
+    for (const timer of this.respawnTimers) clearTimeout(timer);
+    this.respawnTimers.clear();
+    this.source?.close();
+    this.source = undefined;
+    const threads = this.slots.filter((t) => t !== undefined);
+    for (const thread of threads) thread.beginClose(timeout);
+    const deadline = performance.now() + STOP_ACCEPTING_MS;
+    for (const thread of threads) thread.awaitListenerClosed(deadline);
   }
 
   /** `await using server = …` closes it. */

@@ -42,6 +42,8 @@ describe.each(paths)("accept path %s", (accept) => {
   it("round-trips through every thread, each answering whoami with its own name", async () => {
     const { server, port } = await start({ threads: 4, handler: "whoami", accept });
     expect(server.acceptPath).toBe(accept);
+    // listen() resolves only once every thread listens.
+    expect(server.threadStats().map((t) => t.listening)).toEqual([true, true, true, true]);
     const { clients, names } = await openUntilEveryThread(port, 4);
     track(clients);
     expect(new Set(names)).toEqual(new Set(["Thread-1", "Thread-2", "Thread-3", "Thread-4"]));

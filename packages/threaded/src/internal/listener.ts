@@ -31,25 +31,38 @@ export function duplicateListener(fd: number, helperPath: string, timeoutMs = 20
       serialization: "json",
     });
     let settled = false;
-    const finish = (error: Error | undefined, handle?: NativeHandle): void => {
+    let received: NativeHandle | undefined;
+    const finish = (error: Error | undefined): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      // Disconnecting ends the helper: it has nothing else to keep it alive.
-      if (child.connected) child.disconnect();
       if (error) {
-        if (child.exitCode === null) child.kill();
+        received?.close();
+        if (child.connected) child.disconnect();
+        if (child.exitCode === null && child.signalCode === null) child.kill();
         reject(error);
-      } else resolve(handle!);
+      } else resolve(received!);
     };
-    const timer = setTimeout(() => finish(new Error(`the descriptor helper sent nothing within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`the descriptor helper did not finish within ${timeoutMs} ms`)), timeoutMs);
     child.once("message", (message: { type?: string }, handle: unknown) => {
-      // Too late (we gave up): close what arrived rather than leak a descriptor.
-      if (settled) (handle as NativeHandle | undefined)?.close?.();
-      else if (message?.type === "echo-threaded-listener" && handle && typeof (handle as NativeHandle).fd === "number") finish(undefined, handle as NativeHandle);
-      else finish(new Error("the descriptor helper sent no listener"));
+      if (settled) {
+        // Too late (we gave up): close what arrived rather than leak a descriptor.
+        (handle as NativeHandle | undefined)?.close?.();
+        return;
+      }
+      if (message?.type !== "echo-threaded-listener" || !handle || typeof (handle as NativeHandle).fd !== "number") {
+        finish(new Error("the descriptor helper sent no listener"));
+        return;
+      }
+      received = handle as NativeHandle;
+      // Disconnecting ends the helper. We wait for it to be gone: while it lives it holds the
+      // socket too, and a server that has closed must not leave it listening in a helper.
+      child.disconnect();
     });
     child.once("error", (error) => finish(error));
-    child.once("exit", (code, signal) => finish(new Error(`the descriptor helper exited (${signal ?? code}) before sending the listener`)));
+    child.once("exit", (code, signal) => {
+      if (received) finish(undefined);
+      else finish(new Error(`the descriptor helper exited (${signal ?? code}) before sending the listener`));
+    });
   });
 }

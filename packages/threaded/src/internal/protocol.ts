@@ -17,6 +17,8 @@ export interface ThreadData {
   logConnections: boolean;
   /** This thread's counters (see SharedStats). */
   stats: SharedArrayBuffer;
+  /** One Int32: 1 while this thread's listener is open (see ServerThread.stopAccepting). */
+  open: SharedArrayBuffer;
   /** The server-wide Int32 cells (see SharedCell). */
   shared: SharedArrayBuffer;
   /** The descriptor helper script (see duplicateListener). */

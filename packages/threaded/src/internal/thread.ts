@@ -20,6 +20,8 @@ export interface ThreadHooks {
 /** One serving thread, seen from the main thread. */
 export class ServerThread {
   readonly stats: SharedStats;
+  private readonly open = new Int32Array(new SharedArrayBuffer(4));
+  private closeSent = false;
   readonly worker: Worker;
   readonly startedAt = Date.now();
   /** Set once the thread has a listener. */
@@ -39,12 +41,12 @@ export class ServerThread {
     readonly index: number,
     readonly name: string,
     workerUrl: URL,
-    data: Omit<ThreadData, "name" | "stats">,
+    data: Omit<ThreadData, "name" | "stats" | "open">,
     private readonly hooks: ThreadHooks,
   ) {
     this.stats = new SharedStats();
     this.worker = new Worker(workerUrl, {
-      workerData: { ...data, name, stats: this.stats.buffer } satisfies ThreadData,
+      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer as SharedArrayBuffer } satisfies ThreadData,
       // Threads inherit the process's flags, but --input-type (from `node --input-type=module
       // -e …`) makes Node refuse a worker that is a file.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
@@ -80,10 +82,30 @@ export class ServerThread {
     return message.address;
   }
 
+  /** Asks the thread to stop accepting and let its connections finish within `timeout` ms. */
+  beginClose(timeout: number): void {
+    if (this.closeSent) return;
+    this.closeSent = true;
+    this.send({ type: "close", timeout });
+  }
+
+  /**
+   * Blocks the calling thread until this thread has closed its listener, or until `deadline`
+   * (a `performance.now()` time). Returns false on the deadline.
+   */
+  awaitListenerClosed(deadline: number): boolean {
+    for (;;) {
+      if (this.exitCode !== undefined || Atomics.load(this.open, 0) === 0) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.open, 0, 1, left);
+    }
+  }
+
   /** Stops accepting, waits for connections (up to `timeout` ms), then ends the thread. */
   async close(timeout: number): Promise<void> {
     if (this.exitCode === undefined) {
-      this.send({ type: "close", timeout });
+      this.beginClose(timeout);
       // A thread stuck in a handler's busy loop never answers: end it anyway.
       const guard = setTimeout(() => void this.worker.terminate(), timeout + 5_000);
       await Promise.race([this.waitFor(["closed"]).catch(() => undefined), this.exited]);

@@ -29,6 +29,7 @@ const logger: Logger = {
 const stats = new SharedStats(data.stats) as unknown as ServerStats;
 const shared = new Int32Array(data.shared);
 const nap = new Int32Array(new SharedArrayBuffer(4));
+const open = new Int32Array(data.open);
 /** How long a thread over its fair share pauses after an accept, per connection over (see balance()). */
 const YIELD_MS_PER_CONNECTION = 0.25;
 const MAX_YIELD_MS = 2;
@@ -158,9 +159,16 @@ async function listen(handler: Handler, how: ListenHow): Promise<void> {
   srv.on("error", (error) => logger.error(`[echo] ${data.name}: listener error: ${error.message}`));
 }
 
+/** Closes our listener (the descriptor is closed synchronously) and tells a waiting main thread. */
+function stopAccepting(): void {
+  if (server?.listening) server.close();
+  Atomics.store(open, 0, 0);
+  Atomics.notify(open, 0);
+}
+
 function close(timeout: number): void {
   closing = true;
-  if (server?.listening) server.close();
+  stopAccepting();
   const done = (): void => post({ type: "closed" });
   if (connections.size === 0) {
     done();
@@ -189,7 +197,14 @@ async function main(): Promise<void> {
   port.on("message", (message: ToThread) => {
     if (message.type === "listen") {
       listen(handler, message).then(
-        () => post({ type: "listening", address: serverAddress(server!), fd: (server as unknown as { _handle: { fd: number } })._handle.fd }),
+        () => {
+          if (closing) {
+            stopAccepting();
+            return;
+          }
+          Atomics.store(open, 0, 1);
+          post({ type: "listening", address: serverAddress(server!), fd: (server as unknown as { _handle: { fd: number } })._handle.fd });
+        },
         (error: NodeJS.ErrnoException) => {
           const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
           post({ type: "listenError", errno: cause?.code ?? error.code, message: error.message });
