@@ -94,3 +94,14 @@ describe("binding errors", () => {
     expect(JSON.parse(stdout)).toMatchObject({ name: "PermissionDeniedError", code: "ECHO_ERR_PERMISSION_DENIED", message: expect.stringContaining("ports below 1024") });
   });
 });
+
+describe("privileges", () => {
+  // What the CLI does with --user: drop in the main thread once every thread listens. A thread
+  // replaced afterwards must still get a listener as the unprivileged user.
+  it.runIf(process.getuid?.() === 0).each(["auto", "shared"])("replaces a crashed thread after dropping root (accept %s)", async (accept) => {
+    const { code, stdout, stderr } = await run([fixture("drop-and-crash.mjs"), accept]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ ok: true, uid: 65534, before: ["Thread-1", "Thread-2"], after: ["Thread-1", "Thread-2"] });
+  });
+});
