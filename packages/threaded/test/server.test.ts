@@ -156,6 +156,26 @@ describe.each(paths)("accept path %s", (accept) => {
   });
 });
 
+describe("balancing on the shared-descriptor path", () => {
+  // The kernel decides which thread's accept wins; threads over their fair share back off. With
+  // 100 connections over 4 threads no thread may get less than half its share (12.5).
+  it.each(["at once", "one after another"])("spreads 100 connections opened %s over 4 threads", async (how) => {
+    const { server, port } = await start({ threads: 4, handler: "whoami", accept: "shared" });
+    const clients: LineClient[] = [];
+    track(clients);
+    const open = async (): Promise<void> => {
+      const client = await LineClient.open(port);
+      clients.push(client);
+      await client.request("hi");
+    };
+    if (how === "at once") await Promise.all(Array.from({ length: 100 }, open));
+    else for (let i = 0; i < 100; i++) await open();
+    const counts = server.threadStats().map((t) => t.stats.accepted);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(Math.min(...counts), `per-thread counts ${counts.join(", ")}`).toBeGreaterThanOrEqual(13);
+  });
+});
+
 describe("startup errors", () => {
   it.each([
     ["a missing module", "./no/such/handler.mjs", /no such file/],

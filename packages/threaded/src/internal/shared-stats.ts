@@ -53,7 +53,9 @@ export const SharedCell = {
   ACTIVE: 0,
   /** Threads serving now, for the fair-share check. */
   LIVE: 1,
+  /** Connections accepted by any thread (wraps), so a backing-off thread knows when to stop. */
+  ACCEPTS: 2,
 } as const;
 
 /** Length of the server-wide `Int32Array`. */
-export const SHARED_CELLS = 2;
+export const SHARED_CELLS = 3;

@@ -35,6 +35,8 @@ const YIELD_MS_PER_CONNECTION = 0.25;
 const MAX_YIELD_MS = 2;
 /** How often a thread over its fair share polls its sockets while it stays over. */
 const POLL_MS = 1;
+/** A backing-off thread stops once no thread has accepted a connection for this long. */
+const QUIET_STOP_MS = 1_000;
 const connections = new Set<Socket>();
 let server: Server | undefined;
 let closing = false;
@@ -64,7 +66,8 @@ function sampleBuffered(): void {
  *   libuv's UV_TCP_SINGLE_ACCEPT did, leaving the rest of a burst to the other threads;
  * - while it stays over, it polls its sockets every millisecond instead of waiting in epoll, so
  *   the threads waiting in epoll win the next connections. Its own clients may wait up to 1 ms
- *   more meanwhile. Balanced threads never sleep.
+ *   more meanwhile; once no thread has accepted anything for a second it stops (backing off
+ *   only matters while connections arrive). Balanced threads never sleep.
  */
 function excess(): number {
   const live = Atomics.load(shared, SharedCell.LIVE);
@@ -73,9 +76,17 @@ function excess(): number {
 }
 
 let yielding = false;
+let acceptsSeen = 0;
+let acceptsSeenAt = 0;
 
 function yieldWhileOver(): void {
-  if (closing || excess() <= 1) {
+  const accepts = Atomics.load(shared, SharedCell.ACCEPTS);
+  const now = performance.now();
+  if (accepts !== acceptsSeen) {
+    acceptsSeen = accepts;
+    acceptsSeenAt = now;
+  }
+  if (closing || excess() <= 1 || now - acceptsSeenAt > QUIET_STOP_MS) {
     yielding = false;
     return;
   }
@@ -90,6 +101,8 @@ function balance(): void {
   Atomics.wait(nap, 0, 0, Math.min(MAX_YIELD_MS, over * YIELD_MS_PER_CONNECTION));
   if (!yielding) {
     yielding = true;
+    acceptsSeen = Atomics.load(shared, SharedCell.ACCEPTS);
+    acceptsSeenAt = performance.now();
     setImmediate(yieldWhileOver);
   }
 }
@@ -106,6 +119,7 @@ function admit(handler: Handler, socket: Socket): void {
     socket.destroy();
     return;
   }
+  Atomics.add(shared, SharedCell.ACCEPTS, 1);
   connections.add(socket);
   gauge ??= setInterval(sampleBuffered, 10).unref();
   serveSocket(socket, {
