@@ -223,7 +223,7 @@ describe("lifecycle", () => {
   });
 
   it("passes handlerOptions to the handler factory in every thread", async () => {
-    const { port } = await start({ threads: 2, handler: fixture("cpu.mjs"), handlerOptions: { iterations: 10 } });
+    const { port } = await start({ threads: 2, handler: fixture("cpu.mjs"), handlerOptions: { bytes: 1 } });
     const client = track([await LineClient.open(port)])[0]!;
     expect(await client.request("cheap")).toBe("cheap");
   });
