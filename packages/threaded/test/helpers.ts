@@ -73,11 +73,17 @@ export function threadOf(reply: string): string {
  * names has answered whoami or `max` connections are open. Returns the clients and who served
  * each.
  */
-export async function openUntilEveryThread(port: number, threads: number, max = 400, burst = 20): Promise<{ clients: LineClient[]; names: string[] }> {
+export async function openUntilEveryThread(
+  port: number,
+  threads: number,
+  max = 400,
+  burst = 20,
+  host = "127.0.0.1",
+): Promise<{ clients: LineClient[]; names: string[] }> {
   const clients: LineClient[] = [];
   const names: string[] = [];
   while (clients.length < max && new Set(names).size < threads) {
-    const batch = await Promise.all(Array.from({ length: burst }, () => LineClient.open(port)));
+    const batch = await Promise.all(Array.from({ length: burst }, () => LineClient.open(port, host)));
     const replies = await Promise.all(batch.map((c) => c.request("hi")));
     clients.push(...batch);
     names.push(...replies.map(threadOf));

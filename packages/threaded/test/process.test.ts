@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { fixture } from "./helpers.js";
+import { LineClient, fixture, openUntilEveryThread } from "./helpers.js";
 
 const children: ReturnType<typeof spawn>[] = [];
 afterEach(() => {
@@ -60,7 +61,6 @@ describe("echo-threaded CLI", () => {
     });
     expect(line).toMatch(/^echo-threaded listening on 127\.0\.0\.1:\d+ \(model threaded \(2 threads, accept (reusePort|shared)\), handler whoami, pid \d+\)$/);
     const port = Number(/:(\d+) /.exec(line)![1]);
-    const { LineClient } = await import("./helpers.js");
     const client = await LineClient.open(port);
     expect(await client.request("cli")).toMatch(/^Thread-[12]: cli$/);
     client.close();
@@ -103,5 +103,43 @@ describe("privileges", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ ok: true, uid: 65534, before: ["Thread-1", "Thread-2"], after: ["Thread-1", "Thread-2"] });
+  });
+});
+
+describe("echo-threaded --user", () => {
+  // The CLI binds a port below 1024 as root in every thread, then drops in the main thread once
+  // every thread listens; the drop is process-wide, so every thread then runs as nobody.
+  it.runIf(process.getuid?.() === 0 && process.platform === "linux")("binds a low port as root, drops every thread to nobody, and serves from each", async () => {
+    const host = `127.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+    const child = spawn(process.execPath, [cli, "--threads", "2", "--host", host, "--port", "7", "--handler", "whoami", "--user", "nobody"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    let stdout = "";
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.stdout!.setEncoding("utf8");
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (d: string) => {
+        stdout += d;
+        if (stdout.split("\n").length > 2) resolve();
+      });
+      child.once("exit", () => reject(new Error(`the CLI exited: ${stdout} ${stderr}`)));
+    });
+    const [listening, dropped] = stdout.split("\n");
+    expect(listening).toMatch(new RegExp(`^echo-threaded listening on ${host.replaceAll(".", "\\.")}:7 \\(model threaded \\(2 threads, accept (reusePort|shared)\\), handler whoami, pid \\d+\\)$`));
+    expect(dropped).toMatch(/^echo-threaded: dropped privileges: uid 0→65534 \(nobody\)/);
+    const tasks = readdirSync(`/proc/${child.pid}/task`);
+    expect(tasks.length).toBeGreaterThan(2);
+    for (const task of tasks) {
+      const uid = readFileSync(`/proc/${child.pid}/task/${task}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"));
+      expect(uid, `thread ${task}`).toBe("Uid:\t65534\t65534\t65534\t65534");
+    }
+    const { clients, names } = await openUntilEveryThread(7, 2, 200, 10, host);
+    clients.forEach((c) => c.close());
+    expect(new Set(names)).toEqual(new Set(["Thread-1", "Thread-2"]));
+    child.kill("SIGTERM");
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
   });
 });
