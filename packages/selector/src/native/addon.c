@@ -461,12 +461,21 @@ typedef struct server {
   uv_loop_t *uv;
   uv_prepare_t prepare;
   uv_idle_t idle;
-  int running, handles_open, freed;
+  int running, handles_open, freed, finalized;
 } server_t;
 
+/* The struct lives until both libuv handles are closed and JS has dropped its handle. */
 static void handle_closed(uv_handle_t *h) {
   server_t *s = h->data;
-  if (--s->handles_open == 0 && s->freed) free(s);
+  if (--s->handles_open == 0 && s->finalized) free(s);
+}
+
+static void server_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  server_t *s = data;
+  s->finalized = 1;
+  if (s->handles_open == 0) free(s);
 }
 
 static void on_idle(uv_idle_t *h) { (void)h; }
@@ -565,7 +574,7 @@ static napi_value js_loop_create(napi_env env, napi_callback_info info) {
   uv_prepare_start(&s->prepare, on_prepare);
   uv_idle_start(&s->idle, on_idle);
   napi_value ext;
-  CHECK(napi_create_external(env, s, NULL, NULL, &ext));
+  CHECK(napi_create_external(env, s, server_finalize, NULL, &ext));
   return ext;
 }
 
