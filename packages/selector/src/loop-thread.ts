@@ -273,7 +273,7 @@ async function start(): Promise<void> {
   port.on("message", (message: ToLoop) => {
     if (message.type === "close") beginClose(message.timeout);
   });
-  post({ type: "listening", address });
+  post({ type: "listening", address, fd });
 }
 
 start().catch((error: unknown) => {

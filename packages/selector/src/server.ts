@@ -52,6 +52,7 @@ export class SelectorServer extends EventEmitter {
   private readonly counters = new Float64Array(this.statsBuffer);
   private worker: Worker | undefined;
   private bound: ServerAddress | undefined;
+  private listenFd = -1;
   private state: State = "new";
   private closing: Promise<void> | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -109,6 +110,7 @@ export class SelectorServer extends EventEmitter {
           case "listening":
             settled = true;
             this.bound = message.address;
+            this.listenFd = message.fd;
             this.state = "listening";
             this.emit("listening", message.address);
             resolve(message.address);
@@ -176,7 +178,14 @@ export class SelectorServer extends EventEmitter {
     this.closing = (async () => {
       if (worker && wasListening) {
         this.state = "closing";
-        // The message wakes the loop at once: libuv's descriptor is in the loop's own selector.
+        // Stop accepting now, from this thread: shutdown() of a listening socket makes the
+        // kernel refuse new connections at once (the loop thread closes the descriptor). The
+        // message wakes the loop at once: libuv's descriptor is in the loop's own selector.
+        try {
+          native().shutdown(this.listenFd, 0);
+        } catch {
+          // The loop thread closed it already.
+        }
         worker.postMessage({ type: "close", timeout } satisfies ToLoop);
       } else if (worker) {
         void worker.terminate();

@@ -24,7 +24,7 @@ export interface SerializedError {
 }
 
 export type FromLoop =
-  | { type: "listening"; address: ServerAddress }
+  | { type: "listening"; address: ServerAddress; fd: number }
   | { type: "startError"; error: SerializedError }
   | { type: "log"; level: "info" | "error"; message: string }
   | { type: "handlerError"; error: SerializedError }

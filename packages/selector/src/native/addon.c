@@ -461,13 +461,35 @@ typedef struct server {
   uv_loop_t *uv;
   uv_prepare_t prepare;
   uv_idle_t idle;
+  napi_async_cleanup_hook_handle cleanup;
   int running, handles_open, freed, finalized;
 } server_t;
 
-/* The struct lives until both libuv handles are closed and JS has dropped its handle. */
+/* The struct lives until both libuv handles are closed and JS has dropped its handle. The
+ * async cleanup hook lets a worker that is terminated (or a process that exits) with the
+ * server still running close our handles before Node closes the thread's loop. */
 static void handle_closed(uv_handle_t *h) {
   server_t *s = h->data;
-  if (--s->handles_open == 0 && s->finalized) free(s);
+  if (--s->handles_open > 0) return;
+  if (s->cleanup) napi_remove_async_cleanup_hook(s->cleanup);
+  s->cleanup = NULL;
+  if (s->finalized) free(s);
+}
+
+static void stop_server(server_t *s) {
+  if (s->freed) return;
+  s->running = 0;
+  loop_free(&s->L);
+  uv_prepare_stop(&s->prepare);
+  uv_idle_stop(&s->idle);
+  uv_close((uv_handle_t *)&s->prepare, handle_closed);
+  uv_close((uv_handle_t *)&s->idle, handle_closed);
+  s->freed = 1;
+}
+
+static void async_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  stop_server(arg);
 }
 
 static void server_finalize(napi_env env, void *data, void *hint) {
@@ -573,6 +595,7 @@ static napi_value js_loop_create(napi_env env, napi_callback_info info) {
   s->running = 1;
   uv_prepare_start(&s->prepare, on_prepare);
   uv_idle_start(&s->idle, on_idle);
+  CHECK(napi_add_async_cleanup_hook(env, async_cleanup, s, &s->cleanup));
   napi_value ext;
   CHECK(napi_create_external(env, s, server_finalize, NULL, &ext));
   return ext;
@@ -621,18 +644,12 @@ static napi_value js_loop_control(napi_env env, napi_callback_info info) {
   if (op == 0) loop_stop_accepting(&s->L);
   else if (op == 1) loop_destroy_all(&s->L);
   else if (op == 2) {
-    s->running = 0;
-    loop_free(&s->L);
-    uv_prepare_stop(&s->prepare);
-    uv_idle_stop(&s->idle);
-    uv_close((uv_handle_t *)&s->prepare, handle_closed);
-    uv_close((uv_handle_t *)&s->idle, handle_closed);
+    stop_server(s);
     napi_delete_reference(env, s->cb);
     napi_delete_reference(env, s->inref);
     napi_delete_reference(env, s->recref);
     napi_delete_reference(env, s->statsref);
     napi_async_destroy(env, s->actx);
-    s->freed = 1;
   }
   return NULL;
 }

@@ -94,14 +94,14 @@ static void drain_closeq(loop_t *L) {
     conn_t *c = L->closeq[done++];
     int32_t *r = rec_add(L, REC_CLOSE, c);
     r[3] = c->close_err;
-    close(c->fd);
     L->conns[c->fd] = NULL;
     pending_changed(L, -(long)(c->len - c->off));
-    free(c->out);
-    free(c);
     L->nconns--;
     L->stats[ST_ACTIVE]--;
     L->stats[ST_CLOSED]++;
+    close(c->fd);
+    free(c->out);
+    free(c);
   }
   memmove(L->closeq, L->closeq + done, sizeof *L->closeq * (size_t)(L->nclose - done));
   L->nclose -= done;
@@ -227,18 +227,23 @@ static void accept_ready(loop_t *L) {
     int fd = accept4(L->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EINVAL) {  /* shut down by close() on the main thread: stop listening now */
+        loop_stop_accepting(L);
+        return;
+      }
       if (errno != EAGAIN) L->stats[ST_ERRORS]++;  /* EMFILE and friends: try again next wait */
       return;
     }
+    /* Counters change before the close: a client that sees the close may read them at once. */
     if (L->nconns >= L->max_conns) {
-      close(fd);
       L->stats[ST_REJECTED]++;
+      close(fd);
       continue;
     }
     if (L->be.kind == KIND_SELECT && fd >= FD_SETSIZE) {
-      close(fd);
       L->stats[ST_ERRORS]++;
       rec_add(L, REC_FDSETSIZE, NULL)[3] = fd;
+      close(fd);
       continue;
     }
     conn_t *c = calloc(1, sizeof *c);
