@@ -6,6 +6,7 @@
 //
 //   node scripts/measure.mjs [--rounds 3] [--duration 5] [--idle 0] [--only epoll,poll,...]
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
@@ -76,10 +77,25 @@ async function load(port) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = new Map(servers.map((s) => [s.name, []]));
-let port = 19000 + Math.floor(Math.random() * 1000);
+// A port nobody listens on: ref-echo-server uses SO_REUSEPORT, so a second one on the same port
+// (another user's) would silently take half of the load.
+async function freePort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const probe = createServer();
+    const ok = await new Promise((resolve) => {
+      probe.once("error", () => resolve(false));
+      probe.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (ok) {
+      await new Promise((resolve) => probe.close(resolve));
+      return port;
+    }
+  }
+}
 const running = [];
 for (const server of servers) {
-  server.port = port++;
+  server.port = await freePort();
   server.child = await startServer(server, server.port);
   running.push(server.child);
 }
