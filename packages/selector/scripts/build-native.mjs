@@ -1,5 +1,5 @@
 // Builds the addon from source with node-gyp (`build:native`), or the prebuilt binary with
-// prebuildify (`prebuild`). Both compile against the headers of the Node that runs this script
+// prebuildify (`prebuildify`). Both compile against the headers of the Node that runs this script
 // when that Node ships them (`<prefix>/include/node`), so no header download is needed offline.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";

@@ -230,43 +230,28 @@ static int range_args(napi_env env, napi_value *argv, size_t argc, uint8_t **p, 
   return 0;
 }
 
-/* recv(fd, buffer, offset?, length?) -> bytes read (0 at EOF) or -EAGAIN */
-static napi_value js_recv(napi_env env, napi_callback_info info) {
+/* recv(fd, buffer, offset?, length?) -> bytes read (0 at EOF) or -EAGAIN;
+ * send(fd, buffer, offset?, length?) -> bytes sent or -EAGAIN. */
+static napi_value transfer(napi_env env, napi_callback_info info, int sending) {
   ARGS(4);
   int32_t fd;
   uint8_t *p;
   size_t n;
+  const char *name = sending ? "send" : "recv";
   if (arg_int(env, argv[0], &fd) || range_args(env, argv, argc, &p, &n)) {
-    napi_throw_range_error(env, "ECHO_ERR_INVALID_ARG", "recv(fd, buffer, offset, length): bad arguments");
+    napi_throw_range_error(env, "ECHO_ERR_INVALID_ARG", sending ? "send(fd, buffer, offset, length): bad arguments" : "recv(fd, buffer, offset, length): bad arguments");
     return NULL;
   }
   for (;;) {
-    ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+    ssize_t r = sending ? send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) : recv(fd, p, n, MSG_DONTWAIT);
     if (r >= 0) return int_value(env, r);
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return int_value(env, -EAGAIN);
-    return throw_errno(env, "recv", errno);
+    return throw_errno(env, name, errno);
   }
 }
-
-/* send(fd, buffer, offset?, length?) -> bytes sent or -EAGAIN */
-static napi_value js_send(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  int32_t fd;
-  uint8_t *p;
-  size_t n;
-  if (arg_int(env, argv[0], &fd) || range_args(env, argv, argc, &p, &n)) {
-    napi_throw_range_error(env, "ECHO_ERR_INVALID_ARG", "send(fd, buffer, offset, length): bad arguments");
-    return NULL;
-  }
-  for (;;) {
-    ssize_t r = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (r >= 0) return int_value(env, r);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return int_value(env, -EAGAIN);
-    return throw_errno(env, "send", errno);
-  }
-}
+static napi_value js_recv(napi_env env, napi_callback_info info) { return transfer(env, info, 0); }
+static napi_value js_send(napi_env env, napi_callback_info info) { return transfer(env, info, 1); }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
   ARGS(1);
