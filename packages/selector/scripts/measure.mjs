@@ -29,6 +29,39 @@ const cli = join(root, "dist", "cli.js");
 const tick = 100; // USER_HZ on Linux
 const netServer = `const net=require("net");net.createServer({noDelay:true},s=>{s.on("data",d=>s.write(d));s.on("error",()=>{})}).listen(+process.argv[1],"127.0.0.1",()=>console.log("listening"))`;
 const many = ["--max-connections", "20000", "--idle-timeout", "0"];
+// The article's selectors loop in Python, persistent connections (a baseline, like ref-echo-server).
+const pythonSelectors = `
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1])))
+l.listen(4096)
+l.setblocking(False)
+sel.register(l, selectors.EVENT_READ)
+print("listening", flush=True)
+while True:
+    for key, events in sel.select():
+        if key.fileobj is l:
+            try:
+                c, _ = l.accept()
+            except BlockingIOError:
+                continue
+            c.setblocking(False)
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sel.register(c, selectors.EVENT_READ)
+        else:
+            c = key.fileobj
+            try:
+                data = c.recv(65536)
+            except (BlockingIOError, ConnectionError):
+                data = b""
+            if data:
+                c.send(data)
+            else:
+                sel.unregister(c)
+                c.close()
+`;
 
 const all = [
   { name: "ref-echo-server 1", cmd: (p) => [join(values.ref, "ref-echo-server"), ["1", String(p)]] },
@@ -39,6 +72,7 @@ const all = [
   { name: "selector select", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "select", ...many]] },
   { name: "selector select (JS handler)", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "select", "--no-fast-path", ...many]] },
   { name: "node net on('data')→write", cmd: (p) => [process.execPath, ["-e", netServer, String(p)]] },
+  { name: "python selectors (article)", cmd: (p) => ["python3", ["-c", pythonSelectors, String(p)]] },
 ];
 const only = values.only?.split(",");
 const servers = all.filter((s) => !only || only.some((o) => s.name.includes(o)));

@@ -142,6 +142,7 @@ export class SelectorServer extends EventEmitter {
           this.markClosed();
           reject(error);
         } else if (this.listenerCount("error") > 0) this.emit("error", error);
+        else o.logger.error(`[echo] the selector loop thread failed: ${error.message}`);
       });
       worker.once("exit", () => {
         if (!settled) {

@@ -3,10 +3,26 @@ import { connect, type Socket } from "node:net";
 
 export const quiet = { info: () => {}, error: () => {} };
 
-/** A logger that keeps its lines. */
-export function memoryLogger(): { info(m: string): void; error(m: string): void; lines: string[] } {
+/** A logger that keeps its lines; `waitFor` resolves when a line matches. */
+export function memoryLogger(): { info(m: string): void; error(m: string): void; lines: string[]; waitFor(re: RegExp): Promise<string> } {
   const lines: string[] = [];
-  return { info: (m) => lines.push(m), error: (m) => lines.push(m), lines };
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  const add = (m: string): void => {
+    lines.push(m);
+    for (const w of waiters.splice(0)) {
+      if (w.re.test(m)) w.resolve(m);
+      else waiters.push(w);
+    }
+  };
+  return {
+    info: add,
+    error: add,
+    lines,
+    waitFor: (re) => {
+      const found = lines.find((l) => re.test(l));
+      return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ re, resolve }));
+    },
+  };
 }
 
 export async function openTcp(port: number, host = "127.0.0.1"): Promise<Socket> {

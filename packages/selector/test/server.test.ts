@@ -100,6 +100,20 @@ describe("lifecycle", () => {
     expect(server.stats()).toMatchObject({ accepted: 1, active: 0, closed: 1 });
   });
 
+  it("a loop thread that dies (a handler throwing from a timer) emits error and close, and finished resolves", async () => {
+    const server = make({ handler: fixture("crash.mjs") });
+    const { port } = (await server.listen()) as { port: number };
+    const failed = once(server, "error");
+    const client = await openTcp(port);
+    const done = collectAll(client);
+    client.write("x");
+    const [error] = await failed;
+    expect((error as Error).message).toMatch(/crashed outside the handler contract/);
+    await server.finished;
+    await done;
+    expect(() => server.address()).toThrow(expect.objectContaining({ code: "ECHO_ERR_SERVER_STATE" }));
+  });
+
   it("close() with no connection resolves, and emits close", async () => {
     const server = make();
     await server.listen();
@@ -133,8 +147,7 @@ describe.each(["epoll", "poll", "select"] as const)("serving with %s", (selector
     const done = collectAll(socket);
     socket.end("x");
     await done;
-    await server.close();
-    expect(logger.lines).toContain(`Connected by 127.0.0.1:${localPort}`);
+    expect(await logger.waitFor(/^Connected by/)).toBe(`Connected by 127.0.0.1:${localPort}`);
   });
 });
 
@@ -152,7 +165,8 @@ describe("select and FD_SETSIZE", () => {
       const refused = await exchange(s.port, "hello").catch(() => Buffer.alloc(0));
       expect(refused.length).toBe(0);
       expect(select.stats().errors).toBeGreaterThanOrEqual(1);
-      expect(logger.lines.join("\n")).toMatch(/ECHO_ERR_FD_SETSIZE: select\(\) cannot watch descriptor \d+ \(FD_SETSIZE is 1024\)/);
+      // The line comes from the loop's thread by message: wait for it.
+      expect(await logger.waitFor(/ECHO_ERR_FD_SETSIZE/)).toMatch(/ECHO_ERR_FD_SETSIZE: select\(\) cannot watch descriptor \d+ \(FD_SETSIZE is 1024\)/);
       expect((await exchange(e.port, "hello")).toString()).toBe("hello");
     } finally {
       for (const fd of opened) closeSync(fd);
