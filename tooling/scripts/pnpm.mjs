@@ -3,7 +3,7 @@
 // pnpm would hide a missing set-up step.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -14,7 +14,9 @@ const pnpmBin = join(toolsDir, "node_modules", ".bin", "pnpm");
 
 /** Runs a command inheriting stdio; exits the process with its status when it fails. */
 export function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...options });
+  // The pinned pnpm goes first on PATH: turbo and scripts look for `pnpm` there.
+  const env = { ...process.env, PATH: `${join(toolsDir, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}` };
+  const result = spawnSync(cmd, args, { stdio: "inherit", cwd: root, env, ...options });
   if (result.error) throw result.error;
   if (result.status !== 0) {
     console.error(`[echo] ${cmd} ${args.join(" ")} failed with status ${result.status ?? result.signal}`);

@@ -3,6 +3,9 @@
 import { pnpm } from "./pnpm.mjs";
 
 const task = process.argv[2];
+// Part of turbo's cache key (turbo.json globalEnv): a run on another Node version rebuilds and
+// re-tests instead of replaying the first run's results.
+process.env.ECHO_NODE_VERSION = process.version;
 const extra = process.argv.slice(3);
 
 pnpm(["install", "--frozen-lockfile", "--prefer-offline"]);

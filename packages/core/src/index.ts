@@ -62,4 +62,4 @@ export { parseServerArgs, formatHelp, commonFlags } from "./cli/args.js";
 export type { FlagSpec, PrivilegeArgs, ServerArgs } from "./cli/args.js";
 export { runServerCli, cliLogger } from "./cli/run.js";
 export type { RunningServer, ServerCli } from "./cli/run.js";
-export { loadPrivdrop, dropPrivilegesOptional, PRIVDROP_MISSING } from "./cli/privileges.js";
+export { loadPrivdrop, preparePrivilegeDrop, dropPrivilegesOptional, PRIVDROP_MISSING } from "./cli/privileges.js";

@@ -131,9 +131,10 @@ export class EchoServer extends EventEmitter {
       this.modelImpl = this.createModel();
       const server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.modelImpl.pauseOnConnect });
       server.on("connection", (socket) => this.modelImpl!.admit(socket));
-      server.on("error", (error) => this.emit("error", error));
       this.server = server;
       await listenServer(server, this.listenOptions);
+      // Errors after listening (rare: accept failures such as EMFILE) go to the `error` event.
+      server.on("error", (error) => this.emit("error", error));
     } catch (error) {
       this.state = "closed";
       this.server = undefined;

@@ -30,9 +30,21 @@ export async function loadPrivdrop(): Promise<PrivdropModule> {
   }
 }
 
+/**
+ * Loads `@echo/privdrop` and returns a function that drops privileges synchronously and returns
+ * one line describing what was done. Call it before binding: a missing package then fails before
+ * anything listens, and no `await` sits between "listening" and the drop, during which a
+ * connection could be accepted and served as root.
+ */
+export async function preparePrivilegeDrop(privileges: PrivilegeArgs): Promise<() => string> {
+  const privdrop = await loadPrivdrop();
+  return () => {
+    const result = privdrop.dropPrivileges(privileges);
+    return privdrop.formatDropResult ? privdrop.formatDropResult(result) : JSON.stringify(result);
+  };
+}
+
 /** Drops privileges in this process; returns one line describing what was done. */
 export async function dropPrivilegesOptional(privileges: PrivilegeArgs): Promise<string> {
-  const privdrop = await loadPrivdrop();
-  const result = privdrop.dropPrivileges(privileges);
-  return privdrop.formatDropResult ? privdrop.formatDropResult(result) : JSON.stringify(result);
+  return (await preparePrivilegeDrop(privileges))();
 }

@@ -6,8 +6,8 @@
 import { EchoError } from "../errors.js";
 import type { Logger } from "../options.js";
 import { formatAddress, type ServerAddress } from "../server.js";
-import { formatHelp, parseServerArgs, type FlagSpec, type PrivilegeArgs, type ServerArgs } from "./args.js";
-import { dropPrivilegesOptional } from "./privileges.js";
+import { formatHelp, parseServerArgs, type FlagSpec, type ServerArgs } from "./args.js";
+import { preparePrivilegeDrop } from "./privileges.js";
 
 /** The CLIs' logger: info lines (such as `Connected by`) to stdout, errors to stderr. */
 export const cliLogger: Logger = {
@@ -44,12 +44,6 @@ export interface ServerCli {
   dropsPrivileges?: boolean;
 }
 
-/** One line describing a privilege drop, or undefined. */
-async function maybeDrop(privileges: PrivilegeArgs | undefined): Promise<string | undefined> {
-  if (!privileges) return undefined;
-  return dropPrivilegesOptional(privileges);
-}
-
 /**
  * Runs a server CLI to completion. Prints `NAME listening on ADDR (model M, pid P)` once
  * listening; exits 0 after a clean shutdown on SIGINT/SIGTERM, 1 on a startup error, 2 on bad
@@ -69,7 +63,10 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
     return;
   }
   let running: RunningServer;
+  // Loaded before binding (see preparePrivilegeDrop), called synchronously once listening.
+  let drop: (() => string) | undefined;
   try {
+    if (args.privileges && !cli.dropsPrivileges) drop = await preparePrivilegeDrop(args.privileges);
     running = await cli.start(args);
   } catch (error) {
     reportError(cli.name, error);
@@ -92,7 +89,7 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
   process.once("SIGINT", () => shutdown("SIGINT"));
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   try {
-    const dropped = cli.dropsPrivileges ? undefined : await maybeDrop(args.privileges);
+    const dropped = drop?.();
     process.stdout.write(`${cli.name} listening on ${formatAddress(running.address)} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`);
     if (dropped) process.stdout.write(`${cli.name}: ${dropped}\n`);
   } catch (error) {

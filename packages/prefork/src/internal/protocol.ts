@@ -1,0 +1,58 @@
+/**
+ * The IPC messages between the master and its workers. Every message carries `echo: 1` so
+ * they are told apart from anything else on the channel.
+ * @internal
+ */
+import type { LimitOptions, ServerAddress, StatsSnapshot } from "@echo/core";
+import type { PrivilegeOptions } from "../options.js";
+
+/** An error as it crosses the IPC channel. */
+export interface WireError {
+  name: string;
+  code: string | undefined;
+  message: string;
+  handler?: string;
+  address?: string;
+}
+
+/** What a worker needs to serve. */
+export interface WorkerConfig {
+  name: string;
+  handler: string;
+  handlerOptions: unknown;
+  host: string;
+  port: number;
+  path: string | undefined;
+  ipv6Only: boolean;
+  backlog: number;
+  limits: Required<LimitOptions>;
+  logConnections: boolean;
+  heartbeatInterval: number;
+  /** Round-robin: no listener; connections come from the master, and this is its address. */
+  dealt: ServerAddress | undefined;
+  /** Connections after which the worker asks to be recycled; 0 = never. */
+  maxRequests: number;
+  privileges: PrivilegeOptions | undefined;
+}
+
+export type ToWorker =
+  | { echo: 1; type: "start"; config: WorkerConfig }
+  | { echo: 1; type: "stop"; timeout: number }
+  | { echo: 1; type: "stats"; seq: number }
+  | { echo: 1; type: "bye" }
+  /** Round-robin: a connection, passed as the message's handle. */
+  | { echo: 1; type: "conn" };
+
+export type FromWorker =
+  | { echo: 1; type: "ready" }
+  | { echo: 1; type: "listening"; address: ServerAddress; dropped?: string }
+  | { echo: 1; type: "bootError"; error: WireError }
+  | { echo: 1; type: "heartbeat"; stats: StatsSnapshot }
+  | { echo: 1; type: "stats"; seq: number; stats: StatsSnapshot }
+  | { echo: 1; type: "retire" }
+  | { echo: 1; type: "drained"; stats: StatsSnapshot };
+
+/** True when `value` is one of ours. */
+export function isEchoMessage(value: unknown): value is { echo: 1; type: string } {
+  return typeof value === "object" && value !== null && (value as { echo?: unknown }).echo === 1;
+}
