@@ -132,6 +132,16 @@ describe.each(["epoll", "poll", "select"] as const)("serving with %s", (selector
     expect(reply).toBe("hello hi from SelectorThread (127.0.0.1)\nabcbye after 1 chunk(s), pending 0\n");
   });
 
+  it("backpressure: write() returns false past maxBuffered, onDrain fires once flushed", async () => {
+    const server = make({ selector, handler: fixture("big-writer.mjs") });
+    const { port } = (await server.listen()) as { port: number };
+    const reply = await exchange(port, "go");
+    expect(reply.length).toBeGreaterThan(16 * 1024 * 1024);
+    expect(reply.subarray(0, 16 * 1024 * 1024).every((b) => b === 0x61)).toBe(true);
+    expect(reply.subarray(16 * 1024 * 1024).toString()).toBe("|write returned false, pending over 1 MiB, drained to 0");
+    expect(server.stats().buffered).toBe(0);
+  });
+
   it("timers of the loop thread run (a handler replying after setTimeout)", async () => {
     const server = make({ selector, handler: fixture("timer-echo.mjs") });
     const { port } = (await server.listen()) as { port: number };
@@ -235,5 +245,44 @@ describe("echo-selector CLI", () => {
     const [code] = await once(child, "exit");
     expect(code).toBe(2);
     expect(err).toMatch(/^echo-selector: --selector must be one of default, epoll, poll, select, got "kqueue"\n/);
+  });
+});
+
+describe("out of descriptors", () => {
+  it("closes connections it has no descriptor for instead of spinning, and serves again once some close", async () => {
+    // The CLI under a descriptor limit of 128, with 200 clients: the ones past the limit are
+    // accepted with the spare descriptor and closed at once, so none waits forever.
+    const child = spawn("sh", ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0`], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let out = "";
+      for await (const chunk of child.stdout!) {
+        out += chunk;
+        if (out.includes("\n")) break;
+      }
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      const clients = await Promise.all(Array.from({ length: 200 }, () => openTcp(port)));
+      const outcomes = await Promise.all(
+        clients.map(
+          (socket) =>
+            new Promise<"served" | "closed">((resolve) => {
+              socket.on("error", () => {});
+              socket.once("data", () => resolve("served"));
+              socket.once("close", () => resolve("closed"));
+              socket.write("x");
+            }),
+        ),
+      );
+      expect(outcomes.filter((o) => o === "served").length).toBeGreaterThan(0);
+      expect(outcomes.filter((o) => o === "closed").length).toBeGreaterThan(0);
+      for (const socket of clients) socket.destroy();
+      let served = false;
+      for (let attempt = 0; attempt < 50 && !served; attempt++) {
+        served = (await exchange(port, "again").catch(() => Buffer.alloc(0))).toString() === "again";
+      }
+      expect(served).toBe(true);
+    } finally {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    }
   });
 });

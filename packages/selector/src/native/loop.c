@@ -2,6 +2,7 @@
 #include "loop.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ int loop_init(loop_t *L, int kind, int lfd, int uvfd) {
   if (r) return r;
   L->lfd = lfd;
   L->uvfd = uvfd;
+  L->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
   L->next_id = 1;
   L->now = mono_ms();
   if ((r = be_add(&L->be, lfd, SEL_READ))) return r;
@@ -231,7 +233,21 @@ static void accept_ready(loop_t *L) {
         loop_stop_accepting(L);
         return;
       }
-      if (errno != EAGAIN) L->stats[ST_ERRORS]++;  /* EMFILE and friends: try again next wait */
+      if ((errno == EMFILE || errno == ENFILE) && L->spare >= 0) {
+        /* Out of descriptors: the pending connection would keep the listener readable and the
+         * loop spinning. Free the spare, accept and close it (the client sees the close), and
+         * take the spare back. */
+        close(L->spare);
+        int c = accept4(L->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c >= 0) {
+          L->stats[ST_REJECTED]++;
+          close(c);
+        }
+        L->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (c < 0) return;
+        continue;
+      }
+      if (errno != EAGAIN) L->stats[ST_ERRORS]++;
       return;
     }
     /* Counters change before the close: a client that sees the close may read them at once. */
@@ -417,6 +433,8 @@ void loop_destroy_all(loop_t *L) {
 
 void loop_free(loop_t *L) {
   loop_stop_accepting(L);
+  if (L->spare >= 0) close(L->spare);
+  L->spare = -1;
   for (int fd = 0; fd < L->conncap; fd++) {
     conn_t *c = L->conns[fd];
     if (!c) continue;

@@ -34,6 +34,7 @@ typedef struct conn {
 typedef struct loop {
   backend_t be;
   int lfd, uvfd;
+  int spare;  /* a descriptor kept in reserve to accept-and-close when out of descriptors */
   conn_t **conns;
   int conncap, nconns;
   int32_t next_id;
