@@ -19,8 +19,6 @@ export interface NativeBinding {
   sockname(fd: number): NativeAddress;
   peername(fd: number): NativeAddress;
   pipe(): [number, number];
-  eventfd(): number;
-  wake(fd: number): void;
   selCreate(kind: number): NativeHandle;
   selCtl(handle: NativeHandle, op: number, fd: number, events: number): void;
   selWait(handle: NativeHandle, timeoutMs: number, out: Int32Array): number;

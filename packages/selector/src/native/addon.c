@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -325,24 +324,6 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* eventfd() -> fd; write 1 with wake(fd) to make it readable */
-static napi_value js_eventfd(napi_env env, napi_callback_info info) {
-  (void)info;
-  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "eventfd", errno);
-  return int_value(env, fd);
-}
-
-static napi_value js_wake(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  int32_t fd;
-  uint64_t one = 1;
-  if (arg_int(env, argv[0], &fd) || write(fd, &one, sizeof one) < 0) {
-    if (errno != EAGAIN) return throw_errno(env, "write", errno);
-  }
-  return NULL;
-}
-
 /* ---------- selectors ---------- */
 
 static void backend_finalize(napi_env env, void *data, void *hint) {
@@ -652,8 +633,6 @@ static napi_value init(napi_env env, napi_value exports) {
     { "sockname", 0, js_sockname, 0, 0, 0, napi_enumerable, 0 },
     { "peername", 0, js_peername, 0, 0, 0, napi_enumerable, 0 },
     { "pipe", 0, js_pipe, 0, 0, 0, napi_enumerable, 0 },
-    { "eventfd", 0, js_eventfd, 0, 0, 0, napi_enumerable, 0 },
-    { "wake", 0, js_wake, 0, 0, 0, napi_enumerable, 0 },
     { "selCreate", 0, js_sel_create, 0, 0, 0, napi_enumerable, 0 },
     { "selCtl", 0, js_sel_ctl, 0, 0, 0, napi_enumerable, 0 },
     { "selWait", 0, js_sel_wait, 0, 0, 0, napi_enumerable, 0 },
