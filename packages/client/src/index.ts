@@ -1,2 +1,14 @@
-/** Placeholder until the package lands. */
-export {};
+/**
+ * `@echo/client`: an echo client, its CLI, and a load generator that checks every byte.
+ * @module
+ */
+export { EchoClient } from "./client.js";
+export type { ConnectOptions, Payload, ReceiveOptions, RequestOptions } from "./client.js";
+export { ClientErrorCodes, EchoClientError } from "./errors.js";
+export type { ClientErrorCode } from "./errors.js";
+export { runLoad } from "./load.js";
+export type { LatencySummary, LoadOptions, LoadProgress, LoadResult } from "./load.js";
+export type { StopReason } from "./internal/engine.js";
+export { formatBytes, formatLoadReport } from "./report.js";
+export { formatTarget, resolveTarget } from "./target.js";
+export type { EchoTarget, ResolvedTarget, TcpTarget, UnixTarget } from "./target.js";
