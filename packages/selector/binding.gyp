@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "echo_selector",
+      "sources": ["src/native/addon.c", "src/native/backend.c", "src/native/loop.c"],
+      "cflags": ["-O2", "-std=gnu11", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

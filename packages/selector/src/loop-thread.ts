@@ -1,0 +1,282 @@
+/**
+ * The loop thread: loads the handler, listens, and runs the C readiness loop on this thread's
+ * libuv loop. The C side accepts, reads and writes; this file turns its batches of records into
+ * handler calls, with the same contract as core's `serveSocket`.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { unlinkSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { CloseTimeoutError, HandlerError, IdleTimeoutError, loadHandler, resolveHandler, type Connection, type Handler, type ServerAddress } from "@echo/core";
+import { native, type NativeHandle } from "./internal/native.js";
+import type { FromLoop, LoopInit, SerializedError, ToLoop } from "./internal/messages.js";
+import {
+  CLOSE_IDLE,
+  KIND_SELECT,
+  REC_ACCEPT,
+  REC_CLOSE,
+  REC_DATA,
+  REC_DRAIN,
+  REC_EOF,
+  REC_FDSETSIZE,
+  REC_INTS,
+  ST_ERRORS,
+} from "./internal/protocol.js";
+
+const init = workerData as LoopInit;
+const port = parentPort!;
+const binding = native();
+const stats = new Float64Array(init.stats);
+const ACTIVE = 1;
+
+/** Input buffer the C loop reads into; DATA records point into it. */
+const input = Buffer.alloc(1024 * 1024);
+/** Records of one batch. */
+const records = new Int32Array(4096 * REC_INTS);
+
+const OP_END = 0;
+const OP_DESTROY = 1;
+const OP_PAUSE = 2;
+const OP_PENDING = 3;
+
+let loop: NativeHandle;
+let handler: Handler;
+const maxBuffered = init.limits.maxBuffered;
+const byFd: (LoopConnection | undefined)[] = [];
+let closing = false;
+let closeTimer: NodeJS.Timeout | undefined;
+let fdSetSizeLogged = false;
+
+function post(message: FromLoop): void {
+  port.postMessage(message);
+}
+
+function serialize(error: unknown): SerializedError {
+  const e = error as { name?: string; code?: string; message?: string };
+  return { name: e?.name ?? "Error", code: typeof e?.code === "string" ? e.code : undefined, message: e?.message ?? String(error) };
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as Promise<unknown>).then === "function";
+}
+
+function errnoError(errno: number): Error {
+  const names: Record<number, string> = { 104: "ECONNRESET", 32: "EPIPE", 110: "ETIMEDOUT", 12: "ENOMEM", 113: "EHOSTUNREACH" };
+  const code = names[errno] ?? `errno ${errno}`;
+  return Object.assign(new Error(`connection error ${code}`), { code, errno: -errno });
+}
+
+class LoopConnection implements Connection {
+  state: unknown = undefined;
+  closed = false;
+  private ended = false;
+  private waiting = false;
+  private endPending = false;
+  private closeError: Error | undefined;
+
+  constructor(
+    readonly fd: number,
+    readonly id: number,
+    readonly remoteAddress: string | undefined,
+    readonly remotePort: number | undefined,
+    readonly worker: string,
+  ) {}
+
+  get writableLength(): number {
+    return this.closed ? 0 : binding.loopConn(loop, OP_PENDING, this.fd, this.id);
+  }
+
+  write(data: Uint8Array | string): boolean {
+    if (this.closed || this.ended) return false;
+    const pending = binding.loopWrite(loop, this.fd, this.id, typeof data === "string" ? Buffer.from(data) : data);
+    return pending >= 0 && pending < maxBuffered;
+  }
+
+  end(data?: Uint8Array | string): void {
+    if (data !== undefined) this.write(data);
+    if (this.closed || this.ended) return;
+    this.ended = true;
+    binding.loopConn(loop, OP_END, this.fd, this.id);
+  }
+
+  destroy(error?: Error): void {
+    if (error && !this.closeError) this.closeError = error;
+    if (!this.closed) binding.loopConn(loop, OP_DESTROY, this.fd, this.id);
+  }
+
+  call(name: "onConnection" | "onData" | "onEnd" | "onDrain", data?: Buffer): void {
+    let result: unknown;
+    try {
+      result = name === "onData" ? handler.onData(this, data!) : handler[name]!(this);
+    } catch (thrown) {
+      this.fail(name, thrown);
+      return;
+    }
+    if (isPromise(result)) {
+      // No more reads on this connection until the promise settles, so calls never overlap.
+      this.waiting = true;
+      binding.loopConn(loop, OP_PAUSE, this.fd, this.id, 1);
+      result.then(
+        () => {
+          this.waiting = false;
+          if (this.closed) return;
+          if (this.endPending) {
+            this.endPending = false;
+            this.peerEnded();
+          } else binding.loopConn(loop, OP_PAUSE, this.fd, this.id, 0);
+        },
+        (thrown: unknown) => this.fail(name, thrown),
+      );
+    }
+  }
+
+  peerEnded(): void {
+    if (this.waiting) this.endPending = true;
+    else if (handler.onEnd) this.call("onEnd");
+    else this.end();
+  }
+
+  closedBy(reason: number): void {
+    this.closed = true;
+    if (reason === CLOSE_IDLE) this.closeError ??= new IdleTimeoutError(init.limits.idleTimeout);
+    else if (reason > 0) this.closeError ??= errnoError(reason);
+    if (handler.onClose) {
+      try {
+        handler.onClose(this, this.closeError);
+      } catch (thrown) {
+        this.fail("onClose", thrown);
+      }
+    }
+  }
+
+  private fail(name: string, thrown: unknown): void {
+    const error = new HandlerError(name, thrown);
+    stats[ST_ERRORS] = stats[ST_ERRORS]! + 1;
+    post({ type: "log", level: "error", message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}` });
+    post({ type: "handlerError", error: serialize(error) });
+    this.destroy(error);
+  }
+}
+
+function ipv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function accepted(fd: number, id: number, family: number, remotePort: number, addr: number): void {
+  let remoteAddress: string | undefined;
+  let rport: number | undefined;
+  if (family === 4) {
+    remoteAddress = ipv4(addr);
+    rport = remotePort;
+  } else if (family === 6) {
+    try {
+      const peer = binding.peername(fd);
+      if ("address" in peer) remoteAddress = peer.address;
+    } catch {
+      // Already gone: the CLOSE record follows.
+    }
+    rport = remotePort;
+  }
+  const conn = new LoopConnection(fd, id, remoteAddress, rport, init.workerName);
+  byFd[fd] = conn;
+  if (init.logConnections) post({ type: "log", level: "info", message: `Connected by ${remoteAddress ?? "unix"}:${rport ?? init.listen.path ?? ""}` });
+  if (handler.onConnection) conn.call("onConnection");
+}
+
+/** Called by the C loop once per wait that produced records. */
+function onBatch(n: number): void {
+  const rec = records;
+  for (let i = 0; i < n; i++) {
+    const b = i * REC_INTS;
+    const type = rec[b]!;
+    const fd = rec[b + 1]!;
+    if (type === REC_DATA) {
+      const conn = byFd[fd];
+      if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
+      const offset = rec[b + 3]!;
+      conn.call("onData", input.subarray(offset, offset + rec[b + 4]!));
+      continue;
+    }
+    if (type === REC_ACCEPT) {
+      accepted(fd, rec[b + 2]!, rec[b + 3]!, rec[b + 4]!, rec[b + 5]!);
+      continue;
+    }
+    if (type === REC_FDSETSIZE) {
+      if (!fdSetSizeLogged) {
+        fdSetSizeLogged = true;
+        post({
+          type: "log",
+          level: "error",
+          message: `[echo] ECHO_ERR_FD_SETSIZE: select() cannot watch descriptor ${rec[b + 3]} (FD_SETSIZE is ${binding.FD_SETSIZE}): connections past it are refused; use --selector epoll or poll`,
+        });
+      }
+      continue;
+    }
+    const conn = byFd[fd];
+    if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
+    if (type === REC_EOF) conn.peerEnded();
+    else if (type === REC_DRAIN) {
+      if (handler.onDrain) conn.call("onDrain");
+    } else if (type === REC_CLOSE) {
+      byFd[fd] = undefined;
+      conn.closedBy(rec[b + 3]!);
+    }
+  }
+  if (closing && stats[ACTIVE] === 0) finish();
+}
+
+function beginClose(timeout: number): void {
+  if (closing) return;
+  closing = true;
+  binding.loopControl(loop, 0);
+  if (init.listen.path !== undefined) {
+    try {
+      unlinkSync(init.listen.path);
+    } catch {
+      // Already removed.
+    }
+  }
+  if (stats[ACTIVE] === 0) {
+    finish();
+    return;
+  }
+  closeTimer = setTimeout(() => {
+    post({ type: "log", level: "error", message: `[echo] ${new CloseTimeoutError(timeout, stats[ACTIVE]!).message}` });
+    binding.loopControl(loop, 1);
+  }, timeout);
+}
+
+let finished = false;
+function finish(): void {
+  if (finished) return;
+  finished = true;
+  clearTimeout(closeTimer);
+  binding.loopControl(loop, 2);
+  post({ type: "closed" });
+  port.close();
+}
+
+async function start(): Promise<void> {
+  const handlerUrl = init.handlerUrl;
+  handler = await loadHandler(handlerUrl, { worker: init.workerName, options: init.handlerOptions });
+  const echo = init.echoFastPath && handlerUrl === resolveHandler("echo");
+  const { listen, limits } = init;
+  const fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
+  if (init.kind === KIND_SELECT && fd >= binding.FD_SETSIZE) {
+    binding.close(fd);
+    throw Object.assign(new Error(`select() cannot watch the listening descriptor ${fd} (FD_SETSIZE is ${binding.FD_SETSIZE})`), { code: "ECHO_ERR_FD_SETSIZE" });
+  }
+  const raw = binding.sockname(fd);
+  const address: ServerAddress =
+    "path" in raw ? { kind: "unix", path: listen.path ?? raw.path } : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
+  loop = binding.loopCreate(init.kind, fd, limits.maxConnections, limits.maxBuffered, limits.idleTimeout, echo, input, records, stats, onBatch);
+  port.on("message", (message: ToLoop) => {
+    if (message.type === "close") beginClose(message.timeout);
+  });
+  post({ type: "listening", address, fd });
+}
+
+start().catch((error: unknown) => {
+  post({ type: "startError", error: serialize(error) });
+  port.close();
+});

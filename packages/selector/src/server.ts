@@ -1,0 +1,218 @@
+/**
+ * `SelectorServer`: the article's readiness-loop server, with the loop in C on its own thread.
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { Worker } from "node:worker_threads";
+import {
+  EchoError,
+  ServerStateError,
+  normalizeLimits,
+  resolveHandler,
+  statsKeys,
+  toListenError,
+  type ServerAddress,
+  type StatsSnapshot,
+} from "@echo/core";
+import type { FromLoop, LoopInit, SerializedError, ToLoop } from "./internal/messages.js";
+import { native } from "./internal/native.js";
+import { STATS_SLOTS, defaultKind, kindNumber } from "./internal/protocol.js";
+import { normalizeSelectorOptions, type NormalizedSelectorOptions, type SelectorKind, type SelectorServerOptions } from "./options.js";
+
+type State = "new" | "starting" | "listening" | "closing" | "closed";
+
+/** Options of {@link SelectorServer.close}. */
+export interface SelectorCloseOptions {
+  /** Milliseconds to let open connections finish before destroying them. @default options.closeTimeout */
+  timeout?: number;
+}
+
+function rebuild(error: SerializedError): EchoError {
+  const rebuilt = new EchoError(error.code ?? "ECHO_ERR_HANDLER", error.message);
+  rebuilt.name = error.name;
+  return rebuilt;
+}
+
+/**
+ * A server whose connections are all served by one readiness loop (epoll, poll or select) in C,
+ * on a thread of its own, running any handler module in that thread.
+ *
+ * Events: `listening` (address), `handlerError` (error), `error` (the loop thread failed),
+ * `close`.
+ */
+export class SelectorServer extends EventEmitter {
+  /** The selector asked for (`default` resolves to {@link SelectorServer.backend}). */
+  readonly selector: SelectorKind;
+  /** The mechanism in use: `epoll`, `poll` or `select`. */
+  readonly backend: "epoll" | "poll" | "select";
+  /** Limits in force, defaults applied. */
+  readonly limits: NormalizedSelectorOptions["limits"];
+  private readonly options: NormalizedSelectorOptions;
+  private readonly statsBuffer = new SharedArrayBuffer(STATS_SLOTS * 8);
+  private readonly counters = new Float64Array(this.statsBuffer);
+  private worker: Worker | undefined;
+  private bound: ServerAddress | undefined;
+  private listenFd = -1;
+  private state: State = "new";
+  private closing: Promise<void> | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private resolveFinished!: () => void;
+  /** Resolves when the server has closed. */
+  readonly finished: Promise<void> = new Promise((resolve) => (this.resolveFinished = resolve));
+
+  /**
+   * @param options - see {@link SelectorServerOptions}; validated here.
+   * @throws {InvalidArgumentError} an option has a wrong type or value; the message names it.
+   */
+  constructor(options: SelectorServerOptions = {}) {
+    super();
+    this.options = normalizeSelectorOptions(options);
+    this.selector = this.options.selector;
+    this.backend = this.selector === "default" ? defaultKind() : this.selector;
+    this.limits = this.options.limits;
+  }
+
+  /**
+   * Starts the loop thread, which loads the handler, binds and starts accepting.
+   * @returns the address bound (port 0 becomes the real port).
+   * @throws {AddressInUseError} {@link PermissionDeniedError} {@link ListenError} {@link HandlerLoadError}
+   */
+  async listen(): Promise<ServerAddress> {
+    if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
+    this.state = "starting";
+    const o = this.options;
+    let handlerUrl: string;
+    try {
+      native();
+      handlerUrl = resolveHandler(o.handler);
+    } catch (error) {
+      this.markClosed();
+      throw error;
+    }
+    const init: LoopInit = {
+      kind: kindNumber(o.selector),
+      handlerUrl,
+      echoFastPath: o.echoFastPath,
+      handlerOptions: o.handlerOptions,
+      workerName: o.workerName,
+      logConnections: o.logConnections,
+      listen: o.listen,
+      limits: o.limits,
+      stats: this.statsBuffer,
+    };
+    const worker = new Worker(new URL("./loop-thread.js", import.meta.url), { workerData: init, name: o.workerName });
+    this.worker = worker;
+    this.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
+    return new Promise<ServerAddress>((resolve, reject) => {
+      let settled = false;
+      worker.on("message", (message: FromLoop) => {
+        switch (message.type) {
+          case "listening":
+            settled = true;
+            this.bound = message.address;
+            this.listenFd = message.fd;
+            this.state = "listening";
+            this.emit("listening", message.address);
+            resolve(message.address);
+            break;
+          case "startError": {
+            settled = true;
+            const e = message.error;
+            const error = e.code?.startsWith("ECHO_ERR") ? rebuild(e) : toListenError(Object.assign(new Error(e.message), { code: e.code }), o.listen);
+            void worker.terminate();
+            this.markClosed();
+            reject(error);
+            break;
+          }
+          case "log":
+            if (message.level === "info") o.logger.info(message.message);
+            else o.logger.error(message.message);
+            break;
+          case "handlerError":
+            if (this.listenerCount("handlerError") > 0) this.emit("handlerError", rebuild(message.error));
+            break;
+          case "closed":
+            void worker.terminate();
+            break;
+        }
+      });
+      worker.once("error", (error) => {
+        if (!settled) {
+          settled = true;
+          this.markClosed();
+          reject(error);
+        } else if (this.listenerCount("error") > 0) this.emit("error", error);
+        else o.logger.error(`[echo] the selector loop thread failed: ${error.message}`);
+      });
+      worker.once("exit", () => {
+        if (!settled) {
+          settled = true;
+          this.markClosed();
+          reject(new ServerStateError("the selector loop thread exited before listening"));
+        } else if (this.state !== "closed") this.markClosed();
+      });
+    });
+  }
+
+  /** The bound address. @throws {ServerStateError} not listening. */
+  address(): ServerAddress {
+    if (this.state !== "listening" || !this.bound) throw new ServerStateError("the server is not listening");
+    return this.bound;
+  }
+
+  /** A copy of the counters now (written by the loop thread, read here without waiting). */
+  stats(): StatsSnapshot {
+    const out = {} as StatsSnapshot;
+    statsKeys.forEach((key, i) => (out[key] = this.counters[i]!));
+    return out;
+  }
+
+  /**
+   * Stops accepting at once, lets open connections finish for up to `timeout` ms, then destroys
+   * the rest; resolves when the loop thread is gone. Calling it again returns the same promise.
+   */
+  close(options: SelectorCloseOptions = {}): Promise<void> {
+    if (this.closing) return this.closing;
+    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
+    const worker = this.worker;
+    const wasListening = this.state === "listening";
+    this.closing = (async () => {
+      if (worker && wasListening) {
+        this.state = "closing";
+        // Stop accepting now, from this thread: shutdown() of a listening socket makes the
+        // kernel refuse new connections at once (the loop thread closes the descriptor). The
+        // message wakes the loop at once: libuv's descriptor is in the loop's own selector.
+        try {
+          native().shutdown(this.listenFd, 0);
+        } catch {
+          // The loop thread closed it already.
+        }
+        worker.postMessage({ type: "close", timeout } satisfies ToLoop);
+      } else if (worker) {
+        void worker.terminate();
+      }
+      await this.exited;
+      this.markClosed();
+    })();
+    return this.closing;
+  }
+
+  /** `await using server = …` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private markClosed(): void {
+    if (this.state === "closed") return;
+    const wasOpen = this.state !== "new" && this.state !== "starting";
+    this.state = "closed";
+    this.bound = undefined;
+    if (wasOpen) this.emit("close");
+    this.resolveFinished();
+  }
+}
+
+/** Creates a {@link SelectorServer}; call `listen()` on it. */
+export function createSelectorServer(options?: SelectorServerOptions): SelectorServer {
+  return new SelectorServer(options);
+}

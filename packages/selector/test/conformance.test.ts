@@ -1,0 +1,26 @@
+import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import { SelectorServer, type SelectorKind } from "@echo/selector";
+import { quiet } from "./helpers.js";
+
+function target(selector: SelectorKind, echoFastPath: boolean) {
+  return {
+    name: `selector ${selector}${echoFastPath ? "" : " (echo through JavaScript)"}`,
+    concurrent: true,
+    worker: /^SelectorThread$/,
+    async start(options: StartOptions) {
+      const server = new SelectorServer({ selector, echoFastPath, host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const address = await server.listen();
+      return {
+        address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },
+        stats: () => server.stats(),
+        close: () => server.close(),
+      };
+    },
+  };
+}
+
+// epoll with the C echo fast path, and with echo run as a JS handler: both must behave the same.
+conformanceSuite(target("epoll", true));
+conformanceSuite(target("epoll", false));
+conformanceSuite(target("poll", false));
+conformanceSuite(target("select", true));

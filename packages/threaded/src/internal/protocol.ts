@@ -1,0 +1,45 @@
+/**
+ * Messages between the main thread and its serving threads.
+ * @internal
+ */
+import type { NormalizedLimits, NormalizedListenOptions, ServerAddress } from "@echo/core";
+
+/** What a serving thread is started with (`workerData`). */
+export interface ThreadData {
+  /** `Thread-N`: what `conn.worker` and handler factories see. */
+  name: string;
+  /** The handler module as a `file:` URL. */
+  handlerUrl: string;
+  /** The handler as the user named it, for messages. */
+  handlerLabel: string;
+  handlerOptions: unknown;
+  limits: NormalizedLimits;
+  logConnections: boolean;
+  /** This thread's counters (see SharedStats). */
+  stats: SharedArrayBuffer;
+  /** One Int32: 1 while this thread's listener is open (see ServerThread.stopAccepting). */
+  open: SharedArrayBuffer;
+  /** The server-wide Int32 cells (see SharedCell). */
+  shared: SharedArrayBuffer;
+  /** The descriptor helper script (see duplicateListener). */
+  helperPath: string;
+  /** Yield briefly after an accept while over the fair share (shared-descriptor path only). */
+  balance: boolean;
+}
+
+/** How a thread gets its listener. */
+export type ListenHow =
+  /** Bind its own socket with `reusePort`; the kernel spreads connections over the group. */
+  | { how: "reusePort"; listen: NormalizedListenOptions }
+  /** Take a duplicate of the listening descriptor `fd` (numbers are process-wide). */
+  | { how: "adopt"; fd: number; backlog: number; expectPort: number };
+
+export type ToThread = ({ type: "listen" } & ListenHow) | { type: "close"; timeout: number };
+
+export type FromThread =
+  | { type: "ready" }
+  | { type: "loadError"; message: string }
+  | { type: "listening"; address: ServerAddress; fd: number }
+  | { type: "listenError"; errno: string | undefined; message: string }
+  | { type: "closed" }
+  | { type: "log"; level: "info" | "error"; message: string };
