@@ -23,7 +23,7 @@ const HELP = `usage: echo-bench [--quick|--full|--smoke] [options]
 Runs every available server model under the same load and reports server CPU µs per round
 trip, round trips/s, latency, errors and memory, as medians of interleaved rounds.
 
-  --quick                 two to three minutes (default): 3 rounds of 0.5 s; ab, wrk and
+  --quick                 two to three minutes (default): 3 rounds of 0.3 s; ab, wrk and
                           c10k once, against a subset of models
   --full                  5 rounds of 3 s, every model everywhere (about 30 minutes)
   --smoke                 every scenario once, very briefly (CI); ab, wrk and c10k against a

@@ -27,14 +27,14 @@ export interface Preset {
 export const presets: Record<Preset["name"], Preset> = {
   quick: {
     name: "quick",
-    plan: { rounds: 3, durationS: 0.5 },
+    plan: { rounds: 3, durationS: 0.3 },
     per: { "http-ab": { rounds: 1 }, "http-wrk": { rounds: 1 }, c10k: { rounds: 1 } },
-    warmupS: 0.3,
+    warmupS: 0.2,
     idle: 10_000,
     only: {
       "http-ab": ["node-net", "node-http", "core-async", "selector-epoll"],
       "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll"],
-      c10k: ["node-net", "core-async", "threaded-2", "prefork-2-os", "selector-epoll", "selector-poll", "selector-select", "python-threading", "python-selectors"],
+      c10k: ["node-net", "core-async", "selector-epoll", "selector-poll", "selector-select", "python-selectors"],
     },
   },
   full: { name: "full", plan: { rounds: 5, durationS: 3 }, per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } }, warmupS: 1, idle: 10_000 },
