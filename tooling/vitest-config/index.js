@@ -10,7 +10,8 @@ export const base = defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
-    reporters: process.env.CI ? ["default"] : ["default"],
+    // The JSON report feeds the one-line total that `npm test` prints at the end.
+    reporters: ["default", ["json", { outputFile: ".vitest/results.json" }]],
   },
 });
 

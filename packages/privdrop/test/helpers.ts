@@ -50,14 +50,18 @@ export function runFixture(name: string, config: unknown = {}, options: SpawnOpt
     }
   });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once("close", (code, signal) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null, why: string): void => {
+      if (exited) return;
       exited = true;
       running.delete(run);
       for (const waiter of waiters.splice(0)) {
-        waiter.reject(new Error(`${name} exited (${code ?? signal}) before printing ${waiter.name}; events ${JSON.stringify(events)}; stderr: ${stderr}`));
+        waiter.reject(new Error(`${name} ${why} before printing ${waiter.name}; events ${JSON.stringify(events)}; stderr: ${stderr}`));
       }
       resolve({ code, signal });
-    });
+    };
+    child.once("close", (code, signal) => finish(code, signal, `exited (${code ?? signal})`));
+    // A child that cannot start (e.g. a node binary the target user may not execute) fails fast.
+    child.once("error", (error) => finish(null, null, `could not start: ${error.message}`));
   });
   const run: FixtureRun = {
     child,

@@ -44,7 +44,9 @@ function project(name: string): string {
   const dir = join(work, name);
   sh("mkdir", ["-p", dir], work);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
-  writeFileSync(join(dir, ".npmrc"), `@echo:registry=${url}\n`);
+  // Dependencies outside @echo come from the npm registry: retry a stalled fetch quickly
+  // instead of hanging, and use npm's cache when it has them.
+  writeFileSync(join(dir, ".npmrc"), `@echo:registry=${url}\nprefer-offline=true\nfetch-timeout=20000\nfetch-retries=5\n`);
   return dir;
 }
 
