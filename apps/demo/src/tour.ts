@@ -6,6 +6,9 @@
  */
 import { EchoClient } from "@echo/client";
 import { EchoServer, type ServerAddress } from "@echo/core";
+import { PreforkServer } from "@echo/prefork";
+import { SelectorServer, type SelectorKind } from "@echo/selector";
+import { ThreadedServer } from "@echo/threaded";
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const serverLog = { info: (m: string) => log(`  server: ${m}`), error: (m: string) => log(`  server error: ${m}`) };
@@ -64,7 +67,65 @@ async function asyncModel(): Promise<void> {
   log(`  stats: accepted ${stats.accepted}, bytes in ${stats.bytesIn}, bytes out ${stats.bytesOut}`);
 }
 
+/** Sends one line per client, half-closes, and returns each whole reply (whoami adds a prefix). */
+async function whoamiReplies(address: { host: string; port: number }, clients: number): Promise<string[]> {
+  const connected = await Promise.all(Array.from({ length: clients }, () => EchoClient.connect(address)));
+  return Promise.all(
+    connected.map(async (c, i) => {
+      const reply = c.readUntilEnd();
+      await c.send(`hello ${i}`);
+      await c.end();
+      return (await reply).toString();
+    }),
+  );
+}
+
+function servedBy(replies: string[]): string {
+  const counts = new Map<string, number>();
+  for (const reply of replies) {
+    const who = reply.slice(0, reply.indexOf(":"));
+    counts.set(who, (counts.get(who) ?? 0) + 1);
+  }
+  return [...counts].sort().map(([who, n]) => `${who} ×${n}`).join(", ");
+}
+
+async function threaded(): Promise<void> {
+  log("4. Threads (ThreadedServer, handler whoami): each thread its own event loop");
+  const server = new ThreadedServer({ threads: 2, handler: "whoami", logger: serverLog });
+  const address = target(await server.listen());
+  const replies = await whoamiReplies(address, 16);
+  log(`  client: Received ${JSON.stringify(replies[0])}`);
+  log(`  16 clients served by: ${servedBy(replies)}`);
+  await server.close();
+}
+
+async function prefork(): Promise<void> {
+  log("5. Multiprocessing (PreforkServer, 4 workers, round-robin): a supervised master and its workers");
+  const server = new PreforkServer({ workers: 4, schedule: "round-robin", handler: "whoami", logger: serverLog });
+  const address = target(await server.listen());
+  const replies = await whoamiReplies(address, 16);
+  log(`  client: Received ${JSON.stringify(replies[0])}`);
+  log(`  16 clients served by: ${servedBy(replies)}`);
+  await server.close();
+}
+
+async function selectors(): Promise<void> {
+  log("6. Blocking and polling via selector (SelectorServer): select, poll and epoll for real");
+  for (const selector of ["select", "poll", "epoll"] as SelectorKind[]) {
+    const server = new SelectorServer({ selector, handler: "upper", logger: serverLog });
+    const address = target(await server.listen());
+    const client = await EchoClient.connect(address);
+    const reply = await client.request(`served by ${selector}`);
+    await client.close();
+    await server.close();
+    log(`  ${selector.padEnd(6)} client: Received ${JSON.stringify(reply.toString())}`);
+  }
+}
+
 await once();
 await iterative();
 await asyncModel();
+await threaded();
+await prefork();
+await selectors();
 log("Tour complete.");

@@ -16,6 +16,9 @@ describe("the demo tour", () => {
     expect(out).toContain('client 2: Received "I WAITED MY TURN"');
     expect(out).toMatch(/"queued":1/);
     expect(out).toContain('first reply "MainThread: client 0"');
+    expect(out).toMatch(/16 clients served by: Thread-[12] ×\d+/);
+    expect(out).toMatch(/16 clients served by: Process-1 ×4, Process-2 ×4, Process-3 ×4, Process-4 ×4/);
+    for (const selector of ["select", "poll", "epoll"]) expect(out).toContain(`client: Received "SERVED BY ${selector.toUpperCase()}"`);
     expect(out).toContain("Tour complete.");
   });
 });
