@@ -8,7 +8,7 @@ import { CloseTimeoutError, InvalidArgumentError, MaxConnectionsError, ServerSta
 import type { HandlerError } from "./errors.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
-import { describeAddress, listenServer } from "./internal/listen.js";
+import { listenServer } from "./internal/listen.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
@@ -249,11 +249,6 @@ export class EchoServer extends EventEmitter {
     const error = new MaxConnectionsError(this.limits.maxConnections);
     if (this.listenerCount("reject") > 0) this.emit("reject", error, socket.remoteAddress);
     socket.destroy();
-  }
-
-  /** For messages: the address this server was asked to bind. */
-  get requestedAddress(): string {
-    return describeAddress(this.listenOptions);
   }
 }
 

@@ -4,5 +4,5 @@
  */
 export { conformanceSuite, fixtures } from "./suite.js";
 export type { ConformanceTarget, RunningTarget, StartOptions, SuiteStats } from "./suite.js";
-export { open, collect, readExactly, roundTrip, randomBytes, write, ticks } from "./net-helpers.js";
+export { open, collect, readExactly, roundTrip, randomBytes, write } from "./net-helpers.js";
 export type { TargetAddress } from "./net-helpers.js";

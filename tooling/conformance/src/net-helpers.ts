@@ -87,8 +87,3 @@ export function randomBytes(length: number, seed = length): Buffer {
 export function write(socket: Socket, data: Buffer | string): Promise<void> {
   return new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
 }
-
-/** Resolves after `n` turns of the event loop: yields without measuring time. */
-export async function ticks(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-}
