@@ -135,7 +135,17 @@ describe.each(["epoll", "poll", "select"] as const)("serving with %s", (selector
   it("backpressure: write() returns false past maxBuffered, onDrain fires once flushed", async () => {
     const server = make({ selector, handler: fixture("big-writer.mjs") });
     const { port } = (await server.listen()) as { port: number };
-    const reply = await exchange(port, "go");
+    // The client does not read until the server holds output: a reading client on loopback (whose
+    // receive buffer may grow to 32 MiB here) could otherwise take all 16 MiB in one send().
+    const socket = await openTcp(port);
+    socket.pause();
+    socket.end("go");
+    for (const deadline = Date.now() + 10_000; server.stats().buffered <= 1024 * 1024 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const collected = collectAll(socket);
+    socket.resume();
+    const reply = await collected;
     expect(reply.length).toBeGreaterThan(16 * 1024 * 1024);
     expect(reply.subarray(0, 16 * 1024 * 1024).every((b) => b === 0x61)).toBe(true);
     expect(reply.subarray(16 * 1024 * 1024).toString()).toBe("|write returned false, pending over 1 MiB, drained to 0");
