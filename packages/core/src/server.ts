@@ -4,24 +4,20 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { CloseTimeoutError, InvalidArgumentError, MaxConnectionsError, ServerStateError } from "./errors.js";
+import { MaxConnectionsError, ServerStateError } from "./errors.js";
 import type { HandlerError } from "./errors.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
+import { drainConnections, type Drain } from "./kit/drain.js";
+import { normalizeModelOptions } from "./kit/model-options.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
 import { onceModel } from "./models/once.js";
 import {
-  checkBoolean,
-  checkLogger,
   checkOneOf,
-  checkOptionsObject,
-  checkString,
   normalizeLimits,
-  normalizeListenOptions,
-  stderrLogger,
   type CoreModel,
   type Logger,
   type NormalizedLimits,
@@ -87,7 +83,7 @@ export class EchoServer extends EventEmitter {
   private state: State = "new";
   private closing: Promise<void> | undefined;
   /** Set while close() waits for the last connection. */
-  private onDrained: (() => void) | undefined;
+  private drain: Drain | undefined;
   private resolveFinished!: () => void;
   /** Resolves when the server has closed, by `close()` or (model `once`) after its connection. */
   readonly finished: Promise<void> = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -98,19 +94,15 @@ export class EchoServer extends EventEmitter {
    */
   constructor(options: ServerOptions = {}) {
     super();
-    const o = checkOptionsObject("options", options) as ServerOptions;
-    this.model = o.model === undefined ? "async" : checkOneOf("options.model", o.model, coreModels);
-    this.listenOptions = normalizeListenOptions(o);
-    this.limits = normalizeLimits(o);
-    const handler = o.handler ?? "echo";
-    if (!(typeof handler === "string" || handler instanceof URL || typeof handler === "function" || (typeof handler === "object" && handler !== null))) {
-      throw new InvalidArgumentError("options.handler must be a handler name, a path, a URL or a handler");
-    }
-    this.handlerSpec = handler;
+    const o = normalizeModelOptions(options, { carrier: { kind: "in-process" }, workerName: "MainThread" });
+    this.model = o.raw.model === undefined ? "async" : checkOneOf("options.model", o.raw.model, coreModels);
+    this.listenOptions = o.listen;
+    this.limits = o.limits;
+    this.handlerSpec = o.handler;
     this.handlerOptions = o.handlerOptions;
-    this.logger = o.logger === undefined ? stderrLogger : checkLogger("options.logger", o.logger);
-    this.logConnections = o.logConnections === undefined ? false : checkBoolean("options.logConnections", o.logConnections);
-    this.workerName = o.workerName === undefined ? "MainThread" : checkString("options.workerName", o.workerName);
+    this.logger = o.logger;
+    this.logConnections = o.logConnections;
+    this.workerName = o.workerName;
   }
 
   /**
@@ -171,19 +163,14 @@ export class EchoServer extends EventEmitter {
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      if (this.connections.size > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const drained = new Promise<void>((resolve) => (this.onDrained = resolve));
-        const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeout)));
-        if ((await Promise.race([drained, deadline])) === "timeout") {
-          const remaining = this.connections.size;
-          this.logger.error(`[echo] ${new CloseTimeoutError(timeout, remaining).message}`);
-          for (const socket of this.connections) socket.destroy();
-          await drained;
-        }
-        clearTimeout(timer);
-        this.onDrained = undefined;
-      }
+      const connections = this.connections;
+      this.drain = drainConnections({
+        timeout,
+        open: () => connections.size,
+        destroy: () => connections.forEach((socket) => socket.destroy()),
+        onTimeout: (error) => this.logger.error(`[echo] ${error.message}`),
+      });
+      if (connections.size > 0) await this.drain.done;
       this.state = "closed";
       this.emit("close");
       this.resolveFinished();
@@ -234,7 +221,7 @@ export class EchoServer extends EventEmitter {
       logConnections: this.logConnections,
       onClose: () => {
         this.connections.delete(socket);
-        if (this.connections.size === 0) this.onDrained?.();
+        this.drain?.closed();
         done();
       },
       onHandlerError: (error: HandlerError, c: Connection) => {

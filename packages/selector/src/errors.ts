@@ -83,3 +83,13 @@ export class SystemCallError extends EchoError {
     this.syscall = e?.syscall ?? "unknown";
   }
 }
+
+/** This package's error classes by code, for rebuilding errors that cross from the loop thread. @internal */
+export const selectorErrorClasses = {
+  [SelectorErrorCodes.NATIVE_UNAVAILABLE]: NativeUnavailableError,
+  [SelectorErrorCodes.FD_SETSIZE]: FdSetSizeError,
+  [SelectorErrorCodes.ALREADY_REGISTERED]: AlreadyRegisteredError,
+  [SelectorErrorCodes.NOT_REGISTERED]: NotRegisteredError,
+  [SelectorErrorCodes.SELECTOR_CLOSED]: SelectorClosedError,
+  [SelectorErrorCodes.SYSCALL]: SystemCallError,
+} as const;
