@@ -6,9 +6,7 @@
  * `@echo/core`.
  * @module
  */
-export {
-  normalizeModelOptions,
-} from "./kit/model-options.js";
+export { normalizeModelOptions } from "./kit/model-options.js";
 export type { HandlerCarrier, ModelOptions, NormalizedModelOptions } from "./kit/model-options.js";
 export {
   checkInteger,
@@ -32,7 +30,7 @@ export { ServerStats, sumStats, statsKeys } from "./stats.js";
 export { listenServer, toListenError, describeAddress } from "./internal/listen.js";
 export { serverAddress } from "./server.js";
 
-export { drainConnections } from "./kit/drain.js";
+export { drainConnections, drainSockets } from "./kit/drain.js";
 export type { Drain, DrainOptions } from "./kit/drain.js";
 export { toWire, fromWire } from "./kit/wire.js";
 export type { ErrorClass, WireError } from "./kit/wire.js";

@@ -9,21 +9,13 @@ import type { HandlerError } from "./errors.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
-import { drainConnections, type Drain } from "./kit/drain.js";
-import { normalizeModelOptions } from "./kit/model-options.js";
+import { drainSockets, type Drain } from "./kit/drain.js";
+import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
 import { onceModel } from "./models/once.js";
-import {
-  checkOneOf,
-  normalizeLimits,
-  type CoreModel,
-  type Logger,
-  type NormalizedLimits,
-  type NormalizedListenOptions,
-  type ServerOptions,
-} from "./options.js";
+import { checkOneOf, normalizeLimits, type CoreModel, type NormalizedLimits, type ServerOptions } from "./options.js";
 import { serveSocket } from "./socket-connection.js";
 import { ServerStats, type StatsSnapshot } from "./stats.js";
 
@@ -69,12 +61,7 @@ export class EchoServer extends EventEmitter {
   readonly model: CoreModel;
   /** The limits in force, defaults applied. */
   readonly limits: NormalizedLimits;
-  private readonly listenOptions: NormalizedListenOptions;
-  private readonly handlerSpec: string | URL | HandlerExport;
-  private readonly handlerOptions: unknown;
-  private readonly logger: Logger;
-  private readonly logConnections: boolean;
-  private readonly workerName: string;
+  private readonly options: NormalizedModelOptions<string | URL | HandlerExport>;
   private readonly counters = new ServerStats();
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
@@ -94,15 +81,10 @@ export class EchoServer extends EventEmitter {
    */
   constructor(options: ServerOptions = {}) {
     super();
-    const o = normalizeModelOptions(options, { carrier: { kind: "in-process" }, workerName: "MainThread" });
-    this.model = o.raw.model === undefined ? "async" : checkOneOf("options.model", o.raw.model, coreModels);
-    this.listenOptions = o.listen;
-    this.limits = o.limits;
-    this.handlerSpec = o.handler;
-    this.handlerOptions = o.handlerOptions;
-    this.logger = o.logger;
-    this.logConnections = o.logConnections;
-    this.workerName = o.workerName;
+    this.options = normalizeModelOptions(options, { carrier: { kind: "in-process" }, workerName: "MainThread" });
+    const model = this.options.raw.model;
+    this.model = model === undefined ? "async" : checkOneOf("options.model", model, coreModels);
+    this.limits = this.options.limits;
   }
 
   /**
@@ -113,9 +95,9 @@ export class EchoServer extends EventEmitter {
   async listen(): Promise<ServerAddress> {
     if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
     this.state = "listening";
-    const context = { worker: this.workerName, options: this.handlerOptions };
+    const context = { worker: this.options.workerName, options: this.options.handlerOptions };
     try {
-      const spec = this.handlerSpec;
+      const spec = this.options.handler;
       this.handler =
         typeof spec === "string" || spec instanceof URL
           ? await loadHandler(spec, context)
@@ -124,7 +106,7 @@ export class EchoServer extends EventEmitter {
       const server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.modelImpl.pauseOnConnect });
       server.on("connection", (socket) => this.modelImpl!.admit(socket));
       this.server = server;
-      await listenServer(server, this.listenOptions);
+      await listenServer(server, this.options.listen);
       // Errors after listening (rare: accept failures such as EMFILE) go to the `error` event.
       server.on("error", (error) => this.emit("error", error));
     } catch (error) {
@@ -163,14 +145,8 @@ export class EchoServer extends EventEmitter {
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      const connections = this.connections;
-      this.drain = drainConnections({
-        timeout,
-        open: () => connections.size,
-        destroy: () => connections.forEach((socket) => socket.destroy()),
-        onTimeout: (error) => this.logger.error(`[echo] ${error.message}`),
-      });
-      if (connections.size > 0) await this.drain.done;
+      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`) });
+      if (this.connections.size > 0) await this.drain.done;
       this.state = "closed";
       this.emit("close");
       this.resolveFinished();
@@ -216,9 +192,9 @@ export class EchoServer extends EventEmitter {
       handler: this.handler!,
       limits: this.limits,
       stats: this.counters,
-      worker: this.workerName,
-      logger: this.logger,
-      logConnections: this.logConnections,
+      worker: this.options.workerName,
+      logger: this.options.logger,
+      logConnections: this.options.logConnections,
       onClose: () => {
         this.connections.delete(socket);
         this.drain?.closed();

@@ -84,12 +84,9 @@ export class SystemCallError extends EchoError {
   }
 }
 
-/** This package's error classes by code, for rebuilding errors that cross from the loop thread. @internal */
+/** The classes of the errors the loop thread can throw, by code, to rebuild them from the wire. @internal */
 export const selectorErrorClasses = {
   [SelectorErrorCodes.NATIVE_UNAVAILABLE]: NativeUnavailableError,
   [SelectorErrorCodes.FD_SETSIZE]: FdSetSizeError,
-  [SelectorErrorCodes.ALREADY_REGISTERED]: AlreadyRegisteredError,
-  [SelectorErrorCodes.NOT_REGISTERED]: NotRegisteredError,
-  [SelectorErrorCodes.SELECTOR_CLOSED]: SelectorClosedError,
   [SelectorErrorCodes.SYSCALL]: SystemCallError,
 } as const;

@@ -2,6 +2,7 @@
  * "Drain, then destroy at the deadline": how every model closes the connections it holds.
  * @module
  */
+import type { Socket } from "node:net";
 import { CloseTimeoutError } from "../errors.js";
 
 /** What {@link drainConnections} needs from the model. */
@@ -51,4 +52,12 @@ export function drainConnections(options: DrainOptions): Drain {
     }, options.timeout);
   }
   return { closed: check, done };
+}
+
+/**
+ * {@link drainConnections} over a set of `net.Socket`s that the model removes sockets from as
+ * they close (calling `closed()` then): at the deadline every socket left is destroyed.
+ */
+export function drainSockets(sockets: ReadonlySet<Socket>, options: Pick<DrainOptions, "timeout" | "onTimeout" | "onDrained">): Drain {
+  return drainConnections({ ...options, open: () => sockets.size, destroy: () => sockets.forEach((socket) => socket.destroy()) });
 }

@@ -5,7 +5,7 @@
  */
 import type { Socket } from "node:net";
 import type { Handler, Logger, StatsSnapshot } from "@echo/core";
-import { ServerStats, drainConnections, loadHandler, serveSocket, type Drain, type NormalizedLimits } from "@echo/core/model-kit";
+import { ServerStats, drainSockets, loadHandler, serveSocket, type Drain, type NormalizedLimits } from "@echo/core/model-kit";
 
 export class DealtServer {
   private readonly counters = new ServerStats();
@@ -61,13 +61,7 @@ export class DealtServer {
   /** Lets open connections finish for up to `timeout` ms, then destroys the rest. */
   close({ timeout }: { timeout: number }): Promise<void> {
     if (!this.closing) {
-      const sockets = this.sockets;
-      this.drain = drainConnections({
-        timeout,
-        open: () => sockets.size,
-        destroy: () => sockets.forEach((socket) => socket.destroy()),
-        onTimeout: (error) => this.logger.error(`[echo] ${error.message}`),
-      });
+      this.drain = drainSockets(this.sockets, { timeout, onTimeout: (error) => this.logger.error(`[echo] ${error.message}`) });
       this.closing = this.drain.done;
     }
     return this.closing;

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handler, Logger } from "@echo/core";
-import { drainConnections, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
+import { drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
 import { duplicateListener, type NativeHandle } from "./listener.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedCell, SharedStats } from "./shared-stats.js";
@@ -175,10 +175,8 @@ function stopAccepting(): void {
 function close(timeout: number): void {
   closing = true;
   stopAccepting();
-  drain = drainConnections({
+  drain = drainSockets(connections, {
     timeout,
-    open: () => connections.size,
-    destroy: () => connections.forEach((socket) => socket.destroy()),
     onTimeout: (error) => logger.error(`[echo] ${data.name}: ${error.message}`),
     onDrained: () => post({ type: "closed" }),
   });
