@@ -9,8 +9,7 @@ import {
   checkOneOf,
   checkOptionsObject,
   normalizeModelOptions,
-  type NormalizedLimits,
-  type NormalizedListenOptions,
+  type NormalizedModelOptions,
 } from "@echo/core/model-kit";
 
 /** How connections reach workers. */
@@ -73,12 +72,10 @@ export interface PreforkOptions extends ListenOptions, LimitOptions {
   logger?: Logger;
 }
 
+type SharedOptions = Omit<NormalizedModelOptions, "raw">;
+
 /** {@link PreforkOptions} with defaults applied. @internal */
-export interface NormalizedPreforkOptions {
-  listen: NormalizedListenOptions;
-  limits: NormalizedLimits;
-  handler: string | URL;
-  handlerOptions: unknown;
+export interface NormalizedPreforkOptions extends SharedOptions {
   workers: number;
   schedule: Schedule;
   heartbeatInterval: number;
@@ -92,8 +89,6 @@ export interface NormalizedPreforkOptions {
   crashWindow: number;
   privileges: PrivilegeOptions | undefined;
   execArgv: string[];
-  logConnections: boolean;
-  logger: Logger;
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -124,7 +119,7 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
   const common = normalizeModelOptions(options, {
     carrier: { kind: "json", importer: "every worker process", destination: "every worker" },
   });
-  const o = common.raw;
+  const { raw: o, ...shared } = common;
   const heartbeatInterval = int(o, "heartbeatInterval", 1000, 10);
   const heartbeatTimeout = int(o, "heartbeatTimeout", Math.max(10_000, heartbeatInterval * 3), 1);
   if (heartbeatTimeout <= heartbeatInterval) {
@@ -140,10 +135,7 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
   else if (Array.isArray(o.execArgv) && o.execArgv.every((a) => typeof a === "string")) execArgv = [...(o.execArgv as string[])];
   else throw new InvalidArgumentError("options.execArgv must be an array of strings");
   return {
-    listen: common.listen,
-    limits: common.limits,
-    handler: common.handler,
-    handlerOptions: common.handlerOptions,
+    ...shared,
     workers: int(o, "workers", Math.max(1, availableParallelism()), 1, 1024),
     schedule: o.schedule === undefined ? "os" : checkOneOf("options.schedule", o.schedule, schedules),
     heartbeatInterval,
@@ -157,7 +149,5 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
     crashWindow: int(o, "crashWindow", 60_000, 1),
     privileges: normalizePrivileges(o.privileges),
     execArgv,
-    logConnections: common.logConnections,
-    logger: common.logger,
   };
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import type { LimitOptions, ListenOptions, Logger } from "@echo/core";
-import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedLimits, type NormalizedListenOptions } from "@echo/core/model-kit";
+import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 import { selectorKinds, type SelectorKind } from "./internal/protocol.js";
 
 export { selectorKinds };
@@ -39,17 +39,12 @@ export interface SelectorServerOptions extends ListenOptions, LimitOptions {
   workerName?: string;
 }
 
+type SharedOptions = Omit<NormalizedModelOptions, "raw">;
+
 /** {@link SelectorServerOptions} validated, defaults applied. @internal */
-export interface NormalizedSelectorOptions {
+export interface NormalizedSelectorOptions extends SharedOptions {
   selector: SelectorKind;
-  handler: string | URL;
-  handlerOptions: unknown;
   echoFastPath: boolean;
-  logConnections: boolean;
-  logger: Logger;
-  workerName: string;
-  listen: NormalizedListenOptions;
-  limits: NormalizedLimits;
 }
 
 /**
@@ -62,16 +57,11 @@ export function normalizeSelectorOptions(options: SelectorServerOptions = {}): N
     carrier: { kind: "structuredClone", importer: "the loop's thread", destination: "the loop's thread" },
     workerName: "SelectorThread",
   });
-  const o = common.raw as SelectorServerOptions;
+  const { raw, ...shared } = common;
+  const o = raw as SelectorServerOptions;
   return {
+    ...shared,
     selector: o.selector === undefined ? "default" : checkOneOf("options.selector", o.selector, selectorKinds),
-    handler: common.handler,
-    handlerOptions: common.handlerOptions,
     echoFastPath: o.echoFastPath === undefined ? true : checkBoolean("options.echoFastPath", o.echoFastPath),
-    logConnections: common.logConnections,
-    logger: common.logger,
-    workerName: common.workerName,
-    listen: common.listen,
-    limits: common.limits,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
-import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedLimits, type NormalizedListenOptions } from "@echo/core/model-kit";
+import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 
 /**
  * How connections reach the threads.
@@ -37,16 +37,12 @@ export interface ThreadedServerOptions extends ListenOptions, LimitOptions {
   accept?: "auto" | AcceptPath;
 }
 
+type SharedOptions = Omit<NormalizedModelOptions, "raw">;
+
 /** {@link ThreadedServerOptions} validated, defaults applied. @internal */
-export interface NormalizedThreadedOptions {
+export interface NormalizedThreadedOptions extends SharedOptions {
   threads: number;
-  handler: string | URL;
-  handlerOptions: unknown;
-  logConnections: boolean;
-  logger: Logger;
   accept: "auto" | AcceptPath;
-  listen: NormalizedListenOptions;
-  limits: NormalizedLimits;
 }
 
 /** The most threads one server may start. */
@@ -59,19 +55,15 @@ export const MAX_THREADS = 1024;
  */
 export function normalizeThreadedOptions(options: ThreadedServerOptions | undefined): NormalizedThreadedOptions {
   const common = normalizeModelOptions(options, { carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" } });
-  const o = common.raw as ThreadedServerOptions;
+  const { raw, ...shared } = common;
+  const o = raw as ThreadedServerOptions;
   const threads = o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
   if (common.listen.path !== undefined) {
     throw new InvalidArgumentError("options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)");
   }
   return {
+    ...shared,
     threads,
-    handler: common.handler,
-    handlerOptions: common.handlerOptions,
-    logConnections: common.logConnections,
-    logger: common.logger,
     accept: o.accept === undefined ? "auto" : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
-    listen: common.listen,
-    limits: common.limits,
   };
 }
