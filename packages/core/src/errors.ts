@@ -16,6 +16,8 @@ export const ErrorCodes = {
   IDLE_TIMEOUT: "ECHO_ERR_IDLE_TIMEOUT",
   MAX_CONNECTIONS: "ECHO_ERR_MAX_CONNECTIONS",
   CLOSE_TIMEOUT: "ECHO_ERR_CLOSE_TIMEOUT",
+  /** `--user`/`--group`/`--umask` were given but the optional peer `@echo/privdrop` is not installed. */
+  PRIVDROP_MISSING: "ECHO_ERR_PRIVDROP_MISSING",
 } as const;
 
 /** One of the {@link ErrorCodes} values. */

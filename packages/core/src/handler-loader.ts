@@ -91,10 +91,12 @@ export async function instantiateHandler(exported: HandlerExport, context: Handl
  *
  * The module's default export (or named export `handler`) must be a {@link Handler} or a
  * factory returning one.
+ * @param cwd - where relative paths start. @default process.cwd()
+ * @param label - how errors name the handler (the name the user gave, when `specifier` is the
+ *   `file:` URL {@link resolveHandler} made of it). @default String(specifier)
  * @throws {HandlerLoadError} not found, failed to import, or exports no handler.
  */
-export async function loadHandler(specifier: string | URL, context: HandlerContext, cwd?: string): Promise<Handler> {
-  const label = String(specifier);
+export async function loadHandler(specifier: string | URL, context: HandlerContext, cwd?: string, label: string = String(specifier)): Promise<Handler> {
   const url = resolveHandler(specifier, cwd);
   let mod: Record<string, unknown>;
   try {

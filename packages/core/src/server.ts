@@ -4,30 +4,18 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { CloseTimeoutError, InvalidArgumentError, MaxConnectionsError, ServerStateError } from "./errors.js";
+import { MaxConnectionsError, ServerStateError } from "./errors.js";
 import type { HandlerError } from "./errors.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
+import { drainSockets, type Drain } from "./kit/drain.js";
+import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
 import { onceModel } from "./models/once.js";
-import {
-  checkBoolean,
-  checkLogger,
-  checkOneOf,
-  checkOptionsObject,
-  checkString,
-  normalizeLimits,
-  normalizeListenOptions,
-  stderrLogger,
-  type CoreModel,
-  type Logger,
-  type NormalizedLimits,
-  type NormalizedListenOptions,
-  type ServerOptions,
-} from "./options.js";
+import { checkOneOf, normalizeLimits, type CoreModel, type NormalizedLimits, type ServerOptions } from "./options.js";
 import { serveSocket } from "./socket-connection.js";
 import { ServerStats, type StatsSnapshot } from "./stats.js";
 
@@ -73,12 +61,7 @@ export class EchoServer extends EventEmitter {
   readonly model: CoreModel;
   /** The limits in force, defaults applied. */
   readonly limits: NormalizedLimits;
-  private readonly listenOptions: NormalizedListenOptions;
-  private readonly handlerSpec: string | URL | HandlerExport;
-  private readonly handlerOptions: unknown;
-  private readonly logger: Logger;
-  private readonly logConnections: boolean;
-  private readonly workerName: string;
+  private readonly options: NormalizedModelOptions<string | URL | HandlerExport>;
   private readonly counters = new ServerStats();
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
@@ -87,7 +70,7 @@ export class EchoServer extends EventEmitter {
   private state: State = "new";
   private closing: Promise<void> | undefined;
   /** Set while close() waits for the last connection. */
-  private onDrained: (() => void) | undefined;
+  private drain: Drain | undefined;
   private resolveFinished!: () => void;
   /** Resolves when the server has closed, by `close()` or (model `once`) after its connection. */
   readonly finished: Promise<void> = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -98,19 +81,10 @@ export class EchoServer extends EventEmitter {
    */
   constructor(options: ServerOptions = {}) {
     super();
-    const o = checkOptionsObject("options", options) as ServerOptions;
-    this.model = o.model === undefined ? "async" : checkOneOf("options.model", o.model, coreModels);
-    this.listenOptions = normalizeListenOptions(o);
-    this.limits = normalizeLimits(o);
-    const handler = o.handler ?? "echo";
-    if (!(typeof handler === "string" || handler instanceof URL || typeof handler === "function" || (typeof handler === "object" && handler !== null))) {
-      throw new InvalidArgumentError("options.handler must be a handler name, a path, a URL or a handler");
-    }
-    this.handlerSpec = handler;
-    this.handlerOptions = o.handlerOptions;
-    this.logger = o.logger === undefined ? stderrLogger : checkLogger("options.logger", o.logger);
-    this.logConnections = o.logConnections === undefined ? false : checkBoolean("options.logConnections", o.logConnections);
-    this.workerName = o.workerName === undefined ? "MainThread" : checkString("options.workerName", o.workerName);
+    this.options = normalizeModelOptions(options, { carrier: { kind: "in-process" }, workerName: "MainThread" });
+    const model = this.options.raw.model;
+    this.model = model === undefined ? "async" : checkOneOf("options.model", model, coreModels);
+    this.limits = this.options.limits;
   }
 
   /**
@@ -121,9 +95,9 @@ export class EchoServer extends EventEmitter {
   async listen(): Promise<ServerAddress> {
     if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
     this.state = "listening";
-    const context = { worker: this.workerName, options: this.handlerOptions };
+    const context = { worker: this.options.workerName, options: this.options.handlerOptions };
     try {
-      const spec = this.handlerSpec;
+      const spec = this.options.handler;
       this.handler =
         typeof spec === "string" || spec instanceof URL
           ? await loadHandler(spec, context)
@@ -132,7 +106,7 @@ export class EchoServer extends EventEmitter {
       const server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.modelImpl.pauseOnConnect });
       server.on("connection", (socket) => this.modelImpl!.admit(socket));
       this.server = server;
-      await listenServer(server, this.listenOptions);
+      await listenServer(server, this.options.listen);
       // Errors after listening (rare: accept failures such as EMFILE) go to the `error` event.
       server.on("error", (error) => this.emit("error", error));
     } catch (error) {
@@ -171,19 +145,8 @@ export class EchoServer extends EventEmitter {
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      if (this.connections.size > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const drained = new Promise<void>((resolve) => (this.onDrained = resolve));
-        const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeout)));
-        if ((await Promise.race([drained, deadline])) === "timeout") {
-          const remaining = this.connections.size;
-          this.logger.error(`[echo] ${new CloseTimeoutError(timeout, remaining).message}`);
-          for (const socket of this.connections) socket.destroy();
-          await drained;
-        }
-        clearTimeout(timer);
-        this.onDrained = undefined;
-      }
+      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`) });
+      if (this.connections.size > 0) await this.drain.done;
       this.state = "closed";
       this.emit("close");
       this.resolveFinished();
@@ -229,12 +192,12 @@ export class EchoServer extends EventEmitter {
       handler: this.handler!,
       limits: this.limits,
       stats: this.counters,
-      worker: this.workerName,
-      logger: this.logger,
-      logConnections: this.logConnections,
+      worker: this.options.workerName,
+      logger: this.options.logger,
+      logConnections: this.options.logConnections,
       onClose: () => {
         this.connections.delete(socket);
-        if (this.connections.size === 0) this.onDrained?.();
+        this.drain?.closed();
         done();
       },
       onHandlerError: (error: HandlerError, c: Connection) => {

@@ -1,4 +1,5 @@
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import * as core from "@echo/core";
 import { EchoServer, type CoreModel } from "@echo/core";
 
 const quiet = { info: () => {}, error: () => {} };
@@ -6,6 +7,7 @@ const quiet = { info: () => {}, error: () => {} };
 function target(model: CoreModel) {
   return {
     name: `core ${model}`,
+    errors: core,
     concurrent: model === "async",
     worker: /^MainThread$/,
     async start(options: StartOptions) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EchoServer, parseServerArgs, type ServerOptions } from "@echo/core";
+import { EchoServer, type ServerOptions } from "@echo/core";
+import { parseServerArgs } from "@echo/core/model-kit";
 
 const cases: [string, unknown, RegExp][] = [
   ["model", { model: "forking" }, /^options\.model must be one of "once", "iterative", "async", got "forking"$/],

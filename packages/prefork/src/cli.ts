@@ -5,17 +5,9 @@
  * one worker more/less.
  * @module
  */
-import { InvalidArgumentError, cliLogger, runServerCli } from "@echo/core";
+import { cliLogger, runServerCli } from "@echo/core/model-kit";
 import { schedules, type Schedule } from "./options.js";
 import { PreforkServer } from "./server.js";
-
-function count(flag: string, raw: string | boolean | undefined, min: number): number | undefined {
-  if (raw === undefined) return undefined;
-  if (typeof raw !== "string" || !/^\d+$/.test(raw) || Number(raw) < min) {
-    throw new InvalidArgumentError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return Number(raw);
-}
 
 function distribution(server: PreforkServer): Promise<string> {
   return server.stats().then((s) => `${s.accepted} connections; per worker: ${s.workers.map((w) => `${w.name} ${w.stats.accepted}`).join(", ")}`);
@@ -32,23 +24,23 @@ await runServerCli({
     "A master binds once and supervises N worker processes that serve the handler. Signals: SIGTERM/SIGINT graceful " +
     "shutdown, SIGQUIT quick shutdown, SIGHUP zero-downtime reload, SIGTTIN/SIGTTOU add/remove a worker.",
   extra: {
-    workers: { type: "string", value: "N", description: "worker processes (default: the number of CPUs)" },
-    schedule: { type: "string", value: "os|round-robin", description: "os: workers accept on the shared socket; round-robin: the master deals (default os)" },
-    "heartbeat-timeout": { type: "string", value: "MS", description: "kill and replace a worker silent this long (default 10000)" },
-    "max-requests": { type: "string", value: "N", description: "recycle a worker after N connections; 0 disables (default 0)" },
-    "max-requests-jitter": { type: "string", value: "N", description: "add 0..N to each worker's --max-requests (default 0)" },
+    workers: { kind: "integer", min: 1, max: 1024, value: "N", description: "worker processes (default: the number of CPUs)" },
+    schedule: { kind: "choice", choices: schedules, default: "os", description: "os: workers accept on the shared socket; round-robin: the master deals (default os)" },
+    "heartbeat-timeout": { kind: "integer", min: 1001, value: "MS", description: "kill and replace a worker silent this long (default 10000)" },
+    "max-requests": { kind: "integer", min: 0, value: "N", description: "recycle a worker after N connections; 0 disables (default 0)" },
+    "max-requests-jitter": { kind: "integer", min: 0, value: "N", description: "add 0..N to each worker's --max-requests (default 0)" },
   },
   dropsPrivileges: true,
   async start(args) {
-    const schedule = (args.extra.schedule as string | undefined) ?? "os";
-    if (!schedules.includes(schedule as Schedule)) throw new InvalidArgumentError(`--schedule must be one of ${schedules.join(", ")}, got ${JSON.stringify(schedule)}`);
-    const workers = count("workers", args.extra.workers, 1);
-    const heartbeatTimeout = count("heartbeat-timeout", args.extra["heartbeat-timeout"], 1001);
-    const maxRequests = count("max-requests", args.extra["max-requests"], 0);
-    const maxRequestsJitter = count("max-requests-jitter", args.extra["max-requests-jitter"], 0);
+    const schedule = args.extra.schedule as Schedule;
+    const int = (flag: string): number | undefined => args.extra[flag] as number | undefined;
+    const workers = int("workers");
+    const heartbeatTimeout = int("heartbeat-timeout");
+    const maxRequests = int("max-requests");
+    const maxRequestsJitter = int("max-requests-jitter");
     const server = new PreforkServer({
       ...args.options,
-      schedule: schedule as Schedule,
+      schedule,
       ...(workers !== undefined ? { workers } : {}),
       ...(heartbeatTimeout !== undefined ? { heartbeatTimeout } : {}),
       ...(maxRequests !== undefined ? { maxRequests } : {}),

@@ -3,7 +3,7 @@
  * @module
  */
 export { PreforkServer, createPreforkServer } from "./server.js";
-export { normalizePreforkOptions, schedules } from "./options.js";
-export type { NormalizedPreforkOptions, PreforkOptions, PrivilegeOptions, Schedule } from "./options.js";
+export { schedules } from "./options.js";
+export type { PreforkOptions, PrivilegeOptions, Schedule } from "./options.js";
 export type { PreforkStats, WorkerInfo, WorkerState } from "./stats.js";
 export { PreforkErrorCodes, WorkerBootError, CrashLoopError, ScheduleConflictError } from "./errors.js";

@@ -3,22 +3,14 @@
  * @module
  */
 import { availableParallelism } from "node:os";
+import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
 import {
-  InvalidArgumentError,
-  checkBoolean,
   checkInteger,
-  checkLogger,
   checkOneOf,
   checkOptionsObject,
-  normalizeLimits,
-  normalizeListenOptions,
-  stderrLogger,
-  type LimitOptions,
-  type ListenOptions,
-  type Logger,
-  type NormalizedLimits,
-  type NormalizedListenOptions,
-} from "@echo/core";
+  normalizeModelOptions,
+  type NormalizedModelOptions,
+} from "@echo/core/model-kit";
 
 /** How connections reach workers. */
 export type Schedule = "os" | "round-robin";
@@ -80,12 +72,10 @@ export interface PreforkOptions extends ListenOptions, LimitOptions {
   logger?: Logger;
 }
 
-/** {@link PreforkOptions} with defaults applied. */
-export interface NormalizedPreforkOptions {
-  listen: NormalizedListenOptions;
-  limits: NormalizedLimits;
-  handler: string | URL;
-  handlerOptions: unknown;
+type SharedOptions = Omit<NormalizedModelOptions, "raw">;
+
+/** {@link PreforkOptions} with defaults applied. @internal */
+export interface NormalizedPreforkOptions extends SharedOptions {
   workers: number;
   schedule: Schedule;
   heartbeatInterval: number;
@@ -99,8 +89,6 @@ export interface NormalizedPreforkOptions {
   crashWindow: number;
   privileges: PrivilegeOptions | undefined;
   execArgv: string[];
-  logConnections: boolean;
-  logger: Logger;
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -125,20 +113,13 @@ function normalizePrivileges(value: unknown): PrivilegeOptions | undefined {
 /**
  * Validates `options` and applies defaults.
  * @throws {InvalidArgumentError} the message names the option.
+ * @internal
  */
 export function normalizePreforkOptions(options: PreforkOptions = {}): NormalizedPreforkOptions {
-  const o = checkOptionsObject("options", options);
-  const handler = o.handler ?? "echo";
-  if (!((typeof handler === "string" && handler.length > 0) || handler instanceof URL)) {
-    throw new InvalidArgumentError("options.handler must be a handler name, a module path or a file: URL (a handler object cannot cross into a worker process)");
-  }
-  if (o.handlerOptions !== undefined) {
-    try {
-      JSON.stringify(o.handlerOptions);
-    } catch {
-      throw new InvalidArgumentError("options.handlerOptions must be JSON-serializable (it is sent to every worker)");
-    }
-  }
+  const common = normalizeModelOptions(options, {
+    carrier: { kind: "json", importer: "every worker process", destination: "every worker" },
+  });
+  const { raw: o, ...shared } = common;
   const heartbeatInterval = int(o, "heartbeatInterval", 1000, 10);
   const heartbeatTimeout = int(o, "heartbeatTimeout", Math.max(10_000, heartbeatInterval * 3), 1);
   if (heartbeatTimeout <= heartbeatInterval) {
@@ -154,10 +135,7 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
   else if (Array.isArray(o.execArgv) && o.execArgv.every((a) => typeof a === "string")) execArgv = [...(o.execArgv as string[])];
   else throw new InvalidArgumentError("options.execArgv must be an array of strings");
   return {
-    listen: normalizeListenOptions(o),
-    limits: normalizeLimits(o),
-    handler: handler as string | URL,
-    handlerOptions: o.handlerOptions,
+    ...shared,
     workers: int(o, "workers", Math.max(1, availableParallelism()), 1, 1024),
     schedule: o.schedule === undefined ? "os" : checkOneOf("options.schedule", o.schedule, schedules),
     heartbeatInterval,
@@ -171,7 +149,5 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
     crashWindow: int(o, "crashWindow", 60_000, 1),
     privileges: normalizePrivileges(o.privileges),
     execArgv,
-    logConnections: o.logConnections === undefined ? false : checkBoolean("options.logConnections", o.logConnections),
-    logger: o.logger === undefined ? stderrLogger : checkLogger("options.logger", o.logger),
   };
 }

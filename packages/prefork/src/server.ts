@@ -8,9 +8,10 @@ import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { ServerStateError, type CloseOptions, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
-  ServerStateError,
   ServerStats,
+  fromWire,
   listenServer,
   loadPrivdrop,
   normalizeLimits,
@@ -18,14 +19,10 @@ import {
   serverAddress,
   statsKeys,
   sumStats,
-  type CloseOptions,
-  type ServerAddress,
-  type StatsSnapshot,
-} from "@echo/core";
+} from "@echo/core/model-kit";
 import { CrashLoopError, WorkerBootError } from "./errors.js";
 import { checkSchedule, setupCluster } from "./internal/cluster-setup.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
-import { fromWire } from "./internal/wire-error.js";
 import { normalizePreforkOptions, type NormalizedPreforkOptions, type PreforkOptions, type Schedule } from "./options.js";
 import type { PreforkStats, WorkerInfo, WorkerState } from "./stats.js";
 

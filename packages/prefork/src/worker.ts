@@ -7,10 +7,10 @@
  */
 import cluster from "node:cluster";
 import type { Socket } from "node:net";
-import { EchoServer, ServerStats, loadPrivdrop, type Logger, type StatsSnapshot } from "@echo/core";
+import { EchoServer, type Logger, type StatsSnapshot } from "@echo/core";
+import { ServerStats, loadPrivdrop, toWire } from "@echo/core/model-kit";
 import { DealtServer } from "./internal/dealt-server.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
-import { toWire } from "./internal/wire-error.js";
 
 if (!cluster.isWorker || !process.send) {
   process.stderr.write("@echo/prefork: dist/worker.js is forked by PreforkServer; it is not run by hand\n");

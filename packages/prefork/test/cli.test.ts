@@ -131,11 +131,12 @@ describe("echo-prefork", () => {
   });
 
   it("bad flags: a message naming the flag", async () => {
+    // A bad flag value is a usage error (exit 2), as for every server CLI's flags.
     const cli = run(["--workers", "0"]);
-    expect(await cli.exited).toBe(1);
-    expect(cli.out.stderr).toBe('echo-prefork: error: ECHO_ERR_INVALID_ARG: --workers must be an integer >= 1, got "0"\n');
+    expect(await cli.exited).toBe(2);
+    expect(cli.out.stderr).toBe('echo-prefork: --workers must be an integer from 1 to 1024, got "0"\necho-prefork: try --help\n');
     const schedule = run(["--schedule", "fifo"]);
-    expect(await schedule.exited).toBe(1);
+    expect(await schedule.exited).toBe(2);
     expect(schedule.out.stderr).toMatch(/--schedule must be one of os, round-robin, got "fifo"/);
   });
 

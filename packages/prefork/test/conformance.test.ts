@@ -2,6 +2,7 @@
 // worker_connections); the suite's limit is the whole server's, so a start that sets it runs one
 // worker.
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import * as core from "@echo/core";
 import { PreforkServer, type Schedule } from "@echo/prefork";
 
 const quiet = { info: () => {}, error: () => {} };
@@ -9,6 +10,7 @@ const quiet = { info: () => {}, error: () => {} };
 function target(schedule: Schedule) {
   return {
     name: `prefork ${schedule}`,
+    errors: core,
     concurrent: true,
     worker: /^Process-\d+$/,
     async start(options: StartOptions) {

@@ -1,9 +1,11 @@
 // Option validation: one test per message, and no process is forked by a bad option.
 import { describe, expect, it } from "vitest";
-import { PreforkServer, normalizePreforkOptions, type PreforkOptions } from "@echo/prefork";
+import { PreforkServer, type PreforkOptions } from "@echo/prefork";
+// Internal: the normalized options are not public; their defaults are checked from the source.
+import { normalizePreforkOptions } from "../src/options.js";
 
 const bad: [string, unknown, RegExp][] = [
-  ["handler", { onData() {} }, /^options\.handler must be a handler name, a module path or a file: URL/],
+  ["handler", { onData() {} }, /^options\.handler must be a handler name, a module path or a URL \(every worker process imports the module itself/],
   ["handler", "", /^options\.handler must be a handler name/],
   ["workers", 0, /^options\.workers must be an integer between 1 and 1024, got 0$/],
   ["workers", 1.5, /^options\.workers must be an integer between 1 and 1024, got 1\.5$/],

@@ -3,26 +3,14 @@
  * `echo-selector`: the readiness-loop server from the command line.
  * @module
  */
-import { cliLogger, parseServerArgs, runServerCli, type FlagSpec } from "@echo/core";
+import { cliLogger, runServerCli, type FlagSpec } from "@echo/core/model-kit";
 import { selectorKinds, type SelectorKind } from "./options.js";
 import { SelectorServer } from "./server.js";
 
 const extra: Record<string, FlagSpec> = {
-  selector: { type: "string", value: "KIND", description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux)` },
-  "no-fast-path": { type: "boolean", description: "run the built-in echo handler through JavaScript like any other" },
+  selector: { kind: "choice", choices: selectorKinds, default: "default", value: "KIND", description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux)` },
+  "no-fast-path": { kind: "boolean", description: "run the built-in echo handler through JavaScript like any other" },
 };
-
-// A bad --selector is a usage error (exit 2), like a bad --mode; runServerCli reports the rest.
-let selectorFlag: unknown;
-try {
-  selectorFlag = parseServerArgs(process.argv.slice(2), { extra }).extra.selector;
-} catch {
-  selectorFlag = undefined;
-}
-if (selectorFlag !== undefined && !(selectorKinds as readonly unknown[]).includes(selectorFlag)) {
-  process.stderr.write(`echo-selector: --selector must be one of ${selectorKinds.join(", ")}, got ${JSON.stringify(selectorFlag)}\necho-selector: try --help\n`);
-  process.exit(2);
-}
 
 await runServerCli({
   name: "echo-selector",
@@ -31,10 +19,9 @@ await runServerCli({
     "The built-in echo handler runs inside the C loop unless --no-fast-path is given.",
   extra,
   async start(args) {
-    const selector = (args.extra.selector as string | undefined) ?? "default";
     const server = new SelectorServer({
       ...args.options,
-      selector: selector as SelectorKind,
+      selector: args.extra.selector as SelectorKind,
       echoFastPath: args.extra["no-fast-path"] !== true,
       logger: cliLogger,
     });

@@ -83,3 +83,10 @@ export class SystemCallError extends EchoError {
     this.syscall = e?.syscall ?? "unknown";
   }
 }
+
+/** The classes of the errors the loop thread can throw, by code, to rebuild them from the wire. @internal */
+export const selectorErrorClasses = {
+  [SelectorErrorCodes.NATIVE_UNAVAILABLE]: NativeUnavailableError,
+  [SelectorErrorCodes.FD_SETSIZE]: FdSetSizeError,
+  [SelectorErrorCodes.SYSCALL]: SystemCallError,
+} as const;

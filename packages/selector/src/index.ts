@@ -43,6 +43,3 @@ export { SelectorServer, createSelectorServer } from "./server.js";
 export type { SelectorCloseOptions } from "./server.js";
 export { selectorKinds } from "./options.js";
 export type { SelectorKind, SelectorServerOptions } from "./options.js";
-
-export { loadNative, loadNativeFile } from "./internal/native.js";
-export type { NativeBinding } from "./internal/native.js";

@@ -7,9 +7,11 @@
 import { Buffer } from "node:buffer";
 import { unlinkSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { CloseTimeoutError, HandlerError, IdleTimeoutError, loadHandler, resolveHandler, type Connection, type Handler, type ServerAddress } from "@echo/core";
+import { HandlerError, IdleTimeoutError, type Connection, type Handler, type ServerAddress } from "@echo/core";
+import { drainConnections, loadHandler, resolveHandler, toListenError, toWire, type Drain } from "@echo/core/model-kit";
+import { FdSetSizeError } from "./errors.js";
 import { native, type NativeHandle } from "./internal/native.js";
-import type { FromLoop, LoopInit, SerializedError, ToLoop } from "./internal/messages.js";
+import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import {
   CLOSE_IDLE,
   KIND_SELECT,
@@ -44,16 +46,11 @@ let handler: Handler;
 const maxBuffered = init.limits.maxBuffered;
 const byFd: (LoopConnection | undefined)[] = [];
 let closing = false;
-let closeTimer: NodeJS.Timeout | undefined;
+let drain: Drain | undefined;
 let fdSetSizeLogged = false;
 
 function post(message: FromLoop): void {
   port.postMessage(message);
-}
-
-function serialize(error: unknown): SerializedError {
-  const e = error as { name?: string; code?: string; message?: string };
-  return { name: e?.name ?? "Error", code: typeof e?.code === "string" ? e.code : undefined, message: e?.message ?? String(error) };
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {
@@ -153,7 +150,7 @@ class LoopConnection implements Connection {
     const error = new HandlerError(name, thrown);
     stats[ST_ERRORS] = stats[ST_ERRORS]! + 1;
     post({ type: "log", level: "error", message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}` });
-    post({ type: "handlerError", error: serialize(error) });
+    post({ type: "handlerError", error: toWire(error) });
     this.destroy(error);
   }
 }
@@ -222,7 +219,7 @@ function onBatch(n: number): void {
       conn.closedBy(rec[b + 3]!);
     }
   }
-  if (closing && stats[ACTIVE] === 0) finish();
+  drain?.closed();
 }
 
 function beginClose(timeout: number): void {
@@ -236,21 +233,19 @@ function beginClose(timeout: number): void {
       // Already removed.
     }
   }
-  if (stats[ACTIVE] === 0) {
-    finish();
-    return;
-  }
-  closeTimer = setTimeout(() => {
-    post({ type: "log", level: "error", message: `[echo] ${new CloseTimeoutError(timeout, stats[ACTIVE]!).message}` });
-    binding.loopControl(loop, 1);
-  }, timeout);
+  drain = drainConnections({
+    timeout,
+    open: () => stats[ACTIVE]!,
+    destroy: () => binding.loopControl(loop, 1),
+    onTimeout: (error) => post({ type: "log", level: "error", message: `[echo] ${error.message}` }),
+    onDrained: finish,
+  });
 }
 
 let finished = false;
 function finish(): void {
   if (finished) return;
   finished = true;
-  clearTimeout(closeTimer);
   binding.loopControl(loop, 2);
   post({ type: "closed" });
   port.close();
@@ -261,10 +256,15 @@ async function start(): Promise<void> {
   handler = await loadHandler(handlerUrl, { worker: init.workerName, options: init.handlerOptions });
   const echo = init.echoFastPath && handlerUrl === resolveHandler("echo");
   const { listen, limits } = init;
-  const fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
+  let fd: number;
+  try {
+    fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
+  } catch (error) {
+    throw toListenError(error, listen);
+  }
   if (init.kind === KIND_SELECT && fd >= binding.FD_SETSIZE) {
     binding.close(fd);
-    throw Object.assign(new Error(`select() cannot watch the listening descriptor ${fd} (FD_SETSIZE is ${binding.FD_SETSIZE})`), { code: "ECHO_ERR_FD_SETSIZE" });
+    throw new FdSetSizeError(fd, binding.FD_SETSIZE);
   }
   const raw = binding.sockname(fd);
   const address: ServerAddress =
@@ -277,6 +277,6 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
-  post({ type: "startError", error: serialize(error) });
+  post({ type: "startError", error: toWire(error) });
   port.close();
 });

@@ -2,22 +2,8 @@
  * Options of {@link SelectorServer}: core's listen and limit options, plus the selector to use.
  * @module
  */
-import {
-  checkBoolean,
-  checkLogger,
-  checkOneOf,
-  checkOptionsObject,
-  checkString,
-  InvalidArgumentError,
-  normalizeLimits,
-  normalizeListenOptions,
-  stderrLogger,
-  type LimitOptions,
-  type ListenOptions,
-  type Logger,
-  type NormalizedLimits,
-  type NormalizedListenOptions,
-} from "@echo/core";
+import type { LimitOptions, ListenOptions, Logger } from "@echo/core";
+import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 import { selectorKinds, type SelectorKind } from "./internal/protocol.js";
 
 export { selectorKinds };
@@ -53,17 +39,12 @@ export interface SelectorServerOptions extends ListenOptions, LimitOptions {
   workerName?: string;
 }
 
+type SharedOptions = Omit<NormalizedModelOptions, "raw">;
+
 /** {@link SelectorServerOptions} validated, defaults applied. @internal */
-export interface NormalizedSelectorOptions {
+export interface NormalizedSelectorOptions extends SharedOptions {
   selector: SelectorKind;
-  handler: string | URL;
-  handlerOptions: unknown;
   echoFastPath: boolean;
-  logConnections: boolean;
-  logger: Logger;
-  workerName: string;
-  listen: NormalizedListenOptions;
-  limits: NormalizedLimits;
 }
 
 /**
@@ -72,29 +53,15 @@ export interface NormalizedSelectorOptions {
  * @internal
  */
 export function normalizeSelectorOptions(options: SelectorServerOptions = {}): NormalizedSelectorOptions {
-  const o = checkOptionsObject("options", options) as SelectorServerOptions;
-  const handler = o.handler ?? "echo";
-  if (!((typeof handler === "string" && handler.length > 0) || handler instanceof URL)) {
-    throw new InvalidArgumentError(
-      `options.handler must be a handler name, a module path or a URL (the loop runs in its own thread, so a handler object cannot be passed), got ${typeof handler}`,
-    );
-  }
-  if (o.handlerOptions !== undefined) {
-    try {
-      structuredClone(o.handlerOptions);
-    } catch {
-      throw new InvalidArgumentError("options.handlerOptions must be structured-cloneable (it is sent to the loop's thread)");
-    }
-  }
+  const common = normalizeModelOptions(options, {
+    carrier: { kind: "structuredClone", importer: "the loop's thread", destination: "the loop's thread" },
+    workerName: "SelectorThread",
+  });
+  const { raw, ...shared } = common;
+  const o = raw as SelectorServerOptions;
   return {
+    ...shared,
     selector: o.selector === undefined ? "default" : checkOneOf("options.selector", o.selector, selectorKinds),
-    handler,
-    handlerOptions: o.handlerOptions,
     echoFastPath: o.echoFastPath === undefined ? true : checkBoolean("options.echoFastPath", o.echoFastPath),
-    logConnections: o.logConnections === undefined ? false : checkBoolean("options.logConnections", o.logConnections),
-    logger: o.logger === undefined ? stderrLogger : checkLogger("options.logger", o.logger),
-    workerName: o.workerName === undefined ? "SelectorThread" : checkString("options.workerName", o.workerName),
-    listen: normalizeListenOptions(o),
-    limits: normalizeLimits(o),
   };
 }

@@ -4,17 +4,10 @@
  */
 import { EventEmitter } from "node:events";
 import { Worker } from "node:worker_threads";
-import {
-  EchoError,
-  ServerStateError,
-  normalizeLimits,
-  resolveHandler,
-  statsKeys,
-  toListenError,
-  type ServerAddress,
-  type StatsSnapshot,
-} from "@echo/core";
-import type { FromLoop, LoopInit, SerializedError, ToLoop } from "./internal/messages.js";
+import { EchoError, ServerStateError, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import { fromWire, normalizeLimits, resolveHandler, statsKeys, toListenError } from "@echo/core/model-kit";
+import { selectorErrorClasses } from "./errors.js";
+import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
 import { STATS_SLOTS, defaultKind, kindNumber } from "./internal/protocol.js";
 import { normalizeSelectorOptions, type NormalizedSelectorOptions, type SelectorKind, type SelectorServerOptions } from "./options.js";
@@ -25,12 +18,6 @@ type State = "new" | "starting" | "listening" | "closing" | "closed";
 export interface SelectorCloseOptions {
   /** Milliseconds to let open connections finish before destroying them. @default options.closeTimeout */
   timeout?: number;
-}
-
-function rebuild(error: SerializedError): EchoError {
-  const rebuilt = new EchoError(error.code ?? "ECHO_ERR_HANDLER", error.message);
-  rebuilt.name = error.name;
-  return rebuilt;
 }
 
 /**
@@ -117,8 +104,9 @@ export class SelectorServer extends EventEmitter {
             break;
           case "startError": {
             settled = true;
-            const e = message.error;
-            const error = e.code?.startsWith("ECHO_ERR") ? rebuild(e) : toListenError(Object.assign(new Error(e.message), { code: e.code }), o.listen);
+            // Typed in the loop thread; an untyped one (a failed system call) is a listen error.
+            const sent = fromWire(message.error, selectorErrorClasses);
+            const error = sent instanceof EchoError ? sent : toListenError(sent, o.listen);
             void worker.terminate();
             this.markClosed();
             reject(error);
@@ -129,7 +117,7 @@ export class SelectorServer extends EventEmitter {
             else o.logger.error(message.message);
             break;
           case "handlerError":
-            if (this.listenerCount("handlerError") > 0) this.emit("handlerError", rebuild(message.error));
+            if (this.listenerCount("handlerError") > 0) this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
             break;
           case "closed":
             void worker.terminate();

@@ -4,7 +4,8 @@
  * not an exception; other failures throw {@link SystemCallError}.
  * @module
  */
-import { normalizeListenOptions, type ListenOptions } from "@echo/core";
+import type { ListenOptions } from "@echo/core";
+import { normalizeListenOptions } from "@echo/core/model-kit";
 import { SystemCallError } from "./errors.js";
 import { native, type NativeAddress } from "./internal/native.js";
 

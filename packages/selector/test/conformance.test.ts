@@ -1,10 +1,12 @@
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import * as core from "@echo/core";
 import { SelectorServer, type SelectorKind } from "@echo/selector";
 import { quiet } from "./helpers.js";
 
 function target(selector: SelectorKind, echoFastPath: boolean) {
   return {
     name: `selector ${selector}${echoFastPath ? "" : " (echo through JavaScript)"}`,
+    errors: core,
     concurrent: true,
     worker: /^SelectorThread$/,
     async start(options: StartOptions) {

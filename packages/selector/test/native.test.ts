@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadNative, loadNativeFile, type NativeBinding } from "@echo/selector";
+// Internal: loading the addon is not part of the public API.
+import { loadNative, loadNativeFile, type NativeBinding } from "../src/internal/native.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 

@@ -4,7 +4,7 @@ import { closeSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { FD_SETSIZE, SelectorServer, selectorKinds, type SelectorServerOptions } from "@echo/selector";
+import { FD_SETSIZE, FdSetSizeError, SelectorServer, selectorKinds, type SelectorServerOptions } from "@echo/selector";
 import { collectAll, exchange, memoryLogger, openTcp, quiet } from "./helpers.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -188,6 +188,25 @@ describe("select and FD_SETSIZE", () => {
       // The line comes from the loop's thread by message: wait for it.
       expect(await logger.waitFor(/ECHO_ERR_FD_SETSIZE/)).toMatch(/ECHO_ERR_FD_SETSIZE: select\(\) cannot watch descriptor \d+ \(FD_SETSIZE is 1024\)/);
       expect((await exchange(e.port, "hello")).toString()).toBe("hello");
+    } finally {
+      for (const fd of opened) closeSync(fd);
+    }
+  });
+});
+
+describe("select and a listening descriptor past FD_SETSIZE", () => {
+  it("listen() rejects with a real FdSetSizeError from the loop's thread", async () => {
+    const opened: number[] = [];
+    try {
+      for (let fd = 0; fd < FD_SETSIZE + 2; ) opened.push((fd = openSync("/dev/null", "r")));
+      const error = await make({ selector: "select" }).listen().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(FdSetSizeError);
+      expect(error).toMatchObject({ name: "FdSetSizeError", code: "ECHO_ERR_FD_SETSIZE", fd: expect.any(Number) });
+      expect((error as FdSetSizeError).fd).toBeGreaterThanOrEqual(FD_SETSIZE);
+      expect((error as Error).message).toMatch(/^select\(\) cannot watch descriptor \d+: it is at or above FD_SETSIZE \(1024\)/);
     } finally {
       for (const fd of opened) closeSync(fd);
     }

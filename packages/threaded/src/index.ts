@@ -3,8 +3,8 @@
  * its own event loop running core's handler machinery, so CPU-heavy handlers run in parallel.
  * @module
  */
-export { ThreadedServer } from "./server.js";
+export { ThreadedServer, createThreadedServer } from "./server.js";
 export type { ThreadStats, ThreadedCloseOptions } from "./server.js";
-export { MAX_THREADS, normalizeThreadedOptions } from "./options.js";
-export type { AcceptPath, NormalizedThreadedOptions, ThreadedServerOptions } from "./options.js";
+export { MAX_THREADS } from "./options.js";
+export type { AcceptPath, ThreadedServerOptions } from "./options.js";
 export { ThreadedErrorCodes, ThreadExitError, ThreadStartError } from "./errors.js";

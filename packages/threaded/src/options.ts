@@ -3,22 +3,8 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import {
-  InvalidArgumentError,
-  checkBoolean,
-  checkInteger,
-  checkLogger,
-  checkOneOf,
-  checkOptionsObject,
-  normalizeLimits,
-  normalizeListenOptions,
-  stderrLogger,
-  type LimitOptions,
-  type ListenOptions,
-  type Logger,
-  type NormalizedLimits,
-  type NormalizedListenOptions,
-} from "@echo/core";
+import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
+import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 
 /**
  * How connections reach the threads.
@@ -51,16 +37,12 @@ export interface ThreadedServerOptions extends ListenOptions, LimitOptions {
   accept?: "auto" | AcceptPath;
 }
 
-/** {@link ThreadedServerOptions} validated, defaults applied. */
-export interface NormalizedThreadedOptions {
+type SharedOptions = Omit<NormalizedModelOptions, "raw">;
+
+/** {@link ThreadedServerOptions} validated, defaults applied. @internal */
+export interface NormalizedThreadedOptions extends SharedOptions {
   threads: number;
-  handler: string | URL;
-  handlerOptions: unknown;
-  logConnections: boolean;
-  logger: Logger;
   accept: "auto" | AcceptPath;
-  listen: NormalizedListenOptions;
-  limits: NormalizedLimits;
 }
 
 /** The most threads one server may start. */
@@ -69,35 +51,19 @@ export const MAX_THREADS = 1024;
 /**
  * Validates {@link ThreadedServerOptions}.
  * @throws {InvalidArgumentError} the message names the option.
+ * @internal
  */
 export function normalizeThreadedOptions(options: ThreadedServerOptions | undefined): NormalizedThreadedOptions {
-  const o = checkOptionsObject("options", options) as ThreadedServerOptions;
+  const common = normalizeModelOptions(options, { carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" } });
+  const { raw, ...shared } = common;
+  const o = raw as ThreadedServerOptions;
   const threads = o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
-  const handler = o.handler ?? "echo";
-  if (!((typeof handler === "string" && handler.length > 0) || handler instanceof URL)) {
-    throw new InvalidArgumentError(
-      "options.handler must be a handler name, a module path or a URL (each thread imports the module itself, so a handler object cannot be passed)",
-    );
-  }
-  if (o.handlerOptions !== undefined) {
-    try {
-      structuredClone(o.handlerOptions);
-    } catch (error) {
-      throw new InvalidArgumentError(`options.handlerOptions must be structured-cloneable to reach the threads: ${(error as Error).message}`);
-    }
-  }
-  const listen = normalizeListenOptions(o);
-  if (listen.path !== undefined) {
+  if (common.listen.path !== undefined) {
     throw new InvalidArgumentError("options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)");
   }
   return {
+    ...shared,
     threads,
-    handler,
-    handlerOptions: o.handlerOptions,
-    logConnections: o.logConnections === undefined ? false : checkBoolean("options.logConnections", o.logConnections),
-    logger: o.logger === undefined ? stderrLogger : checkLogger("options.logger", o.logger),
     accept: o.accept === undefined ? "auto" : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
-    listen,
-    limits: normalizeLimits(o),
   };
 }

@@ -5,21 +5,16 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server } from "node:net";
+import { InvalidArgumentError, ListenError, ServerStateError, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
-  InvalidArgumentError,
-  ListenError,
-  ServerStateError,
   listenServer,
   normalizeLimits,
   resolveHandler,
   serverAddress,
   sumStats,
-  type Logger,
   type NormalizedLimits,
   type NormalizedListenOptions,
-  type ServerAddress,
-  type StatsSnapshot,
-} from "@echo/core";
+} from "@echo/core/model-kit";
 import { ThreadExitError } from "./errors.js";
 import { duplicateListener, helperPathFrom, type NativeHandle } from "./internal/listener.js";
 import type { ListenHow, ThreadData } from "./internal/protocol.js";
@@ -157,11 +152,11 @@ export class ThreadedServer extends EventEmitter {
     const threads = this.slots as ServerThread[];
     if (this.path === "reusePort") {
       // The first thread binds what was asked (port 0 picks one); the others join its port.
-      this.boundAddress = await threads[0]!.listen({ how: "reusePort", listen: this.listenOptions }, this.listenOptions);
+      this.boundAddress = await threads[0]!.listen({ how: "reusePort", listen: this.listenOptions });
       const listen = { ...this.listenOptions, port: this.port() };
-      await settleAll(threads.slice(1).map((t) => t.listen({ how: "reusePort", listen }, listen)));
+      await settleAll(threads.slice(1).map((t) => t.listen({ how: "reusePort", listen })));
     } else {
-      await settleAll(threads.map((t) => t.listen(this.adoptHow(), this.listenOptions)));
+      await settleAll(threads.map((t) => t.listen(this.adoptHow())));
     }
     Atomics.store(this.cells, SharedCell.LIVE, this.threads);
     return this.boundAddress!;
@@ -252,17 +247,17 @@ export class ThreadedServer extends EventEmitter {
     try {
       await thread.ready;
       if (this.path === "shared") {
-        await thread.listen(this.adoptHow(), this.listenOptions);
+        await thread.listen(this.adoptHow());
       } else {
         const listen = { ...this.listenOptions, port: this.port() };
         try {
-          await thread.listen({ how: "reusePort", listen }, listen);
+          await thread.listen({ how: "reusePort", listen });
         } catch (error) {
           // After privileges were dropped, the kernel refuses a new socket in the group (a port
           // below 1024, or a different owner): share a live thread's socket instead.
           const sibling = this.slots.find((t) => t && t !== thread && t.listening && t.fd !== undefined);
           if (!sibling) throw error;
-          await thread.listen(this.adoptHow(sibling.fd), this.listenOptions);
+          await thread.listen(this.adoptHow(sibling.fd));
         }
       }
     } catch (error) {
@@ -358,4 +353,9 @@ export class ThreadedServer extends EventEmitter {
 async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(promises);
   for (const result of results) if (result.status === "rejected") throw result.reason;
+}
+
+/** Creates a {@link ThreadedServer}; call `listen()` on it. */
+export function createThreadedServer(options?: ThreadedServerOptions): ThreadedServer {
+  return new ThreadedServer(options);
 }

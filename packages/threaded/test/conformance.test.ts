@@ -1,4 +1,5 @@
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import * as core from "@echo/core";
 import { ThreadedServer, type AcceptPath } from "@echo/threaded";
 
 const quiet = { info: () => {}, error: () => {} };
@@ -12,6 +13,7 @@ await probe.close();
 function target(accept: AcceptPath) {
   return {
     name: `threaded (3 threads, accept ${accept})`,
+    errors: core,
     concurrent: true,
     worker: /^Thread-[1-3]$/,
     // Unix sockets are not supported: several threads cannot share one in Node.

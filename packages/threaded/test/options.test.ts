@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes } from "@echo/core";
-import { MAX_THREADS, ThreadedServer, type ThreadedServerOptions } from "@echo/threaded";
+import { MAX_THREADS, ThreadedServer, createThreadedServer, type ThreadedServerOptions } from "@echo/threaded";
 
 function invalid(options: unknown): unknown {
   try {
@@ -18,8 +18,8 @@ describe("option validation", () => {
     [{ threads: 1.5 }, `options.threads must be an integer between 1 and ${MAX_THREADS}, got 1.5`],
     [{ threads: "4" }, `options.threads must be an integer between 1 and ${MAX_THREADS}, got "4"`],
     [{ threads: MAX_THREADS + 1 }, `options.threads must be an integer between 1 and ${MAX_THREADS}, got ${MAX_THREADS + 1}`],
-    [{ handler: { onData() {} } }, "options.handler must be a handler name, a module path or a URL (each thread imports the module itself, so a handler object cannot be passed)"],
-    [{ handler: "" }, "options.handler must be a handler name, a module path or a URL (each thread imports the module itself, so a handler object cannot be passed)"],
+    [{ handler: { onData() {} } }, "options.handler must be a handler name, a module path or a URL (each thread imports the module itself, so a handler object cannot be passed), got object"],
+    [{ handler: "" }, 'options.handler must be a handler name, a module path or a URL (each thread imports the module itself, so a handler object cannot be passed), got ""'],
     [{ handlerOptions: { f() {} } }, /^options\.handlerOptions must be structured-cloneable to reach the threads: /],
     [{ path: "/tmp/echo.sock" }, /^options\.path is not supported by ThreadedServer/],
     [{ accept: "round-robin" }, 'options.accept must be one of "auto", "reusePort", "shared", got "round-robin"'],
@@ -34,6 +34,14 @@ describe("option validation", () => {
     expect(error).toMatchObject({ name: "InvalidArgumentError", code: ErrorCodes.INVALID_ARG });
     if (typeof message === "string") expect((error as Error).message).toBe(message);
     else expect((error as Error).message).toMatch(message);
+  });
+
+  it("createThreadedServer(options) is new ThreadedServer(options)", () => {
+    const server = createThreadedServer({ threads: 2, maxConnections: 5 });
+    expect(server).toBeInstanceOf(ThreadedServer);
+    expect(server.threads).toBe(2);
+    expect(server.limits.maxConnections).toBe(5);
+    expect(() => createThreadedServer({ threads: 0 })).toThrow(/^options\.threads must be an integer between 1 and 1024, got 0$/);
   });
 
   it("defaults to one thread per available CPU and core's limits", () => {

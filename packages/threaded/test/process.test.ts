@@ -70,12 +70,13 @@ describe("echo-threaded CLI", () => {
   });
 
   it.each([
-    [["--threads", "0"], '--threads must be an integer from 1 to 1024, got "0"'],
-    [["--threads", "many"], '--threads must be an integer from 1 to 1024, got "many"'],
-    [["--path", "/tmp/echo-threaded.sock"], "options.path is not supported by ThreadedServer"],
-  ])("refuses %j", async (args, message) => {
+    // A bad flag value is a usage error (exit 2), as for every server CLI's flags.
+    [["--threads", "0"], 2, '--threads must be an integer from 1 to 1024, got "0"'],
+    [["--threads", "many"], 2, '--threads must be an integer from 1 to 1024, got "many"'],
+    [["--path", "/tmp/echo-threaded.sock"], 1, "options.path is not supported by ThreadedServer"],
+  ])("refuses %j", async (args, expected, message) => {
     const { code, stderr } = await run([cli, ...args]);
-    expect(code).toBe(1);
+    expect(code).toBe(expected);
     expect(stderr).toContain(message);
   });
 

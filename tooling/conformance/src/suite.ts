@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { collect, open, randomBytes, readExactly, roundTrip, write, type TargetAddress } from "./net-helpers.js";
@@ -20,6 +21,22 @@ export interface StartOptions {
   closeTimeout?: number;
   /** Listen on this Unix socket path instead of 127.0.0.1:0. */
   path?: string;
+  /** Listen on this port of 127.0.0.1 instead of a free one. */
+  port?: number;
+}
+
+/** An error class, as `@echo/core` exports it. */
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * `@echo/core`'s error classes, as the target's package imports them (`import * as core from
+ * "@echo/core"`), so the suite checks that every model rejects with core's very classes.
+ */
+export interface CoreErrors {
+  EchoError: ErrorClass;
+  InvalidArgumentError: ErrorClass;
+  HandlerLoadError: ErrorClass;
+  AddressInUseError: ErrorClass;
 }
 
 /** The counters the suite reads (a subset of core's StatsSnapshot). */
@@ -51,6 +68,8 @@ export interface ConformanceTarget {
   worker: RegExp;
   /** Whether the model can listen on a Unix socket path. @default true */
   unix?: boolean;
+  /** `@echo/core`'s error classes (see {@link CoreErrors}). */
+  errors: CoreErrors;
 }
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -60,6 +79,7 @@ export const fixtures = {
   throwing: fixture("throwing.mjs"),
   rejecting: fixture("rejecting.mjs"),
   asyncEcho: fixture("async-echo.mjs"),
+  throwsAtImport: fixture("throws-at-import.mjs"),
 };
 
 const sizes = [1, 2, 100, 1460, 65_535, 65_536, 65_537, 1024 * 1024, 8 * 1024 * 1024];
@@ -329,6 +349,49 @@ export function conformanceSuite(target: ConformanceTarget): void {
       const socket = await open(address).catch((error: NodeJS.ErrnoException) => error);
       expect(socket).toBeInstanceOf(Error);
       expect((socket as NodeJS.ErrnoException).code).toMatch(/ECONNREFUSED|ENOENT/);
+    });
+
+    describe("start-up errors are the same in every model", () => {
+      /** Starts with `options`, expecting a failure; returns what was thrown. */
+      const failure = async (options: StartOptions): Promise<Error & { code?: string }> => {
+        try {
+          await start(options);
+        } catch (error) {
+          return error as Error & { code?: string };
+        }
+        throw new Error(`${target.name} started with ${JSON.stringify(options)}`);
+      };
+      const expectCoreError = (error: Error & { code?: string }, cls: ErrorClass, name: string, code: string): void => {
+        expect(error, `${error?.name}: ${error?.message}`).toBeInstanceOf(cls);
+        expect(error).toBeInstanceOf(target.errors.EchoError);
+        expect(error.name).toBe(name);
+        expect(error.code).toBe(code);
+      };
+
+      it("a handler module that fails to load: HandlerLoadError, ECHO_ERR_HANDLER_LOAD", async () => {
+        const error = await failure({ handler: fixtures.throwsAtImport });
+        expectCoreError(error, target.errors.HandlerLoadError, "HandlerLoadError", "ECHO_ERR_HANDLER_LOAD");
+        expect(error.message).toMatch(/^cannot load handler ".*throws-at-import\.mjs": importing .* failed: boom at import$/);
+      });
+
+      it("a bad option: InvalidArgumentError, ECHO_ERR_INVALID_ARG, with the same message", async () => {
+        const error = await failure({ handler: "echo", maxConnections: 0 });
+        expectCoreError(error, target.errors.InvalidArgumentError, "InvalidArgumentError", "ECHO_ERR_INVALID_ARG");
+        expect(error.message).toBe("options.maxConnections must be an integer >= 1, got 0");
+      });
+
+      it("a busy port: AddressInUseError, ECHO_ERR_ADDR_IN_USE, naming the address", async () => {
+        const holder = createServer();
+        await new Promise<void>((resolve) => holder.listen({ host: "127.0.0.1", port: 0 }, resolve));
+        const { port } = holder.address() as { port: number };
+        try {
+          const error = await failure({ handler: "echo", port });
+          expectCoreError(error, target.errors.AddressInUseError, "AddressInUseError", "ECHO_ERR_ADDR_IN_USE");
+          expect(error.message).toBe(`address 127.0.0.1:${port} is already in use`);
+        } finally {
+          await new Promise((resolve) => holder.close(resolve));
+        }
+      });
     });
   });
 }

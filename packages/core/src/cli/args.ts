@@ -6,14 +6,28 @@ import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.js";
 import type { LimitOptions, ListenOptions } from "../options.js";
 
-/** A flag definition for {@link parseServerArgs}'s `extra`. */
-export interface FlagSpec {
-  type: "string" | "boolean";
+/**
+ * One flag of a server CLI's table. The kind decides how its value is parsed and checked:
+ * - `integer`: decimal digits only, in [`min`, `max`]; parsed to a number;
+ * - `choice`: one of `choices`; `default` when the flag is absent;
+ * - `boolean`: present or not;
+ * - `string`: any value.
+ * A bad value is a usage error naming the flag (the CLI exits 2).
+ */
+export type FlagSpec = (
+  | { kind: "integer"; min: number; max?: number }
+  | { kind: "choice"; choices: readonly string[]; default?: string }
+  | { kind: "boolean" }
+  | { kind: "string" }
+) & {
   /** One line for `--help`. */
   description: string;
-  /** Placeholder in `--help`, such as `N`. */
+  /** Placeholder in `--help`, such as `N`. @default for a choice, its choices joined by `|` */
   value?: string;
-}
+};
+
+/** A parsed flag value: a number for `integer`, a string for `choice`/`string`, true for `boolean`. */
+export type FlagValue = string | number | boolean | undefined;
 
 /** Privilege-drop flags (`--user`, `--group`, `--umask`). */
 export interface PrivilegeArgs {
@@ -30,35 +44,53 @@ export interface ServerArgs {
   mode: string | undefined;
   /** `--user` / `--group` / `--umask`, when any was given. */
   privileges: PrivilegeArgs | undefined;
-  /** Values of the CLI's own extra flags. */
-  extra: Record<string, string | boolean | undefined>;
+  /** Values of the CLI's own extra flags, parsed by their kind (absent: `undefined`, or a choice's default). */
+  extra: Record<string, FlagValue>;
   /** `--help` was given. */
   help: boolean;
 }
 
-/** The common flags, for `--help`. */
-export const commonFlags: Record<string, FlagSpec> = {
-  host: { type: "string", value: "HOST", description: "interface to bind (default 127.0.0.1; :: for all, IPv6 too)" },
-  port: { type: "string", value: "PORT", description: "TCP port, 0 for any free one (default 0)" },
-  path: { type: "string", value: "PATH", description: "listen on a Unix domain socket instead of TCP" },
-  handler: { type: "string", value: "NAME|PATH", description: "echo, upper, whoami, http-hello, or a module path (default echo)" },
-  "max-connections": { type: "string", value: "N", description: "connections open at once (default 10000)" },
-  "idle-timeout": { type: "string", value: "MS", description: "close a client silent this long; 0 disables (default 60000)" },
-  "max-buffered": { type: "string", value: "BYTES", description: "output held per connection before reading pauses (default 1048576)" },
-  "close-timeout": { type: "string", value: "MS", description: "how long shutdown waits for connections (default 10000)" },
-  "log-connections": { type: "boolean", description: "log one line per connection (Connected by ADDR:PORT)" },
-  user: { type: "string", value: "USER", description: "after binding, drop root privileges to USER (needs @echo/privdrop)" },
-  group: { type: "string", value: "GROUP", description: "group to drop to (default: nogroup, else nobody, else USER's group)" },
-  umask: { type: "string", value: "OCTAL", description: "umask after dropping (default 0007)" },
-  help: { type: "boolean", description: "print this help" },
+/** The flags every server CLI takes. */
+export const commonFlags: Readonly<Record<string, FlagSpec>> = {
+  host: { kind: "string", value: "HOST", description: "interface to bind (default 127.0.0.1; :: for all, IPv6 too)" },
+  port: { kind: "integer", min: 0, max: 65535, value: "PORT", description: "TCP port, 0 for any free one (default 0)" },
+  path: { kind: "string", value: "PATH", description: "listen on a Unix domain socket instead of TCP" },
+  handler: { kind: "string", value: "NAME|PATH", description: "echo, upper, whoami, http-hello, or a module path (default echo)" },
+  "max-connections": { kind: "integer", min: 1, value: "N", description: "connections open at once (default 10000)" },
+  "idle-timeout": { kind: "integer", min: 0, value: "MS", description: "close a client silent this long; 0 disables (default 60000)" },
+  "max-buffered": { kind: "integer", min: 1024, value: "BYTES", description: "output held per connection before reading pauses (default 1048576)" },
+  "close-timeout": { kind: "integer", min: 0, value: "MS", description: "how long shutdown waits for connections (default 10000)" },
+  "log-connections": { kind: "boolean", description: "log one line per connection (Connected by ADDR:PORT)" },
+  user: { kind: "string", value: "USER", description: "after binding, drop root privileges to USER (needs @echo/privdrop)" },
+  group: { kind: "string", value: "GROUP", description: "group to drop to (default: nogroup, else nobody, else USER's group)" },
+  umask: { kind: "string", value: "OCTAL", description: "umask after dropping (default 0007)" },
+  help: { kind: "boolean", description: "print this help" },
 };
 
-function integerFlag(flag: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new InvalidArgumentError(`--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}, got ${JSON.stringify(raw)}`);
+/**
+ * Parses one flag's raw value by its kind.
+ * @throws {InvalidArgumentError} the value does not fit; the message names the flag.
+ */
+export function parseFlag(flag: string, spec: FlagSpec, raw: string | boolean | undefined): FlagValue {
+  if (spec.kind === "boolean") return raw === true;
+  if (raw === undefined) return spec.kind === "choice" ? spec.default : undefined;
+  const text = String(raw);
+  if (spec.kind === "integer") {
+    const { min, max = Number.MAX_SAFE_INTEGER } = spec;
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new InvalidArgumentError(`--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}, got ${JSON.stringify(text)}`);
+    }
+    return Number(text);
   }
-  return Number(raw);
+  if (spec.kind === "choice" && !spec.choices.includes(text)) {
+    throw new InvalidArgumentError(`--${flag} must be one of ${spec.choices.join(", ")}, got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+function modeFlag(config: { modes?: readonly string[]; defaultMode?: string }): Record<string, FlagSpec> {
+  if (!config.modes) return {};
+  return { mode: { kind: "choice", choices: config.modes, ...(config.defaultMode !== undefined ? { default: config.defaultMode } : {}), description: "concurrency model" } };
 }
 
 /**
@@ -70,23 +102,23 @@ export function parseServerArgs(
   argv: readonly string[],
   config: { modes?: readonly string[]; defaultMode?: string; extra?: Record<string, FlagSpec> } = {},
 ): ServerArgs {
+  const table: Record<string, FlagSpec> = { ...commonFlags, ...modeFlag(config), ...(config.extra ?? {}) };
   const spec: Record<string, { type: "string" | "boolean" }> = {};
-  for (const [name, flag] of Object.entries({ ...commonFlags, ...(config.extra ?? {}) })) spec[name] = { type: flag.type };
-  if (config.modes) spec.mode = { type: "string" };
-  let values: Record<string, string | boolean | undefined>;
+  for (const [name, flag] of Object.entries(table)) spec[name] = { type: flag.kind === "boolean" ? "boolean" : "string" };
+  let raw: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false }).values;
+    raw = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+  const values: Record<string, FlagValue> = {};
+  for (const [name, flag] of Object.entries(table)) values[name] = parseFlag(name, flag, raw[name]);
   const str = (name: string): string | undefined => values[name] as string | undefined;
-  let mode: string | undefined;
-  if (config.modes) {
-    mode = str("mode") ?? config.defaultMode;
-    if (mode === undefined || !config.modes.includes(mode)) {
-      throw new InvalidArgumentError(`--mode must be one of ${config.modes.join(", ")}, got ${JSON.stringify(str("mode"))}`);
-    }
+  const int = (name: string): number | undefined => values[name] as number | undefined;
+  if (config.modes && values.mode === undefined) {
+    throw new InvalidArgumentError(`--mode must be one of ${config.modes.join(", ")}, got undefined`);
   }
+  const mode = str("mode");
   const umaskRaw = str("umask");
   if (umaskRaw !== undefined && !/^0?[0-7]{1,3}$/.test(umaskRaw)) {
     throw new InvalidArgumentError(`--umask must be an octal mode such as 0007, got ${JSON.stringify(umaskRaw)}`);
@@ -107,12 +139,12 @@ export function parseServerArgs(
     if (value !== undefined) options[key] = value;
   };
   assign("host", str("host"));
-  assign("port", integerFlag("port", str("port"), 0, 65535));
+  assign("port", int("port"));
   assign("path", str("path"));
-  assign("maxConnections", integerFlag("max-connections", str("max-connections"), 1));
-  assign("idleTimeout", integerFlag("idle-timeout", str("idle-timeout"), 0));
-  assign("maxBuffered", integerFlag("max-buffered", str("max-buffered"), 1024));
-  assign("closeTimeout", integerFlag("close-timeout", str("close-timeout"), 0));
+  assign("maxConnections", int("max-connections"));
+  assign("idleTimeout", int("idle-timeout"));
+  assign("maxBuffered", int("max-buffered"));
+  assign("closeTimeout", int("close-timeout"));
   const extra: ServerArgs["extra"] = {};
   for (const name of Object.keys(config.extra ?? {})) extra[name] = values[name];
   return { options, mode, privileges, extra, help: values.help === true };
@@ -121,10 +153,10 @@ export function parseServerArgs(
 /** Formats `--help` text for a server CLI. */
 export function formatHelp(name: string, summary: string, config: { modes?: readonly string[]; extra?: Record<string, FlagSpec> } = {}): string {
   const flags: [string, FlagSpec][] = [];
-  if (config.modes) flags.push(["mode", { type: "string", value: config.modes.join("|"), description: "concurrency model" }]);
-  flags.push(...Object.entries(config.extra ?? {}), ...Object.entries(commonFlags));
+  flags.push(...Object.entries(modeFlag(config)), ...Object.entries(config.extra ?? {}), ...Object.entries(commonFlags));
   const lines = flags.map(([flag, f]) => {
-    const left = `  --${flag}${f.value ? ` ${f.value}` : ""}`;
+    const placeholder = f.value ?? (f.kind === "choice" ? f.choices.join("|") : undefined);
+    const left = `  --${flag}${placeholder ? ` ${placeholder}` : ""}`;
     return `${left.padEnd(34)}${f.description}`;
   });
   return `Usage: ${name} [options]\n\n${summary}\n\nOptions:\n${lines.join("\n")}\n`;

@@ -3,11 +3,8 @@
  * who asks for `--user`/`--group`/`--umask` needs it installed.
  * @module
  */
-import { EchoError } from "../errors.js";
+import { EchoError, ErrorCodes } from "../errors.js";
 import type { PrivilegeArgs } from "./args.js";
-
-/** The code of the error thrown when a drop is asked for but `@echo/privdrop` is missing. */
-export const PRIVDROP_MISSING = "ECHO_ERR_PRIVDROP_MISSING";
 
 interface PrivdropModule {
   dropPrivileges(options: PrivilegeArgs): { dropped: boolean; reason?: string } & Record<string, unknown>;
@@ -24,7 +21,7 @@ export async function loadPrivdrop(): Promise<PrivdropModule> {
     return (await import(name)) as PrivdropModule;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") {
-      throw new EchoError(PRIVDROP_MISSING, "--user/--group/--umask need the package @echo/privdrop: npm install @echo/privdrop", { cause: error });
+      throw new EchoError(ErrorCodes.PRIVDROP_MISSING, "--user/--group/--umask need the package @echo/privdrop: npm install @echo/privdrop", { cause: error });
     }
     throw error;
   }
@@ -42,9 +39,4 @@ export async function preparePrivilegeDrop(privileges: PrivilegeArgs): Promise<(
     const result = privdrop.dropPrivileges(privileges);
     return privdrop.formatDropResult ? privdrop.formatDropResult(result) : JSON.stringify(result);
   };
-}
-
-/** Drops privileges in this process; returns one line describing what was done. */
-export async function dropPrivilegesOptional(privileges: PrivilegeArgs): Promise<string> {
-  return (await preparePrivilegeDrop(privileges))();
 }

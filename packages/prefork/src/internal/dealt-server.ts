@@ -4,13 +4,14 @@
  * @internal
  */
 import type { Socket } from "node:net";
-import { CloseTimeoutError, ServerStats, loadHandler, serveSocket, type Handler, type Logger, type NormalizedLimits, type StatsSnapshot } from "@echo/core";
+import type { Handler, Logger, StatsSnapshot } from "@echo/core";
+import { ServerStats, drainSockets, loadHandler, serveSocket, type Drain, type NormalizedLimits } from "@echo/core/model-kit";
 
 export class DealtServer {
   private readonly counters = new ServerStats();
   private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | undefined;
-  private onDrained: (() => void) | undefined;
+  private drain: Drain | undefined;
   /** Called for every connection served (for `maxRequests`). */
   onConnection: (() => void) | undefined;
 
@@ -51,7 +52,7 @@ export class DealtServer {
       logConnections: this.logConnections,
       onClose: () => {
         this.sockets.delete(socket);
-        if (this.sockets.size === 0) this.onDrained?.();
+        this.drain?.closed();
       },
     });
     this.onConnection?.();
@@ -59,18 +60,10 @@ export class DealtServer {
 
   /** Lets open connections finish for up to `timeout` ms, then destroys the rest. */
   close({ timeout }: { timeout: number }): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.sockets.size === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      const drained = new Promise<void>((resolve) => (this.onDrained = resolve));
-      const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeout)));
-      if ((await Promise.race([drained, deadline])) === "timeout") {
-        this.logger.error(`[echo] ${new CloseTimeoutError(timeout, this.sockets.size).message}`);
-        for (const socket of this.sockets) socket.destroy();
-        await drained;
-      }
-      clearTimeout(timer);
-    })();
+    if (!this.closing) {
+      this.drain = drainSockets(this.sockets, { timeout, onTimeout: (error) => this.logger.error(`[echo] ${error.message}`) });
+      this.closing = this.drain.done;
+    }
     return this.closing;
   }
 }

@@ -4,16 +4,8 @@
  * @internal
  */
 import type { LimitOptions, ServerAddress, StatsSnapshot } from "@echo/core";
+import type { WireError } from "@echo/core/model-kit";
 import type { PrivilegeOptions } from "../options.js";
-
-/** An error as it crosses the IPC channel. */
-export interface WireError {
-  name: string;
-  code: string | undefined;
-  message: string;
-  handler?: string;
-  address?: string;
-}
 
 /** What a worker needs to serve. */
 export interface WorkerConfig {

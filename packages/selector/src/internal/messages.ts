@@ -2,7 +2,8 @@
  * Messages between the server object and its loop thread.
  * @internal
  */
-import type { NormalizedLimits, NormalizedListenOptions, ServerAddress } from "@echo/core";
+import type { ServerAddress } from "@echo/core";
+import type { NormalizedLimits, NormalizedListenOptions, WireError } from "@echo/core/model-kit";
 
 export interface LoopInit {
   kind: number;
@@ -17,17 +18,11 @@ export interface LoopInit {
   stats: SharedArrayBuffer;
 }
 
-export interface SerializedError {
-  name: string;
-  code: string | undefined;
-  message: string;
-}
-
 export type FromLoop =
   | { type: "listening"; address: ServerAddress; fd: number }
-  | { type: "startError"; error: SerializedError }
+  | { type: "startError"; error: WireError }
   | { type: "log"; level: "info" | "error"; message: string }
-  | { type: "handlerError"; error: SerializedError }
+  | { type: "handlerError"; error: WireError }
   | { type: "closed" };
 
 export type ToLoop = { type: "close"; timeout: number };

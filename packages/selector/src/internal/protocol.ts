@@ -3,7 +3,7 @@
  * backend kinds. Mirrors src/native/loop.h and backend.h.
  * @internal
  */
-import { statsKeys } from "@echo/core";
+import { statsKeys } from "@echo/core/model-kit";
 
 export const REC_ACCEPT = 1;
 export const REC_DATA = 2;

@@ -2,7 +2,8 @@
  * Messages between the main thread and its serving threads.
  * @internal
  */
-import type { NormalizedLimits, NormalizedListenOptions, ServerAddress } from "@echo/core";
+import type { ServerAddress } from "@echo/core";
+import type { NormalizedLimits, NormalizedListenOptions, WireError } from "@echo/core/model-kit";
 
 /** What a serving thread is started with (`workerData`). */
 export interface ThreadData {
@@ -38,8 +39,8 @@ export type ToThread = ({ type: "listen" } & ListenHow) | { type: "close"; timeo
 
 export type FromThread =
   | { type: "ready" }
-  | { type: "loadError"; message: string }
+  | { type: "loadError"; error: WireError }
   | { type: "listening"; address: ServerAddress; fd: number }
-  | { type: "listenError"; errno: string | undefined; message: string }
+  | { type: "listenError"; error: WireError }
   | { type: "closed" }
   | { type: "log"; level: "info" | "error"; message: string };

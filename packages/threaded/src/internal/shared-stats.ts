@@ -3,7 +3,8 @@
  * thread reads them at any time, synchronously, and they survive the thread when it crashes.
  * @internal
  */
-import { statsKeys, type StatsSnapshot } from "@echo/core";
+import type { StatsSnapshot } from "@echo/core";
+import { statsKeys } from "@echo/core/model-kit";
 
 type Key = (typeof statsKeys)[number];
 

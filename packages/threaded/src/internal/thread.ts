@@ -4,7 +4,8 @@
  * @internal
  */
 import { Worker } from "node:worker_threads";
-import { HandlerLoadError, toListenError, type NormalizedListenOptions, type ServerAddress } from "@echo/core";
+import { EchoError, HandlerLoadError, type ServerAddress } from "@echo/core";
+import { fromWire } from "@echo/core/model-kit";
 import { ThreadStartError } from "../errors.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedStats } from "./shared-stats.js";
@@ -58,7 +59,7 @@ export class ServerThread {
     this.worker.on("exit", (code) => this.onExit(code));
     this.ready = this.waitFor(["ready", "loadError"]).then(
       (message) => {
-        if (message.type === "loadError") throw rebuildLoadError(data.handlerLabel, message.message);
+        if (message.type === "loadError") throw fromWire(message.error);
       },
       (error: Error) => {
         throw new HandlerLoadError(data.handlerLabel, `${name} ended while loading it: ${error.message}`, { cause: this.error });
@@ -67,14 +68,16 @@ export class ServerThread {
   }
 
   /** Tells the thread to take a listener; resolves with its address. */
-  async listen(how: ListenHow, listenOptions: NormalizedListenOptions): Promise<ServerAddress> {
+  async listen(how: ListenHow): Promise<ServerAddress> {
     this.send({ type: "listen", ...how });
     const message = await this.waitFor(["listening", "listenError"]).catch((error: Error) => {
       throw new ThreadStartError(this.name, error.message, { cause: this.error });
     });
     if (message.type === "listenError") {
-      if (message.errno === undefined || how.how === "adopt") throw new ThreadStartError(this.name, message.message);
-      throw toListenError(Object.assign(new Error(message.message), { code: message.errno }), listenOptions);
+      // Binding errors arrive typed (core's AddressInUseError, …); adopting a descriptor has none.
+      const error = fromWire(message.error);
+      if (!(error instanceof EchoError) || how.how === "adopt") throw new ThreadStartError(this.name, error.message);
+      throw error;
     }
     if (message.type !== "listening") throw new ThreadStartError(this.name, `unexpected message ${message.type}`);
     this.listening = true;
@@ -155,11 +158,4 @@ export class ServerThread {
     this.resolveExited();
     this.hooks.exit(this, code, this.error);
   }
-}
-
-/** Rebuilds core's HandlerLoadError from its message, which crossed a thread boundary. */
-function rebuildLoadError(label: string, message: string): HandlerLoadError {
-  // The thread names the module by its file: URL; the user's label is the name they gave.
-  const reason = message.replace(/^cannot load handler "(?:[^"\\]|\\.)*": /, "");
-  return new HandlerLoadError(label, reason);
 }

@@ -5,16 +5,8 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-import {
-  CloseTimeoutError,
-  loadHandler,
-  listenServer,
-  serveSocket,
-  serverAddress,
-  type Handler,
-  type Logger,
-  type ServerStats,
-} from "@echo/core";
+import type { Handler, Logger } from "@echo/core";
+import { drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
 import { duplicateListener, type NativeHandle } from "./listener.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedCell, SharedStats } from "./shared-stats.js";
@@ -40,7 +32,7 @@ const QUIET_STOP_MS = 1_000;
 const connections = new Set<Socket>();
 let server: Server | undefined;
 let closing = false;
-let onDrained: (() => void) | undefined;
+let drain: Drain | undefined;
 let gauge: NodeJS.Timeout | undefined;
 
 /**
@@ -133,7 +125,7 @@ function admit(handler: Handler, socket: Socket): void {
       connections.delete(socket);
       Atomics.sub(shared, SharedCell.ACTIVE, 1);
       sampleBuffered();
-      if (connections.size === 0) onDrained?.();
+      drain?.closed();
     },
   });
   if (data.balance) balance();
@@ -183,27 +175,19 @@ function stopAccepting(): void {
 function close(timeout: number): void {
   closing = true;
   stopAccepting();
-  const done = (): void => post({ type: "closed" });
-  if (connections.size === 0) {
-    done();
-    return;
-  }
-  const timer = setTimeout(() => {
-    logger.error(`[echo] ${data.name}: ${new CloseTimeoutError(timeout, connections.size).message}`);
-    for (const socket of connections) socket.destroy();
-  }, timeout);
-  onDrained = () => {
-    clearTimeout(timer);
-    done();
-  };
+  drain = drainSockets(connections, {
+    timeout,
+    onTimeout: (error) => logger.error(`[echo] ${data.name}: ${error.message}`),
+    onDrained: () => post({ type: "closed" }),
+  });
 }
 
 async function main(): Promise<void> {
   let handler: Handler;
   try {
-    handler = await loadHandler(data.handlerUrl, { worker: data.name, options: data.handlerOptions });
+    handler = await loadHandler(data.handlerUrl, { worker: data.name, options: data.handlerOptions }, undefined, data.handlerLabel);
   } catch (error) {
-    post({ type: "loadError", message: (error as Error)?.message ?? String(error) });
+    post({ type: "loadError", error: toWire(error) });
     // Nothing else keeps this thread alive: it ends, and the main thread fails listen().
     port.close();
     return;
@@ -219,10 +203,7 @@ async function main(): Promise<void> {
           Atomics.store(open, 0, 1);
           post({ type: "listening", address: serverAddress(server!), fd: (server as unknown as { _handle: { fd: number } })._handle.fd });
         },
-        (error: NodeJS.ErrnoException) => {
-          const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-          post({ type: "listenError", errno: cause?.code ?? error.code, message: error.message });
-        },
+        (error: unknown) => post({ type: "listenError", error: toWire(error) }),
       );
     } else if (message.type === "close") {
       close(message.timeout);

@@ -1,0 +1,42 @@
+/**
+ * `@echo/core/model-kit`: what a concurrency model package is built from, written once. Option
+ * validation, handler loading, serving a `net.Socket` with the handler contract and the limits,
+ * counters, typed listening, drain-then-destroy, one wire format for errors that cross a thread
+ * or process, and the server CLI runner with its flag table. For model authors; users need only
+ * `@echo/core`.
+ * @module
+ */
+export { normalizeModelOptions } from "./kit/model-options.js";
+export type { HandlerCarrier, ModelOptions, NormalizedModelOptions } from "./kit/model-options.js";
+export {
+  checkInteger,
+  checkBoolean,
+  checkString,
+  checkOneOf,
+  checkOptionsObject,
+  checkLogger,
+  normalizeLimits,
+  normalizeListenOptions,
+  stderrLogger,
+} from "./options.js";
+export type { NormalizedLimits, NormalizedListenOptions } from "./options.js";
+
+export { resolveHandler, loadHandler, instantiateHandler, assertHandler } from "./handler-loader.js";
+
+export { serveSocket } from "./socket-connection.js";
+export type { SocketEnvironment } from "./socket-connection.js";
+export { ServerStats, sumStats, statsKeys } from "./stats.js";
+
+export { listenServer, toListenError, describeAddress } from "./internal/listen.js";
+export { serverAddress } from "./server.js";
+
+export { drainConnections, drainSockets } from "./kit/drain.js";
+export type { Drain, DrainOptions } from "./kit/drain.js";
+export { toWire, fromWire } from "./kit/wire.js";
+export type { ErrorClass, WireError } from "./kit/wire.js";
+
+export { parseServerArgs, parseFlag, formatHelp, commonFlags } from "./cli/args.js";
+export type { FlagSpec, FlagValue, PrivilegeArgs, ServerArgs } from "./cli/args.js";
+export { runServerCli, cliLogger } from "./cli/run.js";
+export type { RunningServer, ServerCli } from "./cli/run.js";
+export { loadPrivdrop, preparePrivilegeDrop } from "./cli/privileges.js";
