@@ -6,38 +6,22 @@
  */
 import { Buffer } from "node:buffer";
 import { unlinkSync } from "node:fs";
+import { getSystemErrorName } from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
 import { CloseTimeoutError, HandlerError, IdleTimeoutError, loadHandler, resolveHandler, type Connection, type Handler, type ServerAddress } from "@echo/core";
 import { native, type NativeHandle } from "./internal/native.js";
 import type { FromLoop, LoopInit, SerializedError, ToLoop } from "./internal/messages.js";
-import {
-  CLOSE_IDLE,
-  KIND_SELECT,
-  REC_ACCEPT,
-  REC_CLOSE,
-  REC_DATA,
-  REC_DRAIN,
-  REC_EOF,
-  REC_FDSETSIZE,
-  REC_INTS,
-  ST_ERRORS,
-} from "./internal/protocol.js";
+import { CloseReason, ConnOp, Family, Kind, LoopControl, Rec, REC_INTS, Stat } from "./internal/protocol.js";
 
 const init = workerData as LoopInit;
 const port = parentPort!;
 const binding = native();
 const stats = new Float64Array(init.stats);
-const ACTIVE = 1;
 
 /** Input buffer the C loop reads into; DATA records point into it. */
 const input = Buffer.alloc(1024 * 1024);
 /** Records of one batch. */
 const records = new Int32Array(4096 * REC_INTS);
-
-const OP_END = 0;
-const OP_DESTROY = 1;
-const OP_PAUSE = 2;
-const OP_PENDING = 3;
 
 let loop: NativeHandle;
 let handler: Handler;
@@ -60,9 +44,9 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return typeof value === "object" && value !== null && typeof (value as Promise<unknown>).then === "function";
 }
 
+/** The error of a connection the C loop closed on errno `errno` (positive), named as Node names it. */
 function errnoError(errno: number): Error {
-  const names: Record<number, string> = { 104: "ECONNRESET", 32: "EPIPE", 110: "ETIMEDOUT", 12: "ENOMEM", 113: "EHOSTUNREACH" };
-  const code = names[errno] ?? `errno ${errno}`;
+  const code = getSystemErrorName(-errno);
   return Object.assign(new Error(`connection error ${code}`), { code, errno: -errno });
 }
 
@@ -83,7 +67,7 @@ class LoopConnection implements Connection {
   ) {}
 
   get writableLength(): number {
-    return this.closed ? 0 : binding.loopConn(loop, OP_PENDING, this.fd, this.id);
+    return this.closed ? 0 : binding.loopConn(loop, ConnOp.PENDING, this.fd, this.id);
   }
 
   write(data: Uint8Array | string): boolean {
@@ -96,12 +80,12 @@ class LoopConnection implements Connection {
     if (data !== undefined) this.write(data);
     if (this.closed || this.ended) return;
     this.ended = true;
-    binding.loopConn(loop, OP_END, this.fd, this.id);
+    binding.loopConn(loop, ConnOp.END, this.fd, this.id);
   }
 
   destroy(error?: Error): void {
     if (error && !this.closeError) this.closeError = error;
-    if (!this.closed) binding.loopConn(loop, OP_DESTROY, this.fd, this.id);
+    if (!this.closed) binding.loopConn(loop, ConnOp.DESTROY, this.fd, this.id);
   }
 
   call(name: "onConnection" | "onData" | "onEnd" | "onDrain", data?: Buffer): void {
@@ -115,7 +99,7 @@ class LoopConnection implements Connection {
     if (isPromise(result)) {
       // No more reads on this connection until the promise settles, so calls never overlap.
       this.waiting = true;
-      binding.loopConn(loop, OP_PAUSE, this.fd, this.id, 1);
+      binding.loopConn(loop, ConnOp.PAUSE, this.fd, this.id, 1);
       result.then(
         () => {
           this.waiting = false;
@@ -123,7 +107,7 @@ class LoopConnection implements Connection {
           if (this.endPending) {
             this.endPending = false;
             this.peerEnded();
-          } else binding.loopConn(loop, OP_PAUSE, this.fd, this.id, 0);
+          } else binding.loopConn(loop, ConnOp.PAUSE, this.fd, this.id, 0);
         },
         (thrown: unknown) => this.fail(name, thrown),
       );
@@ -138,7 +122,7 @@ class LoopConnection implements Connection {
 
   closedBy(reason: number): void {
     this.closed = true;
-    if (reason === CLOSE_IDLE) this.closeError ??= new IdleTimeoutError(init.limits.idleTimeout);
+    if (reason === CloseReason.IDLE) this.closeError ??= new IdleTimeoutError(init.limits.idleTimeout);
     else if (reason > 0) this.closeError ??= errnoError(reason);
     if (handler.onClose) {
       try {
@@ -151,7 +135,7 @@ class LoopConnection implements Connection {
 
   private fail(name: string, thrown: unknown): void {
     const error = new HandlerError(name, thrown);
-    stats[ST_ERRORS] = stats[ST_ERRORS]! + 1;
+    stats[Stat.ERRORS] = stats[Stat.ERRORS]! + 1;
     post({ type: "log", level: "error", message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}` });
     post({ type: "handlerError", error: serialize(error) });
     this.destroy(error);
@@ -165,10 +149,10 @@ function ipv4(n: number): string {
 function accepted(fd: number, id: number, family: number, remotePort: number, addr: number): void {
   let remoteAddress: string | undefined;
   let rport: number | undefined;
-  if (family === 4) {
+  if (family === Family.IPV4) {
     remoteAddress = ipv4(addr);
     rport = remotePort;
-  } else if (family === 6) {
+  } else if (family === Family.IPV6) {
     try {
       const peer = binding.peername(fd);
       if ("address" in peer) remoteAddress = peer.address;
@@ -190,18 +174,18 @@ function onBatch(n: number): void {
     const b = i * REC_INTS;
     const type = rec[b]!;
     const fd = rec[b + 1]!;
-    if (type === REC_DATA) {
+    if (type === Rec.DATA) {
       const conn = byFd[fd];
       if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
       const offset = rec[b + 3]!;
       conn.call("onData", input.subarray(offset, offset + rec[b + 4]!));
       continue;
     }
-    if (type === REC_ACCEPT) {
+    if (type === Rec.ACCEPT) {
       accepted(fd, rec[b + 2]!, rec[b + 3]!, rec[b + 4]!, rec[b + 5]!);
       continue;
     }
-    if (type === REC_FDSETSIZE) {
+    if (type === Rec.FDSETSIZE) {
       if (!fdSetSizeLogged) {
         fdSetSizeLogged = true;
         post({
@@ -214,21 +198,21 @@ function onBatch(n: number): void {
     }
     const conn = byFd[fd];
     if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
-    if (type === REC_EOF) conn.peerEnded();
-    else if (type === REC_DRAIN) {
+    if (type === Rec.EOF) conn.peerEnded();
+    else if (type === Rec.DRAIN) {
       if (handler.onDrain) conn.call("onDrain");
-    } else if (type === REC_CLOSE) {
+    } else if (type === Rec.CLOSE) {
       byFd[fd] = undefined;
       conn.closedBy(rec[b + 3]!);
     }
   }
-  if (closing && stats[ACTIVE] === 0) finish();
+  if (closing && stats[Stat.ACTIVE] === 0) finish();
 }
 
 function beginClose(timeout: number): void {
   if (closing) return;
   closing = true;
-  binding.loopControl(loop, 0);
+  binding.loopControl(loop, LoopControl.STOP_ACCEPTING);
   if (init.listen.path !== undefined) {
     try {
       unlinkSync(init.listen.path);
@@ -236,13 +220,13 @@ function beginClose(timeout: number): void {
       // Already removed.
     }
   }
-  if (stats[ACTIVE] === 0) {
+  if (stats[Stat.ACTIVE] === 0) {
     finish();
     return;
   }
   closeTimer = setTimeout(() => {
-    post({ type: "log", level: "error", message: `[echo] ${new CloseTimeoutError(timeout, stats[ACTIVE]!).message}` });
-    binding.loopControl(loop, 1);
+    post({ type: "log", level: "error", message: `[echo] ${new CloseTimeoutError(timeout, stats[Stat.ACTIVE]!).message}` });
+    binding.loopControl(loop, LoopControl.DESTROY_ALL);
   }, timeout);
 }
 
@@ -251,7 +235,7 @@ function finish(): void {
   if (finished) return;
   finished = true;
   clearTimeout(closeTimer);
-  binding.loopControl(loop, 2);
+  binding.loopControl(loop, LoopControl.FREE);
   post({ type: "closed" });
   port.close();
 }
@@ -262,7 +246,7 @@ async function start(): Promise<void> {
   const echo = init.echoFastPath && handlerUrl === resolveHandler("echo");
   const { listen, limits } = init;
   const fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
-  if (init.kind === KIND_SELECT && fd >= binding.FD_SETSIZE) {
+  if (init.kind === Kind.SELECT && fd >= binding.FD_SETSIZE) {
     binding.close(fd);
     throw Object.assign(new Error(`select() cannot watch the listening descriptor ${fd} (FD_SETSIZE is ${binding.FD_SETSIZE})`), { code: "ECHO_ERR_FD_SETSIZE" });
   }

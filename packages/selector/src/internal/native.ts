@@ -7,8 +7,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NativeUnavailableError } from "../errors.js";
+import type { CloseReason, ConnOp, Event, Family, Kind, Layout, LoopControl, Rec, SelOp, Shutdown, Stat } from "./protocol.js";
 
-/** What the addon exports (src/native/addon.c). */
+/** What the addon exports (src/native/addon.c registers it). */
 export interface NativeBinding {
   listen(host: string | null, port: number, path: string | null, backlog: number, ipv6Only: boolean): number;
   accept(fd: number): number;
@@ -41,6 +42,25 @@ export interface NativeBinding {
   loopControl(handle: NativeHandle, op: number): void;
   readonly FD_SETSIZE: number;
   readonly EAGAIN: number;
+  /** The named numbers of src/native/protocol.h; equal to those of ./protocol.ts. */
+  readonly constants: NativeConstants;
+}
+
+type Names<T> = { readonly [K in keyof T]: number };
+
+/** The addon's `constants`: each enum of protocol.h under the name of its mirror in ./protocol.ts. */
+export interface NativeConstants {
+  readonly SelOp: Names<typeof SelOp>;
+  readonly ConnOp: Names<typeof ConnOp>;
+  readonly LoopControl: Names<typeof LoopControl>;
+  readonly Shutdown: Names<typeof Shutdown>;
+  readonly Kind: Names<typeof Kind>;
+  readonly Event: Names<typeof Event>;
+  readonly Rec: Names<typeof Rec>;
+  readonly Family: Names<typeof Family>;
+  readonly CloseReason: Names<typeof CloseReason>;
+  readonly Stat: Names<typeof Stat>;
+  readonly Layout: Names<typeof Layout>;
 }
 
 /** An opaque native object. */
