@@ -11,7 +11,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { CloseTimeoutError, HandlerError, IdleTimeoutError, loadHandler, resolveHandler, type Connection, type Handler, type ServerAddress } from "@echo/core";
 import { native, type NativeHandle } from "./internal/native.js";
 import type { FromLoop, LoopInit, SerializedError, ToLoop } from "./internal/messages.js";
-import { CloseReason, ConnOp, Family, Kind, LoopControl, Rec, REC_INTS, Stat } from "./internal/protocol.js";
+import { CloseReason, ConnOp, Family, Kind, LoopControl, Rec, RecField, REC_INTS, Stat } from "./internal/protocol.js";
 
 const init = workerData as LoopInit;
 const port = parentPort!;
@@ -172,17 +172,17 @@ function onBatch(n: number): void {
   const rec = records;
   for (let i = 0; i < n; i++) {
     const b = i * REC_INTS;
-    const type = rec[b]!;
-    const fd = rec[b + 1]!;
+    const type = rec[b + RecField.TYPE]!;
+    const fd = rec[b + RecField.FD]!;
     if (type === Rec.DATA) {
       const conn = byFd[fd];
-      if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
-      const offset = rec[b + 3]!;
-      conn.call("onData", input.subarray(offset, offset + rec[b + 4]!));
+      if (conn === undefined || conn.id !== rec[b + RecField.ID] || conn.closed) continue;
+      const offset = rec[b + RecField.A]!;
+      conn.call("onData", input.subarray(offset, offset + rec[b + RecField.B]!));
       continue;
     }
     if (type === Rec.ACCEPT) {
-      accepted(fd, rec[b + 2]!, rec[b + 3]!, rec[b + 4]!, rec[b + 5]!);
+      accepted(fd, rec[b + RecField.ID]!, rec[b + RecField.A]!, rec[b + RecField.B]!, rec[b + RecField.C]!);
       continue;
     }
     if (type === Rec.FDSETSIZE) {
@@ -191,19 +191,19 @@ function onBatch(n: number): void {
         post({
           type: "log",
           level: "error",
-          message: `[echo] ECHO_ERR_FD_SETSIZE: select() cannot watch descriptor ${rec[b + 3]} (FD_SETSIZE is ${binding.FD_SETSIZE}): connections past it are refused; use --selector epoll or poll`,
+          message: `[echo] ECHO_ERR_FD_SETSIZE: select() cannot watch descriptor ${rec[b + RecField.A]} (FD_SETSIZE is ${binding.FD_SETSIZE}): connections past it are refused; use --selector epoll or poll`,
         });
       }
       continue;
     }
     const conn = byFd[fd];
-    if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
+    if (conn === undefined || conn.id !== rec[b + RecField.ID] || conn.closed) continue;
     if (type === Rec.EOF) conn.peerEnded();
     else if (type === Rec.DRAIN) {
       if (handler.onDrain) conn.call("onDrain");
     } else if (type === Rec.CLOSE) {
       byFd[fd] = undefined;
-      conn.closedBy(rec[b + 3]!);
+      conn.closedBy(rec[b + RecField.A]!);
     }
   }
   if (closing && stats[Stat.ACTIVE] === 0) finish();

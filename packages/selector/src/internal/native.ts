@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NativeUnavailableError } from "../errors.js";
-import type { CloseReason, ConnOp, Event, Family, Kind, Layout, LoopControl, Rec, SelOp, Shutdown, Stat } from "./protocol.js";
+import type { nativeEnums } from "./protocol.js";
 
 /** What the addon exports (src/native/addon.c registers it). */
 export interface NativeBinding {
@@ -46,22 +46,8 @@ export interface NativeBinding {
   readonly constants: NativeConstants;
 }
 
-type Names<T> = { readonly [K in keyof T]: number };
-
 /** The addon's `constants`: each enum of protocol.h under the name of its mirror in ./protocol.ts. */
-export interface NativeConstants {
-  readonly SelOp: Names<typeof SelOp>;
-  readonly ConnOp: Names<typeof ConnOp>;
-  readonly LoopControl: Names<typeof LoopControl>;
-  readonly Shutdown: Names<typeof Shutdown>;
-  readonly Kind: Names<typeof Kind>;
-  readonly Event: Names<typeof Event>;
-  readonly Rec: Names<typeof Rec>;
-  readonly Family: Names<typeof Family>;
-  readonly CloseReason: Names<typeof CloseReason>;
-  readonly Stat: Names<typeof Stat>;
-  readonly Layout: Names<typeof Layout>;
-}
+export type NativeConstants = { readonly [E in keyof typeof nativeEnums]: { readonly [K in keyof (typeof nativeEnums)[E]]: number } };
 
 /** An opaque native object. */
 export type NativeHandle = { readonly __native: unique symbol };

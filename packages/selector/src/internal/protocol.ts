@@ -24,7 +24,10 @@ export const Kind = { EPOLL: 1, POLL: 2, SELECT: 3 } as const;
 /** Interest and readiness masks: `enum echo_event`. */
 export const Event = { READ: 1, WRITE: 2 } as const;
 
-/** Record types of the loop's batches, `[type, fd, id, a, b, c, 0, 0]`: `enum echo_record`. */
+/** Slots of one record, `[type, fd, id, a, b, c, 0, 0]`: `enum echo_rec_field`. */
+export const RecField = { TYPE: 0, FD: 1, ID: 2, A: 3, B: 4, C: 5 } as const;
+
+/** Record types of the loop's batches (slot `TYPE`): `enum echo_record`. */
 export const Rec = { ACCEPT: 1, DATA: 2, EOF: 3, DRAIN: 4, CLOSE: 5, FDSETSIZE: 6 } as const;
 
 /** An ACCEPT record's address family: `enum echo_family`. */
@@ -50,6 +53,9 @@ export const Stat = {
 
 /** Buffer sizes of `loopCreate`: `enum echo_layout`. `REC_INTS` int32 slots per record, at least `REC_MIN` records. */
 export const Layout = { REC_INTS: 8, REC_MIN: 16 } as const;
+
+/** Every enum above, by name: what the addon's `constants` must equal. */
+export const nativeEnums = { SelOp, ConnOp, LoopControl, Shutdown, Kind, Event, RecField, Rec, Family, CloseReason, Stat, Layout } as const;
 
 /** int32 slots per record. */
 export const REC_INTS = Layout.REC_INTS;

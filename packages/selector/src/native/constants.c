@@ -19,6 +19,7 @@ static const named_t event[] = { N("READ", SEL_READ), N("WRITE", SEL_WRITE) };
 static const named_t record[] = {
   N("ACCEPT", REC_ACCEPT), N("DATA", REC_DATA), N("EOF", REC_EOF), N("DRAIN", REC_DRAIN), N("CLOSE", REC_CLOSE), N("FDSETSIZE", REC_FDSETSIZE),
 };
+static const named_t rec_field[] = { N("TYPE", REC_TYPE), N("FD", REC_FD), N("ID", REC_ID), N("A", REC_A), N("B", REC_B), N("C", REC_C) };
 static const named_t family[] = { N("UNIX", ECHO_FAMILY_UNIX), N("IPV4", ECHO_FAMILY_IPV4), N("IPV6", ECHO_FAMILY_IPV6) };
 static const named_t close_reason[] = { N("NORMAL", ECHO_CLOSE_NORMAL), N("IDLE", ECHO_CLOSE_IDLE) };
 static const named_t stat[] = {
@@ -30,7 +31,7 @@ static const named_t layout[] = { N("REC_INTS", REC_INTS), N("REC_MIN", REC_MIN)
 
 static const group_t groups[] = {
   GROUP("SelOp", sel_op), GROUP("ConnOp", conn_op), GROUP("LoopControl", loop_control), GROUP("Shutdown", shutdown_how),
-  GROUP("Kind", kind), GROUP("Event", event), GROUP("Rec", record), GROUP("Family", family),
+  GROUP("Kind", kind), GROUP("Event", event), GROUP("RecField", rec_field), GROUP("Rec", record), GROUP("Family", family),
   GROUP("CloseReason", close_reason), GROUP("Stat", stat), GROUP("Layout", layout),
 };
 

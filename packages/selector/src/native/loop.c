@@ -27,10 +27,10 @@ static int32_t *rec_add(loop_t *L, int type, conn_t *c) {
   int32_t *r = L->rec + (size_t)L->nrec * REC_INTS;
   L->nrec++;
   memset(r, 0, sizeof(int32_t) * REC_INTS);
-  r[0] = type;
+  r[REC_TYPE] = type;
   if (c) {
-    r[1] = c->fd;
-    r[2] = c->id;
+    r[REC_FD] = c->fd;
+    r[REC_ID] = c->id;
   }
   return r;
 }
@@ -101,7 +101,7 @@ static void drain_closeq(loop_t *L) {
     assert(c->dead && L->conns[c->fd] == c);
     assert(c->off <= c->len && L->nconns > 0);
     int32_t *r = rec_add(L, REC_CLOSE, c);
-    r[3] = c->close_err;
+    r[REC_A] = c->close_err;
     L->conns[c->fd] = NULL;
     pending_changed(L, -(long)(c->len - c->off));
     L->nconns--;
@@ -267,7 +267,7 @@ static void accept_ready(loop_t *L) {
     }
     if (L->be.kind == KIND_SELECT && fd >= FD_SETSIZE) {
       L->stats[ST_ERRORS]++;
-      rec_add(L, REC_FDSETSIZE, NULL)[3] = fd;
+      rec_add(L, REC_FDSETSIZE, NULL)[REC_A] = fd;
       close(fd);
       continue;
     }
@@ -292,12 +292,12 @@ static void accept_ready(loop_t *L) {
     int32_t *r = rec_add(L, REC_ACCEPT, c);
     if (ss.ss_family == AF_INET) {
       struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      r[3] = ECHO_FAMILY_IPV4;
-      r[4] = ntohs(a->sin_port);
-      r[5] = (int32_t)ntohl(a->sin_addr.s_addr);
+      r[REC_A] = ECHO_FAMILY_IPV4;
+      r[REC_B] = ntohs(a->sin_port);
+      r[REC_C] = (int32_t)ntohl(a->sin_addr.s_addr);
     } else if (ss.ss_family == AF_INET6) {
-      r[3] = ECHO_FAMILY_IPV6;
-      r[4] = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+      r[REC_A] = ECHO_FAMILY_IPV6;
+      r[REC_B] = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     }
     sync_interest(L, c);
   }
@@ -318,8 +318,8 @@ static void on_readable(loop_t *L, conn_t *c) {
       write_out(L, c, p, (size_t)r);
     } else {
       int32_t *rec = rec_add(L, REC_DATA, c);
-      rec[3] = (int32_t)L->in_used;
-      rec[4] = (int32_t)r;
+      rec[REC_A] = (int32_t)L->in_used;
+      rec[REC_B] = (int32_t)r;
       L->in_used += (size_t)r;
     }
     return;

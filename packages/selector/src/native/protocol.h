@@ -31,8 +31,10 @@ enum echo_kind { KIND_EPOLL = 1, KIND_POLL = 2, KIND_SELECT = 3 };
 /* Interest and readiness masks: protocol.ts Event (selectors.ts EVENT_READ, EVENT_WRITE) */
 enum echo_event { SEL_READ = 1, SEL_WRITE = 2 };
 
-/* Record types of the loop's batches, REC_INTS int32 each: [type, fd, id, a, b, c, 0, 0].
- * protocol.ts Rec */
+/* Slots of one record, REC_INTS int32 each: [type, fd, id, a, b, c, 0, 0]. protocol.ts RecField */
+enum echo_rec_field { REC_TYPE = 0, REC_FD = 1, REC_ID = 2, REC_A = 3, REC_B = 4, REC_C = 5 };
+
+/* Record types of the loop's batches (slot REC_TYPE). protocol.ts Rec */
 enum echo_record {
   REC_ACCEPT = 1,   /* a=family (enum echo_family) b=port c=IPv4 address (host order) */
   REC_DATA = 2,     /* a=offset in the input buffer, b=length */
