@@ -57,8 +57,11 @@ while True:
             except (BlockingIOError, ConnectionError):
                 data = b""
             if data:
-                c.send(data)
-            else:
+                try:
+                    c.send(data)
+                except (BlockingIOError, ConnectionError):
+                    data = b""
+            if not data:
                 sel.unregister(c)
                 c.close()
 `;
