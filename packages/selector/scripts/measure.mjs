@@ -57,8 +57,11 @@ while True:
             except (BlockingIOError, ConnectionError):
                 data = b""
             if data:
-                c.send(data)
-            else:
+                try:
+                    c.send(data)
+                except (BlockingIOError, ConnectionError):
+                    data = b""
+            if not data:
                 sel.unregister(c)
                 c.close()
 `;
@@ -88,11 +91,21 @@ async function startServer(server, port) {
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
   if (server.name.startsWith("ref-")) await new Promise((r) => setTimeout(r, 300));
   else {
-    let out = "";
-    for await (const chunk of child.stdout) {
-      out += chunk;
-      if (out.includes("listening")) break;
-    }
+    // A listener, not `for await … break`: breaking out destroys the pipe, and a server that
+    // writes again (Python's print writes its end separately) dies of EPIPE.
+    await new Promise((resolve, reject) => {
+      let out = "";
+      const onData = (chunk) => {
+        out += chunk;
+        if (!out.includes("listening")) return;
+        child.stdout.off("data", onData);
+        child.off("exit", onExit);
+        resolve();
+      };
+      const onExit = (code) => reject(new Error(`${server.name} exited (${code}) before listening`));
+      child.stdout.on("data", onData);
+      child.once("exit", onExit);
+    });
   }
   child.stdout.resume();
   return child;

@@ -6,24 +6,14 @@
  */
 import { Buffer } from "node:buffer";
 import { unlinkSync } from "node:fs";
+import { getSystemErrorName } from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
 import { HandlerError, IdleTimeoutError, type Connection, type Handler, type ServerAddress } from "@echo/core";
 import { drainConnections, loadHandler, resolveHandler, toListenError, toWire, type Drain } from "@echo/core/model-kit";
 import { FdSetSizeError } from "./errors.js";
 import { native, type NativeHandle } from "./internal/native.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
-import {
-  CLOSE_IDLE,
-  KIND_SELECT,
-  REC_ACCEPT,
-  REC_CLOSE,
-  REC_DATA,
-  REC_DRAIN,
-  REC_EOF,
-  REC_FDSETSIZE,
-  REC_INTS,
-  ST_ERRORS,
-} from "./internal/protocol.js";
+import { CloseReason, ConnOp, Family, Kind, LoopControl, Rec, RecField, REC_INTS, Stat } from "./internal/protocol.js";
 
 const init = workerData as LoopInit;
 const port = parentPort!;
@@ -36,10 +26,10 @@ const input = Buffer.alloc(1024 * 1024);
 /** Records of one batch. */
 const records = new Int32Array(4096 * REC_INTS);
 
-const OP_END = 0;
-const OP_DESTROY = 1;
-const OP_PAUSE = 2;
-const OP_PENDING = 3;
+const ConnOp.END = 0;
+const ConnOp.DESTROY = 1;
+const ConnOp.PAUSE = 2;
+const ConnOp.PENDING = 3;
 
 let loop: NativeHandle;
 let handler: Handler;
@@ -57,9 +47,9 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return typeof value === "object" && value !== null && typeof (value as Promise<unknown>).then === "function";
 }
 
+/** The error of a connection the C loop closed on errno `errno` (positive), named as Node names it. */
 function errnoError(errno: number): Error {
-  const names: Record<number, string> = { 104: "ECONNRESET", 32: "EPIPE", 110: "ETIMEDOUT", 12: "ENOMEM", 113: "EHOSTUNREACH" };
-  const code = names[errno] ?? `errno ${errno}`;
+  const code = getSystemErrorName(-errno);
   return Object.assign(new Error(`connection error ${code}`), { code, errno: -errno });
 }
 
@@ -80,7 +70,7 @@ class LoopConnection implements Connection {
   ) {}
 
   get writableLength(): number {
-    return this.closed ? 0 : binding.loopConn(loop, OP_PENDING, this.fd, this.id);
+    return this.closed ? 0 : binding.loopConn(loop, ConnOp.PENDING, this.fd, this.id);
   }
 
   write(data: Uint8Array | string): boolean {
@@ -93,12 +83,12 @@ class LoopConnection implements Connection {
     if (data !== undefined) this.write(data);
     if (this.closed || this.ended) return;
     this.ended = true;
-    binding.loopConn(loop, OP_END, this.fd, this.id);
+    binding.loopConn(loop, ConnOp.END, this.fd, this.id);
   }
 
   destroy(error?: Error): void {
     if (error && !this.closeError) this.closeError = error;
-    if (!this.closed) binding.loopConn(loop, OP_DESTROY, this.fd, this.id);
+    if (!this.closed) binding.loopConn(loop, ConnOp.DESTROY, this.fd, this.id);
   }
 
   call(name: "onConnection" | "onData" | "onEnd" | "onDrain", data?: Buffer): void {
@@ -112,7 +102,7 @@ class LoopConnection implements Connection {
     if (isPromise(result)) {
       // No more reads on this connection until the promise settles, so calls never overlap.
       this.waiting = true;
-      binding.loopConn(loop, OP_PAUSE, this.fd, this.id, 1);
+      binding.loopConn(loop, ConnOp.PAUSE, this.fd, this.id, 1);
       result.then(
         () => {
           this.waiting = false;
@@ -120,7 +110,7 @@ class LoopConnection implements Connection {
           if (this.endPending) {
             this.endPending = false;
             this.peerEnded();
-          } else binding.loopConn(loop, OP_PAUSE, this.fd, this.id, 0);
+          } else binding.loopConn(loop, ConnOp.PAUSE, this.fd, this.id, 0);
         },
         (thrown: unknown) => this.fail(name, thrown),
       );
@@ -135,7 +125,7 @@ class LoopConnection implements Connection {
 
   closedBy(reason: number): void {
     this.closed = true;
-    if (reason === CLOSE_IDLE) this.closeError ??= new IdleTimeoutError(init.limits.idleTimeout);
+    if (reason === CloseReason.IDLE) this.closeError ??= new IdleTimeoutError(init.limits.idleTimeout);
     else if (reason > 0) this.closeError ??= errnoError(reason);
     if (handler.onClose) {
       try {
@@ -148,7 +138,7 @@ class LoopConnection implements Connection {
 
   private fail(name: string, thrown: unknown): void {
     const error = new HandlerError(name, thrown);
-    stats[ST_ERRORS] = stats[ST_ERRORS]! + 1;
+    stats[Stat.ERRORS] = stats[Stat.ERRORS]! + 1;
     post({ type: "log", level: "error", message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}` });
     post({ type: "handlerError", error: toWire(error) });
     this.destroy(error);
@@ -162,10 +152,10 @@ function ipv4(n: number): string {
 function accepted(fd: number, id: number, family: number, remotePort: number, addr: number): void {
   let remoteAddress: string | undefined;
   let rport: number | undefined;
-  if (family === 4) {
+  if (family === Family.IPV4) {
     remoteAddress = ipv4(addr);
     rport = remotePort;
-  } else if (family === 6) {
+  } else if (family === Family.IPV6) {
     try {
       const peer = binding.peername(fd);
       if ("address" in peer) remoteAddress = peer.address;
@@ -185,38 +175,38 @@ function onBatch(n: number): void {
   const rec = records;
   for (let i = 0; i < n; i++) {
     const b = i * REC_INTS;
-    const type = rec[b]!;
-    const fd = rec[b + 1]!;
-    if (type === REC_DATA) {
+    const type = rec[b + RecField.TYPE]!;
+    const fd = rec[b + RecField.FD]!;
+    if (type === Rec.DATA) {
       const conn = byFd[fd];
-      if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
-      const offset = rec[b + 3]!;
-      conn.call("onData", input.subarray(offset, offset + rec[b + 4]!));
+      if (conn === undefined || conn.id !== rec[b + RecField.ID] || conn.closed) continue;
+      const offset = rec[b + RecField.A]!;
+      conn.call("onData", input.subarray(offset, offset + rec[b + RecField.B]!));
       continue;
     }
-    if (type === REC_ACCEPT) {
-      accepted(fd, rec[b + 2]!, rec[b + 3]!, rec[b + 4]!, rec[b + 5]!);
+    if (type === Rec.ACCEPT) {
+      accepted(fd, rec[b + RecField.ID]!, rec[b + RecField.A]!, rec[b + RecField.B]!, rec[b + RecField.C]!);
       continue;
     }
-    if (type === REC_FDSETSIZE) {
+    if (type === Rec.FDSETSIZE) {
       if (!fdSetSizeLogged) {
         fdSetSizeLogged = true;
         post({
           type: "log",
           level: "error",
-          message: `[echo] ECHO_ERR_FD_SETSIZE: select() cannot watch descriptor ${rec[b + 3]} (FD_SETSIZE is ${binding.FD_SETSIZE}): connections past it are refused; use --selector epoll or poll`,
+          message: `[echo] ECHO_ERR_FD_SETSIZE: select() cannot watch descriptor ${rec[b + RecField.A]} (FD_SETSIZE is ${binding.FD_SETSIZE}): connections past it are refused; use --selector epoll or poll`,
         });
       }
       continue;
     }
     const conn = byFd[fd];
-    if (conn === undefined || conn.id !== rec[b + 2] || conn.closed) continue;
-    if (type === REC_EOF) conn.peerEnded();
-    else if (type === REC_DRAIN) {
+    if (conn === undefined || conn.id !== rec[b + RecField.ID] || conn.closed) continue;
+    if (type === Rec.EOF) conn.peerEnded();
+    else if (type === Rec.DRAIN) {
       if (handler.onDrain) conn.call("onDrain");
-    } else if (type === REC_CLOSE) {
+    } else if (type === Rec.CLOSE) {
       byFd[fd] = undefined;
-      conn.closedBy(rec[b + 3]!);
+      conn.closedBy(rec[b + RecField.A]!);
     }
   }
   drain?.closed();
@@ -225,7 +215,7 @@ function onBatch(n: number): void {
 function beginClose(timeout: number): void {
   if (closing) return;
   closing = true;
-  binding.loopControl(loop, 0);
+  binding.loopControl(loop, LoopControl.STOP_ACCEPTING);
   if (init.listen.path !== undefined) {
     try {
       unlinkSync(init.listen.path);
@@ -235,8 +225,8 @@ function beginClose(timeout: number): void {
   }
   drain = drainConnections({
     timeout,
-    open: () => stats[ACTIVE]!,
-    destroy: () => binding.loopControl(loop, 1),
+    open: () => stats[Stat.ACTIVE]!,
+    destroy: () => binding.loopControl(loop, LoopControl.DESTROY_ALL),
     onTimeout: (error) => post({ type: "log", level: "error", message: `[echo] ${error.message}` }),
     onDrained: finish,
   });
@@ -246,7 +236,7 @@ let finished = false;
 function finish(): void {
   if (finished) return;
   finished = true;
-  binding.loopControl(loop, 2);
+  binding.loopControl(loop, LoopControl.FREE);
   post({ type: "closed" });
   port.close();
 }
@@ -262,7 +252,7 @@ async function start(): Promise<void> {
   } catch (error) {
     throw toListenError(error, listen);
   }
-  if (init.kind === KIND_SELECT && fd >= binding.FD_SETSIZE) {
+  if (init.kind === Kind.SELECT && fd >= binding.FD_SETSIZE) {
     binding.close(fd);
     throw new FdSetSizeError(fd, binding.FD_SETSIZE);
   }

@@ -10,14 +10,14 @@
 import { InvalidArgumentError } from "@echo/core";
 import { AlreadyRegisteredError, FdSetSizeError, NotRegisteredError, SelectorClosedError, SystemCallError } from "./errors.js";
 import { native, type NativeHandle } from "./internal/native.js";
-import { KIND_EPOLL, KIND_POLL, KIND_SELECT } from "./internal/protocol.js";
+import { Event, Kind, SelOp } from "./internal/protocol.js";
 
 const binding = native();
 
 /** Readable (or at EOF, or in error). */
-export const EVENT_READ = 1;
+export const EVENT_READ = Event.READ;
 /** Writable (or in error). */
-export const EVENT_WRITE = 2;
+export const EVENT_WRITE = Event.WRITE;
 
 /** `select()` cannot watch descriptors at or above this (1024 on Linux). */
 export const FD_SETSIZE: number = binding.FD_SETSIZE;
@@ -98,7 +98,7 @@ export abstract class BaseSelector<T = unknown> {
     if (this.keys.has(fd)) throw new AlreadyRegisteredError(fd);
     this.checkRegister(fd);
     try {
-      binding.selCtl(handle, 0, fd, events);
+      binding.selCtl(handle, SelOp.REGISTER, fd, events);
     } catch (error) {
       throw new SystemCallError(error);
     }
@@ -117,7 +117,7 @@ export abstract class BaseSelector<T = unknown> {
     if (!key) throw new NotRegisteredError(fd);
     this.keys.delete(fd);
     try {
-      binding.selCtl(handle, 2, fd, 0);
+      binding.selCtl(handle, SelOp.UNREGISTER, fd, 0);
     } catch {
       // The descriptor was closed before it was unregistered: epoll forgot it already.
     }
@@ -135,7 +135,7 @@ export abstract class BaseSelector<T = unknown> {
     checkEvents(events);
     if (events !== key.events) {
       try {
-        binding.selCtl(handle, 1, fd, events);
+        binding.selCtl(handle, SelOp.MODIFY, fd, events);
       } catch (error) {
         throw new SystemCallError(error);
       }
@@ -216,7 +216,7 @@ export abstract class BaseSelector<T = unknown> {
 export class EpollSelector<T = unknown> extends BaseSelector<T> {
   readonly kind = "epoll" as const;
   constructor() {
-    super(KIND_EPOLL);
+    super(Kind.EPOLL);
   }
 }
 
@@ -224,7 +224,7 @@ export class EpollSelector<T = unknown> extends BaseSelector<T> {
 export class PollSelector<T = unknown> extends BaseSelector<T> {
   readonly kind = "poll" as const;
   constructor() {
-    super(KIND_POLL);
+    super(Kind.POLL);
   }
 }
 
@@ -232,7 +232,7 @@ export class PollSelector<T = unknown> extends BaseSelector<T> {
 export class SelectSelector<T = unknown> extends BaseSelector<T> {
   readonly kind = "select" as const;
   constructor() {
-    super(KIND_SELECT);
+    super(Kind.SELECT);
   }
 
   protected override checkRegister(fd: number): void {

@@ -8,6 +8,7 @@ import type { ListenOptions } from "@echo/core";
 import { normalizeListenOptions } from "@echo/core/model-kit";
 import { SystemCallError } from "./errors.js";
 import { native, type NativeAddress } from "./internal/native.js";
+import { Shutdown } from "./internal/protocol.js";
 
 const binding = native();
 
@@ -58,7 +59,7 @@ export function closeSocket(fd: number): void {
 
 /** Shuts down reading (`"read"`), writing (`"write"`, sends FIN) or both. */
 export function shutdownSocket(fd: number, how: "read" | "write" | "both" = "write"): void {
-  sys(() => binding.shutdown(fd, how === "read" ? 0 : how === "write" ? 1 : 2));
+  sys(() => binding.shutdown(fd, how === "read" ? Shutdown.READ : how === "write" ? Shutdown.WRITE : Shutdown.BOTH));
 }
 
 /** The local address of a socket. */

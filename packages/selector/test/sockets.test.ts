@@ -1,9 +1,10 @@
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
+import { constants as osConstants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
+import { getSystemErrorName } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   DefaultSelector,
@@ -58,6 +59,19 @@ describe("raw sockets", () => {
     } finally {
       closeSocket(lfd);
     }
+  });
+
+  it("names an errno as Node does, one a short hand-written table lacked too (ENOTDIR, once reported as EIO)", () => {
+    let thrown: unknown;
+    try {
+      listenSocket({ path: "/dev/null/echo.sock" });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toEqual(expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "ENOTDIR", syscall: "bind unix" }));
+    const cause = (thrown as { cause: { errno: number } }).cause;
+    expect(cause.errno).toBe(-osConstants.errno.ENOTDIR);
+    expect(getSystemErrorName(cause.errno)).toBe("ENOTDIR");
   });
 
   it("reports an address in use as ECHO_ERR_SYSCALL EADDRINUSE", () => {

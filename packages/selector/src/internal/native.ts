@@ -7,8 +7,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NativeUnavailableError } from "../errors.js";
+import type { nativeEnums } from "./protocol.js";
 
-/** What the addon exports (src/native/addon.c). */
+/** What the addon exports (src/native/addon.c registers it). */
 export interface NativeBinding {
   listen(host: string | null, port: number, path: string | null, backlog: number, ipv6Only: boolean): number;
   accept(fd: number): number;
@@ -41,7 +42,12 @@ export interface NativeBinding {
   loopControl(handle: NativeHandle, op: number): void;
   readonly FD_SETSIZE: number;
   readonly EAGAIN: number;
+  /** The named numbers of src/native/protocol.h; equal to those of ./protocol.ts. */
+  readonly constants: NativeConstants;
 }
+
+/** The addon's `constants`: each enum of protocol.h under the name of its mirror in ./protocol.ts. */
+export type NativeConstants = { readonly [E in keyof typeof nativeEnums]: { readonly [K in keyof (typeof nativeEnums)[E]]: number } };
 
 /** An opaque native object. */
 export type NativeHandle = { readonly __native: unique symbol };

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "backend.h"
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ int be_add(backend_t *b, int fd, int events) {
   } else if (b->kind == KIND_POLL) {
     int r = pidx_grow(b, fd);
     if (r) return r;
+    assert(fd < b->pidxcap);
     if (b->pidx[fd] >= 0) return -EEXIST;
     if (b->npfd == b->pcap) {
       int cap = b->pcap ? b->pcap * 2 : 64;
@@ -58,6 +60,7 @@ int be_add(backend_t *b, int fd, int events) {
       b->pfds = p;
       b->pcap = cap;
     }
+    assert(b->npfd < b->pcap);
     b->pfds[b->npfd] = (struct pollfd){ .fd = fd, .events = to_poll(events) };
     b->pidx[fd] = b->npfd++;
   } else {
@@ -98,6 +101,7 @@ int be_del(backend_t *b, int fd) {
   } else if (b->kind == KIND_POLL) {
     if (fd >= b->pidxcap || b->pidx[fd] < 0) return -ENOENT;
     int i = b->pidx[fd];
+    assert(i < b->npfd && b->pfds[i].fd == fd); /* pidx and pfds agree */
     b->pidx[fd] = -1;
     b->npfd--;
     if (i != b->npfd) {  /* keep the array dense: move the last entry into the hole */
@@ -111,6 +115,7 @@ int be_del(backend_t *b, int fd) {
     while (b->maxfd >= 0 && !FD_ISSET(b->maxfd, &b->rset) && !FD_ISSET(b->maxfd, &b->wset)) b->maxfd--;
   }
   b->count--;
+  assert(b->count >= 0);
   return 0;
 }
 
@@ -156,6 +161,7 @@ int be_wait(backend_t *b, int timeout_ms, sel_event_t *out, int max) {
       tv.tv_usec = (timeout_ms % 1000) * 1000;
       tvp = &tv;
     }
+    assert(b->maxfd < FD_SETSIZE); /* be_add refuses descriptors past it */
     int k = select(b->maxfd + 1, &r, &w, NULL, tvp);
     if (k < 0) return errno == EINTR ? 0 : -errno;
     for (int fd = 0; fd <= b->maxfd && k > 0 && n < max; fd++) {

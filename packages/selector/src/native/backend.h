@@ -4,11 +4,7 @@
 #define ECHO_BACKEND_H
 #include <poll.h>
 #include <sys/select.h>
-
-#define SEL_READ 1
-#define SEL_WRITE 2
-
-enum { KIND_EPOLL = 1, KIND_POLL = 2, KIND_SELECT = 3 };
+#include "protocol.h" /* enum echo_kind (KIND_*), enum echo_event (SEL_READ, SEL_WRITE) */
 
 typedef struct { int fd; int events; } sel_event_t;
 

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "loop.h"
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,13 +23,14 @@ static int64_t mono_ms(void) {
 }
 
 static int32_t *rec_add(loop_t *L, int type, conn_t *c) {
+  assert(L->nrec < L->rec_cap); /* callers check rec_room first */
   int32_t *r = L->rec + (size_t)L->nrec * REC_INTS;
   L->nrec++;
   memset(r, 0, sizeof(int32_t) * REC_INTS);
-  r[0] = type;
+  r[REC_TYPE] = type;
   if (c) {
-    r[1] = c->fd;
-    r[2] = c->id;
+    r[REC_FD] = c->fd;
+    r[REC_ID] = c->id;
   }
   return r;
 }
@@ -73,12 +75,14 @@ static void sync_interest(loop_t *L, conn_t *c) {
 
 static void kill_conn(loop_t *L, conn_t *c, int err) {
   if (c->dead) return;
+  assert(err >= ECHO_CLOSE_IDLE);
+  assert(L->conns[c->fd] == c);
   c->dead = 1;
   if (c->reg) be_del(&L->be, c->fd);
   c->reg = 0;
   c->close_err = err;
   if (err > 0) L->stats[ST_ERRORS]++;
-  if (err == -1) L->stats[ST_TIMEOUTS]++;
+  if (err == ECHO_CLOSE_IDLE) L->stats[ST_TIMEOUTS]++;
   if (L->nclose == L->closeqcap) {
     int cap = L->closeqcap ? L->closeqcap * 2 : 64;
     conn_t **q = realloc(L->closeq, sizeof *q * (size_t)cap);
@@ -94,8 +98,10 @@ static void drain_closeq(loop_t *L) {
   int done = 0;
   while (done < L->nclose && rec_room(L) > 0) {
     conn_t *c = L->closeq[done++];
+    assert(c->dead && L->conns[c->fd] == c);
+    assert(c->off <= c->len && L->nconns > 0);
     int32_t *r = rec_add(L, REC_CLOSE, c);
-    r[3] = c->close_err;
+    r[REC_A] = c->close_err;
     L->conns[c->fd] = NULL;
     pending_changed(L, -(long)(c->len - c->off));
     L->nconns--;
@@ -110,6 +116,8 @@ static void drain_closeq(loop_t *L) {
 }
 
 static void after_flush(loop_t *L, conn_t *c) {
+  assert(c->off <= c->len);
+  assert(!c->wr_shut || c->end_req); /* the write side is shut only after end() */
   if (c->len > c->off) return;
   c->off = c->len = 0;
   if (c->cap > SHRINK_ABOVE) {  /* do not keep a big buffer for a connection that went quiet */
@@ -124,7 +132,7 @@ static void after_flush(loop_t *L, conn_t *c) {
   if (c->end_req && !c->wr_shut) {
     shutdown(c->fd, SHUT_WR);
     c->wr_shut = 1;
-    if (c->eof) kill_conn(L, c, 0);
+    if (c->eof) kill_conn(L, c, ECHO_CLOSE_NORMAL);
   }
 }
 
@@ -160,6 +168,7 @@ static int append(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
     c->out = o;
     c->cap = cap;
   }
+  assert(c->cap - c->len >= n);
   memcpy(c->out + c->len, p, n);
   c->len += n;
   pending_changed(L, (long)n);
@@ -199,7 +208,7 @@ static void do_end(loop_t *L, conn_t *c) {
   if (c->len == c->off) {
     shutdown(c->fd, SHUT_WR);
     c->wr_shut = 1;
-    if (c->eof) kill_conn(L, c, 0);
+    if (c->eof) kill_conn(L, c, ECHO_CLOSE_NORMAL);
   }
 }
 
@@ -258,7 +267,7 @@ static void accept_ready(loop_t *L) {
     }
     if (L->be.kind == KIND_SELECT && fd >= FD_SETSIZE) {
       L->stats[ST_ERRORS]++;
-      rec_add(L, REC_FDSETSIZE, NULL)[3] = fd;
+      rec_add(L, REC_FDSETSIZE, NULL)[REC_A] = fd;
       close(fd);
       continue;
     }
@@ -271,6 +280,7 @@ static void accept_ready(loop_t *L) {
     }
     int one = 1;
     if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    assert(fd < L->conncap && L->conns[fd] == NULL); /* a descriptor number is reused only after its close */
     c->fd = fd;
     c->id = L->next_id++;
     if (L->next_id <= 0) L->next_id = 1;
@@ -282,12 +292,12 @@ static void accept_ready(loop_t *L) {
     int32_t *r = rec_add(L, REC_ACCEPT, c);
     if (ss.ss_family == AF_INET) {
       struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      r[3] = 4;
-      r[4] = ntohs(a->sin_port);
-      r[5] = (int32_t)ntohl(a->sin_addr.s_addr);
+      r[REC_A] = ECHO_FAMILY_IPV4;
+      r[REC_B] = ntohs(a->sin_port);
+      r[REC_C] = (int32_t)ntohl(a->sin_addr.s_addr);
     } else if (ss.ss_family == AF_INET6) {
-      r[3] = 6;
-      r[4] = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+      r[REC_A] = ECHO_FAMILY_IPV6;
+      r[REC_B] = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     }
     sync_interest(L, c);
   }
@@ -296,6 +306,7 @@ static void accept_ready(loop_t *L) {
 static void on_readable(loop_t *L, conn_t *c) {
   size_t space = L->in_cap - L->in_used;
   if (space == 0) return;  /* level-triggered: it will be reported again */
+  assert(L->in_used <= L->in_cap);
   if (space > RECV_MAX) space = RECV_MAX;
   uint8_t *p = L->in + L->in_used;
   ssize_t r = recv(c->fd, p, space, 0);
@@ -307,8 +318,8 @@ static void on_readable(loop_t *L, conn_t *c) {
       write_out(L, c, p, (size_t)r);
     } else {
       int32_t *rec = rec_add(L, REC_DATA, c);
-      rec[3] = (int32_t)L->in_used;
-      rec[4] = (int32_t)r;
+      rec[REC_A] = (int32_t)L->in_used;
+      rec[REC_B] = (int32_t)r;
       L->in_used += (size_t)r;
     }
     return;
@@ -320,7 +331,7 @@ static void on_readable(loop_t *L, conn_t *c) {
       do_end(L, c);  /* echo has no onEnd: the default ends once output is flushed */
     } else {
       rec_add(L, REC_EOF, c);
-      if (c->wr_shut) kill_conn(L, c, 0);  /* both directions done, as Node's allowHalfOpen */
+      if (c->wr_shut) kill_conn(L, c, ECHO_CLOSE_NORMAL);  /* both directions done, as Node's allowHalfOpen */
     }
     return;
   }
@@ -335,7 +346,7 @@ static void sweep_idle(loop_t *L) {
   L->next_sweep = L->now + step;
   for (int fd = 0; fd < L->conncap; fd++) {
     conn_t *c = L->conns[fd];
-    if (c && !c->dead && L->now - c->last >= L->idle_ms) kill_conn(L, c, -1);
+    if (c && !c->dead && L->now - c->last >= L->idle_ms) kill_conn(L, c, ECHO_CLOSE_IDLE);
   }
 }
 
@@ -363,6 +374,7 @@ int loop_step(loop_t *L, int timeout_ms) {
   }
   int n = be_wait(&L->be, timeout_ms, L->evs, max);
   if (n < 0) return n;
+  assert(n <= max);
   L->now = mono_ms();
   for (int i = 0; i < n; i++) {
     int fd = L->evs[i].fd, ev = L->evs[i].events;
@@ -380,6 +392,7 @@ int loop_step(loop_t *L, int timeout_ms) {
   }
   sweep_idle(L);
   drain_closeq(L);
+  assert(L->nrec <= L->rec_cap && L->nconns >= 0);
   return L->nrec;
 }
 
@@ -399,7 +412,7 @@ int loop_end(loop_t *L, int fd, int32_t id) {
 int loop_destroy(loop_t *L, int fd, int32_t id) {
   conn_t *c = lookup(L, fd, id);
   if (!c) return -1;
-  kill_conn(L, c, 0);
+  kill_conn(L, c, ECHO_CLOSE_NORMAL);
   return 0;
 }
 
@@ -427,7 +440,7 @@ void loop_stop_accepting(loop_t *L) {
 void loop_destroy_all(loop_t *L) {
   for (int fd = 0; fd < L->conncap; fd++) {
     conn_t *c = L->conns[fd];
-    if (c && !c->dead) kill_conn(L, c, 0);
+    if (c && !c->dead) kill_conn(L, c, ECHO_CLOSE_NORMAL);
   }
 }
 

@@ -5,20 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "backend.h"
+#include "protocol.h"
 
-/* Record types, 8 int32 each: [type, fd, id, a, b, c, 0, 0]. Mirrored in src/internal/protocol.ts. */
-enum {
-  REC_ACCEPT = 1,   /* a=family (4, 6, 0 unix) b=port c=IPv4 address (host order) */
-  REC_DATA = 2,     /* a=offset in the input buffer, b=length */
-  REC_EOF = 3,
-  REC_DRAIN = 4,
-  REC_CLOSE = 5,    /* a=0 normal, -1 idle timeout, >0 errno */
-  REC_FDSETSIZE = 6 /* a=fd refused: select cannot watch it */
-};
-#define REC_INTS 8
-
-/* Counters, mirrored in the order of @echo/core's statsKeys. */
-enum { ST_ACCEPTED, ST_ACTIVE, ST_QUEUED, ST_CLOSED, ST_REJECTED, ST_BYTES_IN, ST_BYTES_OUT, ST_ERRORS, ST_TIMEOUTS, ST_BUFFERED, ST_COUNT };
+/* Record types (REC_*), stats slots (ST_*), families and close reasons: protocol.h. */
 
 typedef struct conn {
   int fd;
