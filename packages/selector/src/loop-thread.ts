@@ -19,17 +19,11 @@ const init = workerData as LoopInit;
 const port = parentPort!;
 const binding = native();
 const stats = new Float64Array(init.stats);
-const ACTIVE = 1;
 
 /** Input buffer the C loop reads into; DATA records point into it. */
 const input = Buffer.alloc(1024 * 1024);
 /** Records of one batch. */
 const records = new Int32Array(4096 * REC_INTS);
-
-const ConnOp.END = 0;
-const ConnOp.DESTROY = 1;
-const ConnOp.PAUSE = 2;
-const ConnOp.PENDING = 3;
 
 let loop: NativeHandle;
 let handler: Handler;
