@@ -95,7 +95,7 @@ describe("echo-bench arguments", () => {
     [["--duration", "x"], /--duration must be a positive number, got "x"/],
     [["--baseline", "noequals"], /--baseline must be NAME=COMMAND, got "noequals"/],
     [["--baseline", "node-net=/bin/true {port}"], /--baseline name node-net is already a model's name/],
-    [["--loader", "fast"], /--loader must be auto, client, internal or ref, got "fast"/],
+    [["--loader", "fast"], /--loader must be client, internal, ref, got "fast"/],
     [["--full", "--smoke"], /choose one of --quick, --full, --smoke/],
     [["--compare", "one.json"], /--compare needs two results.json files/],
     [["--report", "x.json"], /ENOENT|--report needs --out DIR or --doc FILE/],

@@ -132,6 +132,33 @@ describe("the report", () => {
   });
 });
 
+// An absolute path of this machine: a slash after a space, a quote, `=`, `(` or the start of a
+// line, then a name. Kernel interfaces (/proc/PID/stat, named in the method) are the same everywhere.
+const ABSOLUTE_PATH = /(?:^|[\s'"`=(])\/(?!(?:proc|sys|dev)\b)[\w.~$-]|file:\/\//m;
+
+describe("paths in the reports", () => {
+  it("writes no absolute path into results.json, report.md, the charts or the docs page", () => {
+    const dir = join(tmp.dir, "portable");
+    const written = [...writeOutputs(results, dir), ...writeDocPage(results, join(dir, "docs", "benchmarks.md"))];
+    expect(written.filter((f) => f.endsWith(".svg")).length).toBeGreaterThan(0);
+    for (const file of written) {
+      const text = readFileSync(file, "utf8");
+      const found = ABSOLUTE_PATH.exec(text);
+      expect(found ? `${file}: …${text.slice(Math.max(0, found.index - 60), found.index + 60)}…` : "").toBe("");
+    }
+    // The external server was started as `${process.execPath} ${apps/bench/…} --port N`.
+    const saved = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as BenchResults;
+    expect(saved.models.find((m) => m.name === "ext-net")!.command).toMatch(/^node apps\/bench\/baselines\/node-net-echo\.mjs --port \d+$/);
+    expect(saved.models.find((m) => m.name === "node-net")!.command).toMatch(/^node apps\/bench\/baselines\/node-net-echo\.mjs /);
+    if (python3()) {
+      expect(saved.machine.python).toMatch(/^\d+\.\d+\.\d+/);
+      expect(saved.models.find((m) => m.name === "python-selectors")!.command).toMatch(/^python3 apps\/bench\/baselines\/python_servers\.py /);
+      expect(readFileSync(join(dir, "report.md"), "utf8")).toContain(`Python ${saved.machine.python}.`);
+    }
+    expect(readFileSync(join(dir, "report.md"), "utf8")).toContain(`Node ${process.version},`);
+  });
+});
+
 describe("--compare", () => {
   it("finds a doubled cost beyond the noise and an unchanged run within it", () => {
     const a = join(tmp.dir, "a.json");
