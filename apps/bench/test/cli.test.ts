@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { builtinModels } from "../src/models.js";
 import { processTree } from "../src/proc.js";
-import { appFile } from "../src/paths.js";
+import { appFile, refTools } from "../src/paths.js";
 import { validateResults, type BenchResults } from "../src/results.js";
 import { builtinScenarios } from "../src/scenarios.js";
-import { tempDir } from "./helpers.js";
+import { firstAbsolutePath, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -40,6 +40,8 @@ describe("echo-bench --smoke", () => {
     // Models whose package has not landed are skipped with a note, not an error.
     for (const model of builtinModels().filter((m) => !m.available().ok)) expect(results.notes.join("\n")).toContain(`skipped ${model.name}`);
     expect(results.runs.reduce((a, r) => a + r.mismatches, 0)).toBe(0);
+    // The reference tools, when this checkout has them (ECHO_REF_DIR or ../shared/tools), drive C10k.
+    expect(results.scenarios.find((s) => s.name === "c10k")?.tool).toBe(refTools.load() ? "ref-echo-load -i" : "idle opener + @echo/client runLoad");
 
     // --report rewrites the report and a docs page from that file without running anything.
     const doc = join(tmp.dir, "docs", "benchmarks.md");
@@ -49,6 +51,10 @@ describe("echo-bench --smoke", () => {
     expect(page).toContain("## Method");
     expect(page).toContain(`Run of ${results.createdAt}`);
     expect(page).toContain("](benchmarks/cpu-echo.svg)");
+    // What the CLI wrote names no path of this machine (it ran with --out and --doc absolute).
+    for (const file of [join(out, "results.json"), join(out, "report.md"), doc, join(tmp.dir, "docs", "benchmarks", "results.json")]) {
+      expect([file, firstAbsolutePath(readFileSync(file, "utf8"))]).toEqual([file, ""]);
+    }
 
     // --compare of a run with itself: one round each, so no verdict either way.
     const same = await bench(["--compare", join(out, "results.json"), join(out, "results.json")]);

@@ -6,8 +6,6 @@ import { builtinModels } from "../src/models.js";
 import { startServer } from "../src/server-process.js";
 import { waitForDescriptors } from "../src/scenarios.js";
 
-const httpServer = () => builtinModels().find((m) => m.name === "node-net")!.command("http", 0);
-
 describe("load tools", () => {
   it("converts the tools' time units to microseconds", () => {
     expect(toMicros("450.00us")).toBe(450);
@@ -49,28 +47,21 @@ describe("load tools", () => {
   });
 
   // test/global-setup.ts installs ab and wrk when missing (as root); a skip here says it could not.
-  it.skipIf(!which("ab"))("drives node-net's HTTP hello with ab -k", async () => {
-    const http = await startServer(httpServer());
+  it.for([
+    { tool: "ab", load: abLoad },
+    { tool: "wrk", load: wrkLoad },
+  ])("drives node-net's HTTP hello with $tool", async ({ tool, load }, context) => {
+    const binary = which(tool);
+    if (!binary) return context.skip(`${tool} is not installed`);
+    const http = await startServer(builtinModels().find((m) => m.name === "node-net")!.command("http", 0));
     try {
-      const r = await abLoad(which("ab")!, http.port, 4, 1);
-      expect(r.tool).toBe("ab");
+      const r = await load(binary, http.port, 4, 1);
+      expect(r.tool).toBe(tool);
       expect(r.done).toBeGreaterThan(0);
       expect(r.errors).toBe(0);
-      expect(r.p50Us).toBeGreaterThanOrEqual(0);
-      expect(r.p50Us).toBeLessThanOrEqual(r.maxUs);
-    } finally {
-      await http.stop();
-    }
-  });
-
-  it.skipIf(!which("wrk"))("drives node-net's HTTP hello with wrk", async () => {
-    const http = await startServer(httpServer());
-    try {
-      const r = await wrkLoad(which("wrk")!, http.port, 4, 1);
-      expect(r.tool).toBe("wrk");
-      expect(r.done).toBeGreaterThan(0);
-      expect(r.errors).toBe(0);
-      expect(r.p99Us).toBeGreaterThan(0);
+      expect(Number.isFinite(r.maxUs)).toBe(true);
+      expect(r.p50Us).toBeLessThanOrEqual(r.p99Us);
+      expect(r.p99Us).toBeLessThanOrEqual(r.maxUs);
     } finally {
       await http.stop();
     }
