@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { which } from "../src/load/external.js";
 import { createRefTools, findRefBuildScript, repoRoot } from "../src/paths.js";
 import { portablePath, portableText, pythonVersion, type PortableContext } from "../src/portable.js";
 import { tempDir } from "./helpers.js";
@@ -36,6 +37,14 @@ describe("portable paths", () => {
     expect(portableText(text, context)).toBe(text);
     expect(portableText("at main (file:///work/main/apps/bench/dist/cli.js:12:3)", context)).toBe("at main (apps/bench/dist/cli.js:12:3)");
     expect(portableText("/opt/x/missing-server does not exist in /opt/x.", context)).toBe("…/missing-server does not exist in …/x.");
+  });
+
+  it("looks names up on PATH without a shell, so a path in an error message runs nothing", () => {
+    // With a shell, looking up the name `b>echo-bench-ran` would create the file echo-bench-ran.
+    expect(portableText("failed: /opt/x/b>echo-bench-ran", context)).toBe("failed: …/b>echo-bench-ran");
+    expect(existsSync("echo-bench-ran")).toBe(false);
+    expect(which("sh")).toMatch(/\/sh$/);
+    expect(which("sh; touch x")).toBeUndefined();
   });
 
   it("names Python by version, also from another machine's interpreter path", () => {
