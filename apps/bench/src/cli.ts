@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { setEchoLoader, type EchoLoader } from "./load/echo.js";
 import { compareResults, formatComparison, readResults } from "./compare.js";
 import { builtinModels, parseBaselineFlag, selectModels, type ModelDefinition } from "./models.js";
-import { appFile } from "./paths.js";
+import { appFile, refTools } from "./paths.js";
 import { presets, type Preset } from "./presets.js";
 import { progressDisplay } from "./progress.js";
 import { terminalReport, writeDocPage, writeOutputs } from "./report.js";
@@ -134,6 +134,8 @@ async function main(argv: string[]): Promise<number> {
       const a = s.available();
       process.stdout.write(`scenario ${s.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${s.description}${a.ok ? "" : ` (${a.note})`}\n`);
     }
+    const ref = refTools.load() ? `${refTools.display} (ref-echo-server, ref-echo-load)` : `absent: ${refTools.why()}`;
+    process.stdout.write(`reference tools ${ref}\n`);
     return 0;
   }
 

@@ -116,6 +116,7 @@ describe("echo-bench arguments", () => {
     expect(code).toBe(0);
     for (const m of builtinModels()) expect(stdout).toContain(m.name);
     expect(stdout).toMatch(/scenario c10k/);
+    expect(stdout).toContain(refTools.load() ? `reference tools ${refTools.display} (ref-echo-server, ref-echo-load)` : `reference tools absent: ${refTools.why()}`);
   });
 
   it("--help prints the usage", async () => {
