@@ -47,7 +47,8 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
   --compare A B           compare two results.json: what changed, beyond the noise or not
   --report FILE           rewrite report.md, charts (--out) and the docs page (--doc) from a
                           results.json, without running anything
-  --list                  list models and scenarios and whether they can run here
+  --list                  list models and scenarios, whether they can run here, and where
+                          the reference tools are
   -h, --help              this text
 `;
 
