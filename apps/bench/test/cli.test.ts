@@ -60,7 +60,8 @@ describe("echo-bench --smoke", () => {
     const same = await bench(["--compare", join(out, "results.json"), join(out, "results.json")]);
     expect(same.code).toBe(0);
     expect(same.stdout).toMatch(/echo\s+node-net\s+µs\/rt\s+\S+\s+\S+\s+\+0\.0%\s+too few rounds/);
-  }, 120_000);
+    // Every scenario, ab and wrk included: about a minute on a busy 2-core machine.
+  }, 240_000);
 });
 
 describe("echo-bench stopped by a signal", () => {
