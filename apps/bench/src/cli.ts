@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { setEchoLoader, type EchoLoader } from "./load/echo.js";
 import { compareResults, formatComparison, readResults } from "./compare.js";
 import { builtinModels, parseBaselineFlag, selectModels, type ModelDefinition } from "./models.js";
-import { appFile } from "./paths.js";
+import { appFile, refTools } from "./paths.js";
 import { presets, type Preset } from "./presets.js";
 import { progressDisplay } from "./progress.js";
 import { terminalReport, writeDocPage, writeOutputs } from "./report.js";
@@ -34,17 +34,21 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
   --duration S            seconds per run (overrides the preset)
   --warmup S              seconds of unrecorded load after each server starts
   --idle N                idle connections in c10k (default 10000; ulimit -n must allow it)
-  --baseline NAME=CMD     add an external echo server; {port} is replaced by a free port,
-                          e.g. --baseline 'ref=/tmp/echo-ref/ref-echo-server 1 {port}'
+  --baseline NAME=CMD     add an external echo server; {port} is replaced by a free port and
+                          {ref} by the reference tools' directory (ECHO_REF_DIR, else built into
+                          .cache/echo-ref from ../shared/tools), e.g.
+                          --baseline 'ref={ref}/ref-echo-server 1 {port}'
   --against NAME          the model ratios are taken against (default node-net)
-  --loader KIND           echo load generator: auto (@echo/client's runLoad when installed,
-                          else the internal loop), client, internal, ref (C ref-echo-load)
+  --loader KIND           echo load generator: client (@echo/client's runLoad, the default),
+                          internal (the bench's own loop, a cross-check sharing no code with the
+                          client), ref (the C ref-echo-load)
   --out DIR               write results.json, report.md and SVG charts (default results/latest)
   --doc FILE              also write a docs page (e.g. ../../docs/benchmarks.md), charts beside it
   --compare A B           compare two results.json: what changed, beyond the noise or not
   --report FILE           rewrite report.md, charts (--out) and the docs page (--doc) from a
                           results.json, without running anything
-  --list                  list models and scenarios and whether they can run here
+  --list                  list models and scenarios, whether they can run here, and where
+                          the reference tools are
   -h, --help              this text
 `;
 
@@ -131,12 +135,12 @@ async function main(argv: string[]): Promise<number> {
       const a = s.available();
       process.stdout.write(`scenario ${s.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${s.description}${a.ok ? "" : ` (${a.note})`}\n`);
     }
+    const ref = refTools.load() ? `${refTools.display} (ref-echo-server, ref-echo-load)` : `absent: ${refTools.why()}`;
+    process.stdout.write(`reference tools ${ref}\n`);
     return 0;
   }
 
-  const loader = values.loader ?? "auto";
-  if (!["auto", "client", "internal", "ref"].includes(loader)) throw new Error(`--loader must be auto, client, internal or ref, got ${JSON.stringify(loader)}`);
-  await setEchoLoader(loader as EchoLoader);
+  setEchoLoader((values.loader ?? "client") as EchoLoader);
   const against = values.against ?? "node-net";
   const progress = progressDisplay();
   const results = await runBench({

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
-import { appFile, cpuHandlerPath } from "./paths.js";
+import { appFile, cpuHandlerPath, refTools } from "./paths.js";
 import type { ServerCommand } from "./server-process.js";
 
 /** What a server must do in a scenario: echo bytes, answer HTTP, or do CPU work per request. */
@@ -172,10 +172,13 @@ export function splitCommand(line: string): string[] {
 /**
  * An external echo server from `--baseline NAME=COMMAND`. `{port}` in the command is replaced by
  * a free port chosen by the bench; without it the server must print a `listening on HOST:PORT`
- * line. External servers run the echo scenarios (they cannot load the bench's handlers).
+ * line. `{ref}` is replaced by the reference tools' directory ({@link refTools}), built first when
+ * needed. External servers run the echo scenarios (they cannot load the bench's handlers).
  */
 export function externalModel(name: string, commandLine: string, description = `external: ${commandLine}`): ModelDefinition {
   const needsPort = commandLine.includes("{port}");
+  const needsRef = commandLine.includes("{ref}");
+  const expand = (line: string): string => (needsRef ? line.replaceAll("{ref}", refTools.dir) : line);
   return {
     name,
     group: "external",
@@ -183,13 +186,14 @@ export function externalModel(name: string, commandLine: string, description = `
     workloads: ["echo"],
     needsPort,
     available: () => {
-      const [cmd] = splitCommand(commandLine);
+      if (needsRef && !refTools.server()) return { ok: false, note: `{ref}: the reference tools are not available (${refTools.why()})` };
+      const [cmd] = splitCommand(expand(commandLine));
       if (!cmd) return { ok: false, note: "empty command" };
       if (cmd.includes("/") && !existsSync(cmd)) return { ok: false, note: `${cmd} does not exist` };
       return { ok: true };
     },
     command: (_workload, port) => {
-      const [command, ...args] = splitCommand(commandLine.replaceAll("{port}", String(port)));
+      const [command, ...args] = splitCommand(expand(commandLine).replaceAll("{port}", String(port)));
       return { command: command!, args, ...(needsPort ? { port } : {}) };
     },
   };

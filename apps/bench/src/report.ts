@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchResults, SummaryRecord } from "./results.js";
 import { toJson } from "./results.js";
+import { portableResults } from "./portable.js";
 import type { Summary } from "./stats.js";
 import { barChart, formatNumber, groupedChart } from "./svg.js";
 
@@ -165,13 +166,14 @@ export function markdownReport(results: BenchResults, chartPrefix = "", chartFil
     }
   }
   out.push("", "### The article's numbers beside ours", "", articleSection(results));
-  out.push("", "### Models", "", markdownTable(["model", "what", "command"], results.models.map((mm) => [mm.name, mm.description, mm.command ? `\`${mm.command.replace(/^\S*\/node /, "node ")}\`` : mm.note ?? "not run"])));
+  out.push("", "### Models", "", markdownTable(["model", "what", "command"], results.models.map((mm) => [mm.name, mm.description, mm.command ? `\`${mm.command}\`` : mm.note ?? "not run"])));
   if (results.notes.length) out.push("", "### Notes", "", ...results.notes.map((n) => `- ${n}`));
   return `${out.join("\n")}\n`;
 }
 
-/** Writes results.json, report.md and the charts into `dir`. Returns the paths written. */
-export function writeOutputs(results: BenchResults, dir: string): string[] {
+/** Writes results.json, report.md and the charts into `dir`, every path made portable ({@link portableResults}). Returns the paths written. */
+export function writeOutputs(run: BenchResults, dir: string): string[] {
+  const results = portableResults(run);
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const put = (name: string, text: string): void => {
@@ -194,7 +196,7 @@ export const methodText = `## Method
 - **Throughput is shared** between the server and the load generator on 2 cores, so round trips/s says as much about the client as the server; ratios are only taken between models measured in the same run.
 - **Interleaved rounds**: every model runs once per round (A B C, A B C, …), so a disturbance (another build) lands on every model rather than one. Tables show the median of the rounds and their min–max; \`--compare\` calls a change real only when every round of one run is on the same side of every round of the other.
 - **Warm-up**: each server gets a short unrecorded load after it starts (the JIT), then keeps running across the rounds and the scenarios of its workload; C10k starts a new server for every run so its memory per idle connection starts from a clean process.
-- **Load**: persistent echo and new-connection echo use the bench's echo load loop (byte-checked, \`@echo/client\`'s \`runLoad\` once it is installed), HTTP uses autocannon with ab and wrk as cross-checks, C10k uses \`ref-echo-load -i\` when built in /tmp/echo-ref (else the bench's idle opener and loop). RSS per idle connection = (RSS with the idle connections accepted − RSS before) / connections accepted (counted from the server's descriptors in /proc).
+- **Load**: persistent echo, new-connection echo and the CPU scenario use \`@echo/client\`'s \`runLoad\` (every echoed byte checked; \`--loader internal\` swaps in the bench's own loop as a cross-check, \`--loader ref\` the C \`ref-echo-load\`), HTTP uses autocannon with ab and wrk as cross-checks, C10k uses \`ref-echo-load -i\` when the reference tools are there (\`$ECHO_REF_DIR\`, else built into \`.cache/echo-ref\` from \`../shared/tools\`; without them the bench's idle opener and the echo loader). RSS per idle connection = (RSS with the idle connections accepted − RSS before) / connections accepted (counted from the server's descriptors in /proc).
 - **CPU-bound handler**: a fixed ~1 ms of integer work per request (\`apps/bench/src/fixtures/cpu-handler.ts\`; Python: 1 ms of its thread's CPU time), 20 connections, to show what threads and processes buy.`;
 
 /** Figures seen with the C instruments on a machine of this kind (shared/tools/README.md). */
@@ -202,11 +204,12 @@ export const referenceFigures = `For comparison, the figures the reference instr
 
 /** The docs page: method, the run's report, the article beside ours. */
 export function docPage(results: BenchResults, chartPrefix: string, chartFiles: Iterable<string>): string {
-  return `# Benchmarks\n\nEvery echo server model under the same load, side by side with Node's own servers, the article's Python servers and the machine's floor (\`ref-echo-server\`). Produced by \`apps/bench\` (\`pnpm bench\`); see [apps/bench/README.md](../apps/bench/README.md) for the flags and the results.json schema.\n\n${methodText}\n\n${referenceFigures}\n\n## Latest run\n\n${markdownReport(results, chartPrefix, chartFiles)}`;
+  return `# Benchmarks\n\nEvery echo server model under the same load, side by side with Node's own servers, the article's Python servers and the machine's floor (\`ref-echo-server\`). Produced by \`apps/bench\` (\`node tooling/scripts/pnpm.mjs bench\`); see [apps/bench/README.md](../apps/bench/README.md) for the flags and the results.json schema.\n\n${methodText}\n\n${referenceFigures}\n\n## Latest run\n\n${markdownReport(results, chartPrefix, chartFiles)}`;
 }
 
-/** Writes the docs page to `file` with its charts in a folder beside it named after it. */
-export function writeDocPage(results: BenchResults, file: string): string[] {
+/** Writes the docs page to `file` with its charts and results.json in a folder beside it named after it, every path made portable. */
+export function writeDocPage(run: BenchResults, file: string): string[] {
+  const results = portableResults(run);
   const dir = file.replace(/\.md$/, "");
   const prefix = `${dir.split("/").pop()}/`;
   mkdirSync(dir, { recursive: true });

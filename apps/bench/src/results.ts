@@ -87,6 +87,7 @@ export interface BenchResults {
   createdAt: string;
   /** What the run was asked to do. */
   settings: { preset: string; rounds: number; durationS: number; warmupS: number; baseline: string; argv: string[] };
+  /** The machine: `node` is Node's version (`v20.20.2`), `python` python3's (`3.11.7`, null without python3). */
   machine: { node: string; platform: string; arch: string; cpus: number; cpuModel: string; loadavg: number[]; python: string | null };
   models: ModelRecord[];
   scenarios: ScenarioRecord[];

@@ -6,7 +6,8 @@ import { cpus, loadavg } from "node:os";
 import { echoLoad } from "./load/echo.js";
 import { autocannonLoad } from "./load/http.js";
 import { freePort, startServer, type RunningServer } from "./server-process.js";
-import { python3, type ModelDefinition, type Workload } from "./models.js";
+import type { ModelDefinition, Workload } from "./models.js";
+import { portableResults, python3Version } from "./portable.js";
 import { planFor, type Plan, type Preset } from "./presets.js";
 import { SCHEMA, type BenchResults, type ModelRecord, type RunRecord, type ScenarioRecord, type SummaryRecord } from "./results.js";
 import type { Measurement, ScenarioDefinition } from "./scenarios.js";
@@ -243,15 +244,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     await stopPool(() => false);
   }
 
-  return {
+  return portableResults({
     schema: SCHEMA,
     createdAt: new Date().toISOString(),
     settings: { preset: preset.name, rounds: options.overrides?.rounds ?? preset.plan.rounds, durationS: options.overrides?.durationS ?? preset.plan.durationS, warmupS, baseline, argv: options.argv ?? [] },
-    machine: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", loadavg: loadavg(), python: python3() ?? null },
+    machine: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", loadavg: loadavg(), python: python3Version() },
     models: [...modelRecords.values()],
     scenarios: scenarioRecords,
     notes,
     runs,
     summary: summarizeRuns(runs, baseline),
-  };
+  });
 }

@@ -109,7 +109,7 @@ export function builtinScenarios(): ScenarioDefinition[] {
       connections: 50,
       size: ECHO_SIZE,
       fresh: true,
-      tool: async () => (refTools.load ? "ref-echo-load -i" : `idle opener + ${await echoLoadTool()}`),
+      tool: () => (refTools.load() ? "ref-echo-load -i" : `idle opener + ${echoLoadTool()}`),
       available: () => ok,
       applies: (model) => (model.noC10k ? { ok: false, note: `${model.name} ${model.noC10k}` } : serves("echo")(model)),
       measure: measureC10k,
@@ -138,7 +138,7 @@ export async function waitForDescriptors(pid: number, target: number, timeoutMs:
 async function measureC10k(server: RunningServer, durationS: number, idle: number): Promise<Measurement> {
   const rssBefore = sampleServer(server.pid).rssBytes;
   const fdsBefore = countDescriptors(server.pid);
-  const ref = refTools.load;
+  const ref = refTools.load();
   if (ref) {
     let loaderDone = false;
     let started!: () => void;

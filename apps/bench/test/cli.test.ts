@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { builtinModels } from "../src/models.js";
 import { processTree } from "../src/proc.js";
-import { appFile } from "../src/paths.js";
+import { appFile, refTools } from "../src/paths.js";
 import { validateResults, type BenchResults } from "../src/results.js";
 import { builtinScenarios } from "../src/scenarios.js";
-import { tempDir } from "./helpers.js";
+import { firstAbsolutePath, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -40,6 +40,8 @@ describe("echo-bench --smoke", () => {
     // Models whose package has not landed are skipped with a note, not an error.
     for (const model of builtinModels().filter((m) => !m.available().ok)) expect(results.notes.join("\n")).toContain(`skipped ${model.name}`);
     expect(results.runs.reduce((a, r) => a + r.mismatches, 0)).toBe(0);
+    // The reference tools, when this checkout has them (ECHO_REF_DIR or ../shared/tools), drive C10k.
+    expect(results.scenarios.find((s) => s.name === "c10k")?.tool).toBe(refTools.load() ? "ref-echo-load -i" : "idle opener + @echo/client runLoad");
 
     // --report rewrites the report and a docs page from that file without running anything.
     const doc = join(tmp.dir, "docs", "benchmarks.md");
@@ -49,12 +51,17 @@ describe("echo-bench --smoke", () => {
     expect(page).toContain("## Method");
     expect(page).toContain(`Run of ${results.createdAt}`);
     expect(page).toContain("](benchmarks/cpu-echo.svg)");
+    // What the CLI wrote names no path of this machine (it ran with --out and --doc absolute).
+    for (const file of [join(out, "results.json"), join(out, "report.md"), doc, join(tmp.dir, "docs", "benchmarks", "results.json")]) {
+      expect([file, firstAbsolutePath(readFileSync(file, "utf8"))]).toEqual([file, ""]);
+    }
 
     // --compare of a run with itself: one round each, so no verdict either way.
     const same = await bench(["--compare", join(out, "results.json"), join(out, "results.json")]);
     expect(same.code).toBe(0);
     expect(same.stdout).toMatch(/echo\s+node-net\s+µs\/rt\s+\S+\s+\S+\s+\+0\.0%\s+too few rounds/);
-  }, 120_000);
+    // Every scenario, ab and wrk included: about a minute on a busy 2-core machine.
+  }, 240_000);
 });
 
 describe("echo-bench stopped by a signal", () => {
@@ -95,7 +102,7 @@ describe("echo-bench arguments", () => {
     [["--duration", "x"], /--duration must be a positive number, got "x"/],
     [["--baseline", "noequals"], /--baseline must be NAME=COMMAND, got "noequals"/],
     [["--baseline", "node-net=/bin/true {port}"], /--baseline name node-net is already a model's name/],
-    [["--loader", "fast"], /--loader must be auto, client, internal or ref, got "fast"/],
+    [["--loader", "fast"], /--loader must be client, internal, ref, got "fast"/],
     [["--full", "--smoke"], /choose one of --quick, --full, --smoke/],
     [["--compare", "one.json"], /--compare needs two results.json files/],
     [["--report", "x.json"], /ENOENT|--report needs --out DIR or --doc FILE/],
@@ -110,6 +117,7 @@ describe("echo-bench arguments", () => {
     expect(code).toBe(0);
     for (const m of builtinModels()) expect(stdout).toContain(m.name);
     expect(stdout).toMatch(/scenario c10k/);
+    expect(stdout).toContain(refTools.load() ? `reference tools ${refTools.display} (ref-echo-server, ref-echo-load)` : `reference tools absent: ${refTools.why()}`);
   });
 
   it("--help prints the usage", async () => {

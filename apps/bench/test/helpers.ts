@@ -39,3 +39,16 @@ export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "echo-bench-test-"));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * An absolute path of this machine in a report: a slash after a space, a quote, `=`, `(` or a
+ * line's start, then a name; or a file:// URL. Kernel interfaces (/proc/PID/stat, which the
+ * method names) are the same on every machine and allowed.
+ */
+export const ABSOLUTE_PATH = /(?:^|[\s'"`=(])\/(?!(?:proc|sys|dev)\b)[\w.~$-]|file:\/\//m;
+
+/** The first absolute path in `text` with some context around it, or "" when there is none. */
+export function firstAbsolutePath(text: string): string {
+  const found = ABSOLUTE_PATH.exec(text);
+  return found ? `…${text.slice(Math.max(0, found.index - 60), found.index + 60)}…` : "";
+}

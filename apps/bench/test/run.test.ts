@@ -9,7 +9,7 @@ import { markdownReport, writeDocPage, writeOutputs } from "../src/report.js";
 import { SCHEMA, toJson, validateResults, type BenchResults } from "../src/results.js";
 import { runBench, type Progress } from "../src/runner.js";
 import { builtinScenarios } from "../src/scenarios.js";
-import { tempDir } from "./helpers.js";
+import { firstAbsolutePath, tempDir } from "./helpers.js";
 
 // One small real run shared by the tests below: two scenarios, two rounds of 0.3 s, the Node
 // baseline, an external server started from a command line with {port}, and Python's selectors
@@ -129,6 +129,27 @@ describe("the report", () => {
     expect(page).toContain("## Method");
     expect(page).toContain("](benchmarks/cpu-echo.svg)");
     expect(existsSync(join(tmp.dir, "docs", "benchmarks", "cpu-echo.svg"))).toBe(true);
+  });
+});
+
+describe("paths in the reports", () => {
+  it("writes no absolute path into results.json, report.md, the charts or the docs page", () => {
+    const dir = join(tmp.dir, "portable");
+    const written = [...writeOutputs(results, dir), ...writeDocPage(results, join(dir, "docs", "benchmarks.md"))];
+    expect(written.filter((f) => f.endsWith(".svg")).length).toBeGreaterThan(0);
+    for (const file of written) {
+      expect([file, firstAbsolutePath(readFileSync(file, "utf8"))]).toEqual([file, ""]);
+    }
+    // The external server was started as `${process.execPath} ${apps/bench/…} --port N`.
+    const saved = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as BenchResults;
+    expect(saved.models.find((m) => m.name === "ext-net")!.command).toMatch(/^node apps\/bench\/baselines\/node-net-echo\.mjs --port \d+$/);
+    expect(saved.models.find((m) => m.name === "node-net")!.command).toMatch(/^node apps\/bench\/baselines\/node-net-echo\.mjs /);
+    if (python3()) {
+      expect(saved.machine.python).toMatch(/^\d+\.\d+\.\d+/);
+      expect(saved.models.find((m) => m.name === "python-selectors")!.command).toMatch(/^python3 apps\/bench\/baselines\/python_servers\.py /);
+      expect(readFileSync(join(dir, "report.md"), "utf8")).toContain(`Python ${saved.machine.python}.`);
+    }
+    expect(readFileSync(join(dir, "report.md"), "utf8")).toContain(`Node ${process.version},`);
   });
 });
 

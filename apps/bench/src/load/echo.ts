@@ -1,9 +1,12 @@
 /**
- * The echo load of the persistent, new-connection, CPU and C10k scenarios. By default
- * `@echo/client`'s `runLoad` when the installed client has it, otherwise the bench's internal
- * loop; `--loader ref` uses the C `ref-echo-load` instead.
+ * The echo load of the persistent, new-connection, CPU and C10k scenarios: `@echo/client`'s
+ * `runLoad` by default (`--loader client`). Two deliberate alternatives cross-check it:
+ * `--loader internal`, the bench's own small byte-checking loop, which shares no code with the
+ * client (so a change of figures after a client change can be told apart from a server change),
+ * and `--loader ref`, the C `ref-echo-load`.
  * @module
  */
+import { runLoad } from "@echo/client";
 import { refTools } from "../paths.js";
 import { refLoad } from "./external.js";
 import { internalLoad, type InternalLoadOptions } from "./internal.js";
@@ -13,53 +16,34 @@ import type { LoadResult } from "./types.js";
 export type EchoLoadOptions = InternalLoadOptions;
 
 /** Which generator drives echo load. */
-export type EchoLoader = "auto" | "client" | "internal" | "ref";
+export type EchoLoader = "client" | "internal" | "ref";
 
-/** The part of `@echo/client`'s `runLoad` the bench uses. */
-interface RunLoad {
-  (options: { host: string; port: number; connections: number; size: number; duration: number; newConnection: boolean }): Promise<{
-    roundTrips: number;
-    roundTripsPerSecond: number;
-    elapsed: number;
-    latency: { p50: number; p99: number; max: number };
-    errors: number;
-    mismatches: number;
-  }>;
-}
+/** The loaders `--loader` accepts. */
+export const echoLoaders: readonly EchoLoader[] = ["client", "internal", "ref"];
 
-let loader: EchoLoader = "auto";
-let runLoadPromise: Promise<RunLoad | undefined> | undefined;
+const toolNames: Record<EchoLoader, string> = { client: "@echo/client runLoad", internal: "internal", ref: "ref-echo-load" };
 
-/** `@echo/client`'s runLoad, or undefined while the installed client has none. */
-export function clientRunLoad(): Promise<RunLoad | undefined> {
-  runLoadPromise ??= import("@echo/client").then(
-    (m: Record<string, unknown>) => (typeof m.runLoad === "function" ? (m.runLoad as RunLoad) : undefined),
-    () => undefined,
-  );
-  return runLoadPromise;
-}
+let loader: EchoLoader = "client";
 
-/** Chooses the echo load generator (`--loader`). Rejects a choice that is not available. */
-export async function setEchoLoader(choice: EchoLoader): Promise<void> {
-  if (choice === "client" && !(await clientRunLoad())) throw new Error("--loader client: the installed @echo/client has no runLoad yet");
-  if (choice === "ref" && !refTools.load) throw new Error(`--loader ref: ${refTools.dir}/ref-echo-load is not built (sh shared/tools/build.sh ${refTools.dir})`);
+/** Chooses the echo load generator (`--loader`). Rejects `ref` when ref-echo-load cannot be had. */
+export function setEchoLoader(choice: EchoLoader): void {
+  if (!echoLoaders.includes(choice)) throw new Error(`--loader must be ${echoLoaders.join(", ")}, got ${JSON.stringify(choice)}`);
+  if (choice === "ref" && !refTools.load()) throw new Error(`--loader ref: ref-echo-load is not available (${refTools.why()})`);
   loader = choice;
 }
 
 /** The name of the generator {@link echoLoad} uses now. */
-export async function echoLoadTool(): Promise<string> {
-  if (loader === "ref") return "ref-echo-load";
-  if (loader === "internal") return "internal";
-  return (await clientRunLoad()) ? "@echo/client runLoad" : "internal";
+export function echoLoadTool(): string {
+  return toolNames[loader];
 }
 
 /** Runs echo load with the chosen generator. */
 export async function echoLoad(options: EchoLoadOptions): Promise<LoadResult> {
+  const newConnection = options.newConnection ?? false;
   if (loader === "ref") {
-    return refLoad({ binary: refTools.load!, port: options.port, connections: options.connections, size: options.size, seconds: options.durationMs / 1000, newConnection: options.newConnection ?? false });
+    return refLoad({ binary: refTools.load()!, port: options.port, connections: options.connections, size: options.size, seconds: options.durationMs / 1000, newConnection });
   }
-  const runLoad = loader === "internal" ? undefined : await clientRunLoad();
-  if (!runLoad) return internalLoad(options);
-  const r = await runLoad({ host: options.host, port: options.port, connections: options.connections, size: options.size, duration: options.durationMs / 1000, newConnection: options.newConnection ?? false });
-  return { tool: "@echo/client runLoad", done: r.roundTrips, seconds: r.elapsed, rps: r.roundTripsPerSecond, p50Us: r.latency.p50, p99Us: r.latency.p99, maxUs: r.latency.max, errors: r.errors, mismatches: r.mismatches };
+  if (loader === "internal") return internalLoad(options);
+  const r = await runLoad({ host: options.host, port: options.port, connections: options.connections, size: options.size, duration: options.durationMs / 1000, newConnection });
+  return { tool: toolNames.client, done: r.roundTrips, seconds: r.elapsed, rps: r.roundTripsPerSecond, p50Us: r.latency.p50, p99Us: r.latency.p99, maxUs: r.latency.max, errors: r.errors, mismatches: r.mismatches };
 }

@@ -3,16 +3,23 @@
  * bounded by its own duration and killed if it overstays.
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import type { LoadResult } from "./types.js";
 
-/** The absolute path of a command on PATH, or undefined. */
+/** The absolute path of an executable named `command` in a PATH directory, or undefined. No shell runs. */
 export function which(command: string): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  if (!command || command.includes("/")) return undefined;
+  const candidates = (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Runs a command, collecting stdout; kills it after `timeoutMs`. Rejects on a non-zero exit. */

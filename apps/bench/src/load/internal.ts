@@ -1,7 +1,9 @@
 /**
- * A minimal echo load loop, used until `@echo/client`'s `runLoad` is available: N persistent
- * connections each sending SIZE bytes and waiting for the whole echo (checked byte for byte), or
- * a new connection per round trip. Bounded in time; stops by itself.
+ * The bench's own minimal echo load loop (`--loader internal`): N persistent connections each
+ * sending SIZE bytes and waiting for the whole echo (checked byte for byte), or a new connection
+ * per round trip. Bounded in time; stops by itself. Kept on purpose beside `@echo/client`'s
+ * `runLoad` (the default): it shares no code with the client, so when figures move after a client
+ * change, a run with it tells whether the server or the load generator changed.
  * @module
  */
 import net from "node:net";

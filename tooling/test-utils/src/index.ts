@@ -1,0 +1,7 @@
+/**
+ * Helpers the echo tests share. Private to the workspace: a test package lists
+ * `"@echo/test-utils": "workspace:*"` in its devDependencies.
+ * @module
+ */
+export { ensureDebianPackages, findCommand, whyNoInstall } from "./debian.js";
+export type { DebianTool, EnsureDebianOptions, EnsureDebianResult } from "./debian.js";
