@@ -44,6 +44,8 @@ export interface LabState {
   load: LoadState | null;
   actions: ActionRecord[];
   compare: CompareState | null;
+  /** Child processes this page started that are alive now (prefork workers, idle holders). */
+  children: number[];
   /** The last thing that went wrong, for the page to show. */
   error: string | null;
 }
@@ -205,6 +207,7 @@ export class Lab {
       load: this.load?.state() ?? null,
       actions: this.actions.slice(-8),
       compare: this.comparison?.state ?? null,
+      children: this.childPids(),
       error: this.error,
     };
   }
@@ -254,17 +257,19 @@ export class Lab {
     const load = this.load?.running ? this.load : undefined;
     const errorsBefore = load?.errors ?? 0;
     const run = (async () => {
+      let status: ActionRecord["status"] = "done";
       try {
         record.detail = await act();
-        record.status = "done";
       } catch (error) {
         record.detail = (error as Error).message;
-        record.status = "failed";
+        status = "failed";
       }
+      // The record stays "running" until its cost is known.
       if (load) {
         await load.nextSlice();
         record.failedConnections = load.errors - errorsBefore;
       }
+      record.status = status;
     })();
     this.busy = run.finally(() => (this.busy = undefined));
     await run;
