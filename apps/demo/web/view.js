@@ -103,7 +103,8 @@ export function renderCompare(table, note, compare) {
     ...compare.rows.map((r) => {
       const row = element("tr");
       row.dataset.selector = r.selector;
-      for (const text of [r.selector, us(r.usAlone), us(r.usWithIdle), number(r.held), number(r.refused)]) row.append(element("td", "", text));
+      const ratio = `${us(r.usWithIdle)} (${(r.usWithIdle / r.usAlone).toFixed(1)}×)`;
+      for (const text of [r.selector, us(r.usAlone), ratio, number(r.held), number(r.refused)]) row.append(element("td", "", text));
       return row;
     }),
   );

@@ -165,10 +165,14 @@ export class Lab {
     });
   }
 
-  /** Starts the selector comparison with `idle` idle connections. */
-  compareSelectors(idle: number): CompareState {
+  /**
+   * Starts the selector comparison with `idle` idle connections. A running load is stopped
+   * first: it would share the CPU with what is measured.
+   */
+  async compareSelectors(idle: number): Promise<CompareState> {
     this.assertOpen();
     if (this.comparison?.state.running) throw new ServerStateError("a comparison is running already");
+    await this.load?.stop();
     this.comparison = new SelectorComparison(idle);
     return this.comparison.state;
   }
