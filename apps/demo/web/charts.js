@@ -10,7 +10,8 @@ function chart(container, series, yLabel) {
     height: 200,
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
     series: [{}, ...series.map((s) => ({ spanGaps: false, width: 2, ...s }))],
-    axes: [{}, { label: yLabel, size: 70 }],
+    // Clock time on the x axis (13:05:20), not uPlot's date-and-time ticks.
+    axes: [{ values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString("en-GB")) }, { label: yLabel, size: 70 }],
     legend: { live: false },
   };
   const plot = new uPlot(opts, [[], ...series.map(() => [])], container);
