@@ -73,6 +73,62 @@ describe("echo-demo web: requests", () => {
   });
 });
 
+describe("echo-demo web: prefork actions under load", () => {
+  let web: WebProcess;
+  let page: EventStream;
+  beforeAll(async () => {
+    web = await startWeb();
+    page = await openEvents(web.url);
+  });
+  afterAll(async () => {
+    page.close();
+    expect(await web.stop()).toBe(0);
+  });
+
+  interface Action {
+    kind: string;
+    status: string;
+    detail: string;
+    failedConnections: number | null;
+  }
+
+  const listening = (s: State): number[] => s.boxes.filter((b) => b.state === "listening").map((b) => b.pid);
+
+  it("reloads to a new generation, adds and removes workers, and says what each cost the load", async () => {
+    const session = page.session;
+    expect((await post(web.url, "/api/start", { session, model: "prefork", workers: 2, schedule: "round-robin" })).status).toBe(200);
+    const first = listening(await page.until<State>((s) => listening(s).length === 2, "two workers"));
+    expect((await post(web.url, "/api/load", { session, connections: 8, seconds: 60 })).status).toBe(200);
+
+    let res = await post(web.url, "/api/prefork/kill", { session, pid: 1 });
+    expect(res.status).toBe(400);
+    expect((res.json.error as { message: string }).message).toMatch(/^pid 1 is not a listening worker of this server \(its workers: \d+, \d+\)$/);
+
+    res = await post(web.url, "/api/prefork/reload", { session });
+    expect(res.status).toBe(200);
+    const reload = res.json as unknown as Action;
+    expect(reload.status).toBe("done");
+    expect(reload.detail).toMatch(/^Process-3 \(pid \d+\), Process-4 \(pid \d+\) took over in \d+\.\d+ s$/);
+    expect(typeof reload.failedConnections).toBe("number");
+    const second = listening(await page.until<State>((s) => listening(s).length === 2 && listening(s).every((p) => !first.includes(p)), "the new generation"));
+    await allGone(first);
+
+    res = await post(web.url, "/api/prefork/add", { session });
+    expect((res.json as unknown as Action).detail).toMatch(/^Process-5 \(pid \d+\) is listening; 3 workers$/);
+    await page.until<State>((s) => listening(s).length === 3, "three workers");
+
+    res = await post(web.url, "/api/prefork/remove", { session });
+    const removed = res.json as unknown as Action;
+    expect(removed.detail).toMatch(/^Process-3 \(pid \d+\) finished its connections and exited; 2 workers$/);
+    expect(typeof removed.failedConnections).toBe("number");
+    const state = await page.until<State>((s) => listening(s).length === 2, "two workers again");
+    expect(listening(state)).not.toContain(second[0]);
+    await allGone([second[0]!]);
+    // The load went on through all of it.
+    expect((state as unknown as { load: { running: boolean; roundTrips: number } }).load.running).toBe(true);
+  });
+});
+
 describe("echo-demo web: nothing a page starts outlives it", () => {
   let web: WebProcess | undefined;
   afterEach(async () => {
