@@ -258,6 +258,8 @@ export class Lab {
   private async action(kind: string, what: string, act: () => Promise<string>): Promise<ActionRecord> {
     const record: ActionRecord = { id: this.nextAction++, kind, what, status: "running", detail: "", failedConnections: null };
     this.actions.push(record);
+    // The page shows the last few; memory stays bounded however long the page stays open.
+    if (this.actions.length > 50) this.actions.splice(0, this.actions.length - 50);
     const load = this.load?.running ? this.load : undefined;
     const errorsBefore = load?.errors ?? 0;
     const run = (async () => {
