@@ -113,11 +113,15 @@ export class Lab {
     await this.load?.stop();
   }
 
-  /** SIGKILLs a prefork worker (the first one when `pid` is absent) and waits for its replacement. */
+  /**
+   * SIGKILLs a prefork worker (when `pid` is absent, the one with the most open connections at
+   * its last heartbeat) and waits for its replacement.
+   */
   kill(pid: number | undefined): Promise<ActionRecord> {
     const prefork = this.requirePrefork("kill");
     const workers = prefork.workers().filter((w) => w.state === "listening");
-    const victim = pid === undefined ? workers[0] : workers.find((w) => w.pid === pid);
+    const busiest = (): (typeof workers)[number] | undefined => [...workers].sort((a, b) => b.stats.active - a.stats.active)[0];
+    const victim = pid === undefined ? busiest() : workers.find((w) => w.pid === pid);
     if (!victim && pid === undefined) throw new ServerStateError("there is no listening worker to kill");
     if (!victim) throw new InvalidArgumentError(`pid ${pid} is not a listening worker of this server (its workers: ${workers.map((w) => w.pid).join(", ")})`);
     return this.action("kill", `SIGKILL ${victim.name} (pid ${victim.pid})`, async () => {
