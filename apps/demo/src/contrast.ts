@@ -67,11 +67,12 @@ async function start(model: ContrastModel, holdMs: number): Promise<Running> {
 
 /**
  * The most replies whose holds overlapped: a reply at time r was held during (r - hold, r].
- * Only 80 % of the hold counts, so that timer and scheduling jitter of a few milliseconds
- * cannot turn back-to-back holds into overlapping ones.
+ * Only half the hold counts: a reply seen late by a busy client cannot make back-to-back holds
+ * (iterative: each starts after the one before has ended) look like overlapping ones, while
+ * holds served side by side end within milliseconds of each other.
  */
 function maxOverlap(replyMs: readonly number[], holdMs: number): number {
-  const window = holdMs * 0.8;
+  const window = holdMs * 0.5;
   let best = 0;
   for (const r of replyMs) best = Math.max(best, replyMs.filter((other) => other > r - window && other <= r).length);
   return best;
