@@ -8,20 +8,25 @@ interface State {
   compare: { running: boolean; rows: unknown[] } | null;
 }
 
-describe("echo-demo web: requests", () => {
-  let web: WebProcess;
-  let page: EventStream;
-
+/** One `echo-demo web` and one open page for a describe block; the web view must exit 0 at the end. */
+function sharedPage(): { web: WebProcess; page: EventStream } {
+  const ctx = {} as { web: WebProcess; page: EventStream };
   beforeAll(async () => {
-    web = await startWeb();
-    page = await openEvents(web.url);
+    ctx.web = await startWeb();
+    ctx.page = await openEvents(ctx.web.url);
   });
   afterAll(async () => {
-    page.close();
-    expect(await web.stop()).toBe(0);
+    ctx.page?.close();
+    expect(await ctx.web?.stop()).toBe(0);
   });
+  return ctx;
+}
+
+describe("echo-demo web: requests", () => {
+  const ctx = sharedPage();
 
   it("serves the page, its modules and uPlot", async () => {
+    const { web } = ctx;
     for (const [path, type] of [["/", "text/html"], ["/app.js", "text/javascript"], ["/view.js", "text/javascript"], ["/charts.js", "text/javascript"], ["/style.css", "text/css"], ["/vendor/uPlot.esm.js", "text/javascript"], ["/vendor/uPlot.min.css", "text/css"]]) {
       const res = await fetch(new URL(path!, web.url));
       expect(res.status, path).toBe(200);
@@ -31,6 +36,7 @@ describe("echo-demo web: requests", () => {
   });
 
   it("answers a bad request with 400 and a message that says what is wrong", async () => {
+    const { web, page } = ctx;
     const session = page.session;
     const cases: [string, unknown, RegExp][] = [
       ["/api/start", { session, model: "prefork", workers: 0 }, /^workers must be an integer from 1 to 16, got 0$/],
@@ -57,6 +63,7 @@ describe("echo-demo web: requests", () => {
   });
 
   it("answers 409 for an action that does not fit what runs, 404 for unknown paths and sessions", async () => {
+    const { web, page } = ctx;
     const session = page.session;
     let res = await post(web.url, "/api/load", { session, connections: 5, seconds: 5 });
     expect(res.status).toBe(409);
@@ -74,16 +81,7 @@ describe("echo-demo web: requests", () => {
 });
 
 describe("echo-demo web: prefork actions under load", () => {
-  let web: WebProcess;
-  let page: EventStream;
-  beforeAll(async () => {
-    web = await startWeb();
-    page = await openEvents(web.url);
-  });
-  afterAll(async () => {
-    page.close();
-    expect(await web.stop()).toBe(0);
-  });
+  const ctx = sharedPage();
 
   interface Action {
     kind: string;
@@ -95,6 +93,7 @@ describe("echo-demo web: prefork actions under load", () => {
   const listening = (s: State): number[] => s.boxes.filter((b) => b.state === "listening").map((b) => b.pid);
 
   it("reloads to a new generation, adds and removes workers, and says what each cost the load", async () => {
+    const { web, page } = ctx;
     const session = page.session;
     expect((await post(web.url, "/api/start", { session, model: "prefork", workers: 2, schedule: "round-robin" })).status).toBe(200);
     const first = listening(await page.until<State>((s) => listening(s).length === 2, "two workers"));
