@@ -1,14 +1,16 @@
-#!/usr/bin/env node
 /**
  * The article's tour, runnable: each server model is started on a free loopback port and talked
  * to with `@echo/client`, printing what the article printed. Every step is bounded and the tour
- * exits by itself.
+ * ends by itself.
+ * @module
  */
 import { EchoClient } from "@echo/client";
 import { EchoServer, type ServerAddress } from "@echo/core";
 import { PreforkServer } from "@echo/prefork";
 import { SelectorServer, type SelectorKind } from "@echo/selector";
 import { ThreadedServer } from "@echo/threaded";
+import { contrast, contrastModels, type ContrastResult } from "./contrast.js";
+import { privdropStep } from "./privdrop-step.js";
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const serverLog = { info: (m: string) => log(`  server: ${m}`), error: (m: string) => log(`  server error: ${m}`) };
@@ -122,10 +124,48 @@ async function selectors(): Promise<void> {
   }
 }
 
-await once();
-await iterative();
-await asyncModel();
-await threaded();
-await prefork();
-await selectors();
-log("Tour complete.");
+async function privileges(): Promise<void> {
+  log("7. Privilege drop (model async, echo-server --user nobody): bind a port below 1024 as root, then serve as nobody");
+  const result = await privdropStep();
+  if (!result.ran) {
+    log(`  skipped: ${result.reason}`);
+    return;
+  }
+  log(`  server bound to 127.0.0.1:${result.port} as root (pid ${result.pid}), then ${result.dropLine}`);
+  log(`  the server's own /proc/${result.pid}/status:`);
+  for (const line of result.statusLines) log(`    ${line.replace(/\s+/g, " ").trim()}${line.startsWith("Groups:") && line.trim() === "Groups:" ? " (none)" : ""}`);
+  log(`  client: Received ${JSON.stringify(result.reply)}`);
+}
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(2);
+
+function describeContrast(r: ContrastResult): string {
+  const side = r.heldAtOnce >= 2 ? `side by side: up to ${r.heldAtOnce} held at once` : "queued: one at a time, the others waited in line";
+  return `${r.model.padEnd(9)} (${r.setup}) wall ${seconds(r.wallMs)} s; ${side}; replies at ${r.replyMs.map(seconds).join(", ")} s`;
+}
+
+async function contrastRun(): Promise<void> {
+  log("8. Contrast: five clients connect at once; the handler (hold) holds each request 200 ms");
+  const results: ContrastResult[] = [];
+  for (const model of contrastModels) {
+    const result = await contrast(model);
+    results.push(result);
+    log(`  ${describeContrast(result)}`);
+    log(`  ${model.padEnd(9)} client: Received ${JSON.stringify(result.firstReply)}`);
+  }
+  const base = results.find((r) => r.model === "async")!;
+  log(`  wall time relative to async: ${results.map((r) => `${r.model} ${(r.wallMs / base.wallMs).toFixed(1)}×`).join(", ")}`);
+}
+
+/** Runs every step of the tour in order; resolves when the last server has closed. */
+export async function runTour(): Promise<void> {
+  await once();
+  await iterative();
+  await asyncModel();
+  await threaded();
+  await prefork();
+  await selectors();
+  await privileges();
+  await contrastRun();
+  log("Tour complete.");
+}
