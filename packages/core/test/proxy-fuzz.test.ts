@@ -21,6 +21,8 @@ function feedAll(chunks: Uint8Array[]): { result: ProxyParseResult; rest: Buffer
   const parser = new ProxyHeaderParser();
   for (let i = 0; i < chunks.length; i++) {
     const result = parser.feed(chunks[i] as Uint8Array);
+    // Memory stays bounded: never more header bytes than the v2 cap (the v1 limit, 107, is lower).
+    expect(parser.received).toBeLessThanOrEqual(2048);
     if (result.status === "done") return { result, rest: Buffer.concat([result.rest, ...chunks.slice(i + 1)]) };
     if (result.status === "error") return { result, rest: Buffer.alloc(0) };
   }
@@ -95,7 +97,7 @@ const sslTlv = fc
     const head = Buffer.alloc(5);
     head[0] = client;
     head.writeUInt32BE(verify, 1);
-    const parts = [head];
+    const parts: Buffer[] = [head];
     if (version !== null) parts.push(subTlv(0x21, version));
     if (cn !== null) parts.push(subTlv(0x22, cn));
     if (cipher !== null) parts.push(subTlv(0x23, cipher));
@@ -107,7 +109,7 @@ const otherTlv = fc.record({
 });
 const uniqueId = fc.uint8Array({ maxLength: 128 }).map((value) => ({ type: 0x05, value }));
 const tlvList = fc.tuple(fc.array(fc.oneof(otherTlv, uniqueId), { maxLength: 6 }), fc.option(sslTlv), fc.nat()).map(([others, ssl, at]) => {
-  const list = [...others];
+  const list: { type: number; value: Uint8Array }[] = [...others];
   if (ssl !== null) list.splice(at % (list.length + 1), 0, ssl);
   return list;
 });
