@@ -13,8 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EchoClient } from "@echo/client";
-import { ProxyHeaderParser } from "../src/proxy/parser.js";
-import type { ProxyHeader } from "../src/proxy/header.js";
+import { freePort, proxiedEcho, roundTrip, type Arrival } from "./proxy-helpers.js";
 
 function findHaproxy(): string | undefined {
   for (const candidate of ["haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]) {
@@ -36,14 +35,6 @@ function ensureHaproxy(): string {
   return installed;
 }
 
-async function freePort(host = "127.0.0.1"): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 async function hasIPv6(): Promise<boolean> {
   const server = net.createServer();
   return new Promise((resolve) => {
@@ -52,86 +43,23 @@ async function hasIPv6(): Promise<boolean> {
   });
 }
 
-interface Arrival {
-  header: ProxyHeader;
-  /** The real peer: HAProxy's own end of the backend connection. */
-  peer: { address: string; port: number };
-}
-
-/** The backend: parses each connection's header, records it, then echoes; refusals are recorded too. */
-function backend(): { server: net.Server; arrivals: Arrival[]; refused: string[]; waiters: (() => void)[] } {
-  const arrivals: Arrival[] = [];
-  const refused: string[] = [];
-  const waiters: (() => void)[] = [];
-  const server = net.createServer((socket) => {
-    const parser = new ProxyHeaderParser();
-    socket.on("error", () => undefined);
-    const onData = (chunk: Buffer): void => {
-      const r = parser.feed(chunk);
-      if (r.status === "needMore") return;
-      socket.off("data", onData);
-      if (r.status === "error") {
-        refused.push(`${r.reason}: ${r.message}`);
-        socket.destroy();
-        return;
-      }
-      arrivals.push({ header: r.header, peer: { address: socket.remoteAddress as string, port: socket.remotePort as number } });
-      for (const wake of waiters.splice(0)) wake();
-      if (r.rest.length > 0) socket.write(r.rest);
-      socket.on("data", (c: Buffer) => socket.write(c));
-    };
-    socket.on("data", onData);
-  });
-  return { server, arrivals, refused, waiters };
-}
-
-/** Resolves once `predicate` holds over the backend's arrivals (each arrival re-checks it). */
-function until(b: ReturnType<typeof backend>, predicate: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (predicate()) resolve();
-      else b.waiters.push(check);
-    };
-    check();
-  });
-}
-
-/** One round trip from `localAddress` through HAProxy's frontend; resolves with the client's port. */
-function roundTrip(port: number, host: string, localAddress: string, payload: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host, localAddress });
-    let got = "";
-    socket.on("error", reject);
-    socket.on("connect", () => socket.write(payload));
-    socket.on("data", (c: Buffer) => {
-      got += c.toString();
-      if (got.length >= payload.length) {
-        const localPort = socket.localPort as number;
-        socket.destroy();
-        if (got === payload) resolve(localPort);
-        else reject(new Error(`echo mismatch: ${JSON.stringify(got)}`));
-      }
-    });
-  });
-}
-
 describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
   let haproxy: string;
   let dir: string;
   let pid: number | undefined;
   let ipv6 = false;
-  const v4 = backend();
-  const v6 = backend();
-  const checks = backend();
+  const v4 = proxiedEcho();
+  const v6 = proxiedEcho();
+  const checks = proxiedEcho();
   const ports = { v1: 0, v2: 0, v1six: 0, v2six: 0, relay: 0 };
 
   beforeAll(async () => {
     haproxy = ensureHaproxy();
     ipv6 = await hasIPv6();
     dir = mkdtempSync(join(tmpdir(), "echo-haproxy-"));
-    await new Promise<void>((resolve) => v4.server.listen(0, "127.0.0.1", resolve));
-    await new Promise<void>((resolve) => checks.server.listen(0, "127.0.0.1", resolve));
-    if (ipv6) await new Promise<void>((resolve) => v6.server.listen(0, "::1", resolve));
+    await v4.listen();
+    await checks.listen();
+    if (ipv6) await v6.listen("::1");
     const port = (s: net.Server): number => (s.address() as net.AddressInfo).port;
     ports.v1 = await freePort();
     ports.v2 = await freePort();
@@ -204,13 +132,13 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
         // already gone
       }
     }
-    for (const b of [v4, v6, checks]) if (b.server.listening) await new Promise<void>((resolve) => b.server.close(() => resolve()));
+    for (const b of [v4, v6, checks]) await b.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("send-proxy (v1): the header carries the client's real address and port, not HAProxy's", async () => {
-    const clientPort = await roundTrip(ports.v1, "127.0.0.1", "127.0.0.2", "hello through haproxy v1");
-    await until(v4, () => v4.arrivals.some((a) => a.header.source?.port === clientPort));
+    const clientPort = await roundTrip(ports.v1, "127.0.0.1", "hello through haproxy v1", "127.0.0.2");
+    await v4.until(() => v4.arrivals.some((a) => a.header.source?.port === clientPort));
     const arrival = v4.arrivals.find((a) => a.header.source?.port === clientPort) as Arrival;
     expect(arrival.header).toMatchObject({ version: 1, command: "PROXY", family: "IPv4" });
     expect(arrival.header.source).toEqual({ address: "127.0.0.2", port: clientPort, family: "IPv4" });
@@ -221,8 +149,8 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
 
   it("send-proxy-v2 with CRC32c and unique-id TLVs: verified checksum, the client's address", async () => {
     const clientPorts: number[] = [];
-    for (const from of ["127.0.0.2", "127.0.0.3", "127.0.0.9"]) clientPorts.push(await roundTrip(ports.v2, "127.0.0.1", from, `v2 from ${from}`));
-    await until(v4, () => clientPorts.every((p) => v4.arrivals.some((a) => a.header.version === 2 && a.header.source?.port === p)));
+    for (const from of ["127.0.0.2", "127.0.0.3", "127.0.0.9"]) clientPorts.push(await roundTrip(ports.v2, "127.0.0.1", `v2 from ${from}`, from));
+    await v4.until(() => clientPorts.every((p) => v4.arrivals.some((a) => a.header.version === 2 && a.header.source?.port === p)));
     ["127.0.0.2", "127.0.0.3", "127.0.0.9"].forEach((from, i) => {
       const arrival = v4.arrivals.find((a) => a.header.version === 2 && a.header.source?.port === clientPorts[i]) as Arrival;
       expect(arrival.header).toMatchObject({ command: "PROXY", family: "IPv4", transport: "stream", checksummed: true });
@@ -246,7 +174,7 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
       expect((await client.request(`relay ${proxyHeader.source.address}`, { timeout: 10_000 })).toString()).toBe(`relay ${proxyHeader.source.address}`);
       await client.close();
     }
-    await until(v4, () => sources.every((s) => v4.arrivals.some((a) => a.header.source?.port === s.source.port)));
+    await v4.until(() => sources.every((s) => v4.arrivals.some((a) => a.header.source?.port === s.source.port)));
     for (const s of sources) {
       const arrival = v4.arrivals.find((a) => a.header.source?.port === s.source.port) as Arrival;
       expect(arrival.header).toMatchObject({ version: 2, source: { address: s.source.address, port: s.source.port } });
@@ -254,7 +182,7 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
   });
 
   it("health checks with check-send-proxy: v1 sends a TCP4 line, v2 a LOCAL command", async () => {
-    await until(checks, () => checks.arrivals.some((a) => a.header.version === 1) && checks.arrivals.some((a) => a.header.version === 2));
+    await checks.until(() => checks.arrivals.some((a) => a.header.version === 1) && checks.arrivals.some((a) => a.header.version === 2));
     const v2check = checks.arrivals.find((a) => a.header.version === 2) as Arrival;
     expect(v2check.header).toMatchObject({ command: "LOCAL", source: null, destination: null });
     const v1check = checks.arrivals.find((a) => a.header.version === 1) as Arrival;
@@ -264,9 +192,9 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
 
   it("IPv6 clients through v1 (TCP6) and v2 (AF_INET6)", async (ctx) => {
     if (!ipv6) ctx.skip();
-    const p1 = await roundTrip(ports.v1six, "::1", "::1", "six v1");
-    const p2 = await roundTrip(ports.v2six, "::1", "::1", "six v2");
-    await until(v6, () => [p1, p2].every((p) => v6.arrivals.some((a) => a.header.source?.port === p)));
+    const p1 = await roundTrip(ports.v1six, "::1", "six v1", "::1");
+    const p2 = await roundTrip(ports.v2six, "::1", "six v2", "::1");
+    await v6.until(() => [p1, p2].every((p) => v6.arrivals.some((a) => a.header.source?.port === p)));
     const a1 = v6.arrivals.find((a) => a.header.source?.port === p1) as Arrival;
     const a2 = v6.arrivals.find((a) => a.header.source?.port === p2) as Arrival;
     expect(a1.header).toMatchObject({ version: 1, family: "IPv6", source: { address: "::1", port: p1, family: "IPv6" }, destination: { address: "::1", port: ports.v1six } });
