@@ -89,7 +89,7 @@ const setpriv = findTool("setpriv", ["/usr/bin/setpriv"]);
 const fixture = fileURLToPath(new URL("./fixtures/activation-echo.mjs", import.meta.url));
 
 /** src/activation.ts and what it imports, transpiled to plain JS in a world-readable directory (nobody must load it too). */
-function transpiled(): { dir: string; url: string } {
+function transpiled(): { dir: string; url: string; fixture: string } {
   const dir = mkdtempSync(join(tmpdir(), "echo-activation-"));
   const src = fileURLToPath(new URL("../src/", import.meta.url));
   for (const file of ["activation.ts", "activation-error.ts", "errors.ts"]) {
@@ -100,9 +100,11 @@ function transpiled(): { dir: string; url: string } {
     chmodSync(target, 0o644);
   }
   writeFileSync(join(dir, "package.json"), '{ "type": "module" }');
-  chmodSync(join(dir, "package.json"), 0o644);
+  // The fixture goes there too: the checkout may sit below a directory nobody cannot enter.
+  writeFileSync(join(dir, "fixture.mjs"), readFileSync(fixture));
+  for (const file of ["package.json", "fixture.mjs"]) chmodSync(join(dir, file), 0o644);
   chmodSync(dir, 0o755);
-  return { dir, url: pathToFileURL(join(dir, "activation.js")).href };
+  return { dir, url: pathToFileURL(join(dir, "activation.js")).href, fixture: join(dir, "fixture.mjs") };
 }
 
 interface Report {
@@ -132,7 +134,7 @@ const children = new Set<ChildProcess>();
 /** Starts systemd-socket-activate; resolves once it has bound every address (its "Listening on … as N." lines). */
 function activate(args: string[], command: string[], listens: number): Promise<Activated> {
   return new Promise((resolve, reject) => {
-    const child = spawn(socketActivate as string, [...args, ...command], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(socketActivate as string, [...args, ...command], { stdio: ["ignore", "pipe", "pipe"], cwd: tmpdir() });
     children.add(child);
     let err = "";
     let out = "";
@@ -168,7 +170,7 @@ function activate(args: string[], command: string[], listens: number): Promise<A
 }
 
 describe.skipIf(socketActivate === undefined)("under systemd-socket-activate", () => {
-  let module: { dir: string; url: string };
+  let module: { dir: string; url: string; fixture: string };
   beforeAll(() => {
     module = transpiled();
   });
@@ -182,7 +184,7 @@ describe.skipIf(socketActivate === undefined)("under systemd-socket-activate", (
 
   it("the server listens on the passed socket (fd 3): a round trip, LISTEN_PID is its pid, the variables are gone after reading", async () => {
     const port = await freePort();
-    const run = await activate(["-l", `127.0.0.1:${port}`, "--fdname=echo"], [process.execPath, fixture, module.url], 1);
+    const run = await activate(["-l", `127.0.0.1:${port}`, "--fdname=echo"], [process.execPath, module.fixture, module.url], 1);
     // systemd-socket-activate starts the command on the first connection; that connection waits in the backlog.
     expect(await roundTrip(port, "127.0.0.1", "hello, activated")).toBeGreaterThan(0);
     const report = await run.report;
@@ -198,7 +200,7 @@ describe.skipIf(socketActivate === undefined)("under systemd-socket-activate", (
 
   it("picks a socket by name among several", async () => {
     const [one, two] = [await freePort(), await freePort()];
-    const run = await activate(["-l", `127.0.0.1:${one}`, "-l", `127.0.0.1:${two}`, "--fdname=one:two"], [process.execPath, fixture, module.url, JSON.stringify({ name: "two" })], 2);
+    const run = await activate(["-l", `127.0.0.1:${one}`, "-l", `127.0.0.1:${two}`, "--fdname=one:two"], [process.execPath, module.fixture, module.url, JSON.stringify({ name: "two" })], 2);
     expect(await roundTrip(two, "127.0.0.1", "second")).toBeGreaterThan(0);
     const report = await run.report;
     expect(report.socket).toEqual({ fd: 4, name: "two", index: 1 });
@@ -211,7 +213,7 @@ describe.skipIf(socketActivate === undefined)("under systemd-socket-activate", (
     let port = 0;
     for (const candidate of [7, 9, 13, 19, 37, 79, 113, 1001]) {
       try {
-        run = await activate(["-l", `127.0.0.1:${candidate}`], [setpriv as string, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, fixture, module.url], 1);
+        run = await activate(["-l", `127.0.0.1:${candidate}`], [setpriv as string, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, module.fixture, module.url], 1);
         port = candidate;
         break;
       } catch (error) {

@@ -31,7 +31,8 @@ export const MAX_V2_LENGTH_RANGE = { min: V2_FIXED_LENGTH + 216, max: V2_FIXED_L
  * What {@link ProxyHeaderParser.feed} found:
  * - `needMore`: the bytes so far are a valid beginning; feed the next chunk.
  * - `done`: a complete, valid header; `rest` is what followed it in the last chunk (the first
- *   application bytes, possibly empty), a view on that chunk.
+ *   application bytes, possibly empty), a view on that chunk: copy it when the chunk's memory is
+ *   reused (an `onread` buffer).
  * - `error`: not a valid header; `reason` is stable, `message` explains. Close the connection.
  */
 export type ProxyParseResult =
