@@ -108,9 +108,12 @@ describe("PROXY v2", () => {
     expect(done(parseProxyHeader(withBlock)).header).toMatchObject({ command: "LOCAL", source: null, destination: null, family: "IPv4" });
     const empty = Buffer.concat([sig, Buffer.from([0x20, 0x00, 0, 0])]);
     expect(done(parseProxyHeader(empty)).header).toMatchObject({ command: "LOCAL", family: "unspec", length: 16 });
-    // LOCAL must not be assumed to carry zero bytes: a short block is skipped too.
+    // LOCAL must not be assumed to carry zero bytes, and its block is discarded whatever it holds:
+    // a short block, a broken TLV, a family byte no PROXY header may have.
     const short = encodeV2({ command: 0, famProto: 0x21, addresses: Buffer.alloc(5), tlvs: [], crc: false });
     expect(done(parseProxyHeader(short)).header.length).toBe(21);
+    const odd = encodeV2({ command: 0, famProto: 0xff, addresses: Buffer.from([1, 0, 9]), tlvs: [], crc: false });
+    expect(done(parseProxyHeader(odd)).header).toMatchObject({ command: "LOCAL", family: "unspec", transport: "unspec", tlvs: [], length: 19 });
   });
 
   it("gives no address for AF_UNIX and AF_UNSPEC", () => {

@@ -96,21 +96,26 @@ function refV2(b: Buffer, maxV2: number): RefResult {
     if (b[12]! >> 4 !== 2 || (b[12]! & 15) > 1) return { kind: "invalid" };
   }
   const local = b.length > 12 && (b[12]! & 15) === 0;
-  if (b.length > 13) {
-    const fp = b[13]!;
-    if (fp >> 4 > 3 || (fp & 15) > 2) return { kind: "invalid" };
-    if (!local && ![0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32].includes(fp)) return { kind: "invalid" };
-  }
+  // LOCAL: the block, family byte included, is discarded; PROXY: only the listed combinations.
+  if (b.length > 13 && !local && ![0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32].includes(b[13]!)) return { kind: "invalid" };
   if (b.length < 16) return { kind: "incomplete" };
   const length = 16 + b.readUInt16BE(14);
   if (length > maxV2) return { kind: "invalid" };
   if (b.length < length) return { kind: "incomplete" };
   const h = b.subarray(0, length);
   const fam = h[13]! >> 4;
+  if (local) {
+    const families = ["unspec", "IPv4", "IPv6", "unix"] as const;
+    const transports = ["unspec", "stream", "dgram"] as const;
+    return {
+      kind: "valid",
+      header: { version: 2, command: "LOCAL", family: families[fam] ?? "unspec", transport: transports[h[13]! & 15] ?? "unspec", source: null, destination: null, tlvs: [], ssl: null, checksummed: false, length },
+    };
+  }
   const need = [0, 12, 36, 216][fam]!;
   const block = length - 16;
-  if (!local && block < need) return { kind: "invalid" };
-  let at = block >= need ? 16 + need : length;
+  if (block < need) return { kind: "invalid" };
+  let at = 16 + need;
   const tlvs: { type: number; value: Buffer; offset: number }[] = [];
   while (at < length) {
     if (length - at < 3) return { kind: "invalid" };
@@ -148,7 +153,7 @@ function refV2(b: Buffer, maxV2: number): RefResult {
   }
   let source: RefEndpoint | null = null;
   let destination: RefEndpoint | null = null;
-  if (!local && (fam === 1 || fam === 2)) {
+  if (fam === 1 || fam === 2) {
     const size = fam === 1 ? 4 : 16;
     const family = fam === 1 ? "IPv4" : "IPv6";
     const text = (o: number): string => (fam === 1 ? [...h.subarray(o, o + 4)].join(".") : canonical6(ipv6Text(h.subarray(o, o + 16))));
@@ -159,7 +164,7 @@ function refV2(b: Buffer, maxV2: number): RefResult {
     kind: "valid",
     header: {
       version: 2,
-      command: local ? "LOCAL" : "PROXY",
+      command: "PROXY",
       family: (["unspec", "IPv4", "IPv6", "unix"] as const)[fam]!,
       transport: (["unspec", "stream", "dgram"] as const)[h[13]! & 15]!,
       source,

@@ -26,7 +26,7 @@ export const ProxyErrorCodes = {
  * - `port`: a port outside 0–65535 or written with a leading zero
  * - `version`: a v2 version nibble other than 2
  * - `command`: a v2 command other than LOCAL (0) or PROXY (1)
- * - `family`: a v2 address family or transport outside the specification
+ * - `family`: a v2 PROXY header's family/transport byte is not one the specification lists
  * - `length`: a v2 address block shorter than its family needs
  * - `tlv`: a TLV (or an SSL sub-TLV) running past its container, or with a wrong size
  * - `checksum`: a CRC32c TLV that does not match the header

@@ -17,9 +17,9 @@ export const V2_FIXED_LENGTH = 16;
 
 /** Address block bytes each family needs (IPv4 and IPv6 with ports; AF_UNIX two 108-byte paths). */
 const ADDRESS_LENGTH = [0, 12, 36, 216] as const;
-const FAMILIES = ["unspec", "IPv4", "IPv6", "unix"] as const;
-const TRANSPORTS = ["unspec", "stream", "dgram"] as const;
-/** The family/transport bytes the specification lists for the PROXY command. */
+const FAMILIES: readonly ProxyHeader["family"][] = ["unspec", "IPv4", "IPv6", "unix"];
+const TRANSPORTS: readonly ProxyHeader["transport"][] = ["unspec", "stream", "dgram"];
+/** The family/transport bytes the specification lists for the PROXY command (others are refused). */
 const PROXY_COMBINATIONS = new Set([0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32]);
 
 /** A decoded header, or why it is invalid. */
@@ -38,31 +38,51 @@ export function checkV2Prefix(bytes: Uint8Array, available: number): { reason: P
     if (verCmd >> 4 !== 2) return { reason: "version", message: `the version nibble must be 2, got ${verCmd >> 4}` };
     if ((verCmd & 0x0f) > 1) return { reason: "command", message: `the command must be LOCAL (0) or PROXY (1), got ${verCmd & 0x0f}` };
   }
-  if (available > 13) {
+  // LOCAL ignores the family byte (the whole block is discarded), so only PROXY's is checked.
+  if (available > 13 && ((bytes[12] as number) & 0x0f) === 1) {
     const famProto = bytes[13] as number;
-    const local = ((bytes[12] as number) & 0x0f) === 0;
-    if (famProto >> 4 > 3 || (famProto & 0x0f) > 2 || (!local && !PROXY_COMBINATIONS.has(famProto))) {
+    if (!PROXY_COMBINATIONS.has(famProto)) {
       return { reason: "family", message: `family/transport byte 0x${famProto.toString(16).padStart(2, "0")} is not one the specification defines` };
     }
   }
   return null;
 }
 
-/** Decodes `bytes`, exactly one whole header (16 + its length field). */
+/**
+ * Decodes `bytes`, exactly one whole header (16 + its length field).
+ *
+ * A LOCAL header (a proxy's own connection, such as a health check) is accepted whatever its
+ * block holds: the specification says the receiver "must accept this connection as valid" and
+ * discard the block, family included (HAProxy's receiver does the same). Its `tlvs` are empty.
+ */
 export function decodeV2(bytes: Uint8Array): V2Result {
   const prefix = checkV2Prefix(bytes, bytes.length);
   if (prefix !== null) return fail(prefix.reason, prefix.message);
-  const local = ((bytes[12] as number) & 0x0f) === 0;
   const famProto = bytes[13] as number;
+  if (((bytes[12] as number) & 0x0f) === 0) {
+    return {
+      ok: true,
+      header: {
+        version: 2,
+        command: "LOCAL",
+        family: FAMILIES[famProto >> 4] ?? "unspec",
+        transport: TRANSPORTS[famProto & 0x0f] ?? "unspec",
+        source: null,
+        destination: null,
+        tlvs: [],
+        ssl: null,
+        checksummed: false,
+        length: bytes.length,
+      },
+    };
+  }
   const familyIndex = famProto >> 4;
   const block = bytes.length - V2_FIXED_LENGTH;
   const needed = ADDRESS_LENGTH[familyIndex as 0 | 1 | 2 | 3];
-  // LOCAL discards the address block whatever it holds; TLVs follow the family's addresses if they fit.
-  if (!local && block < needed) {
-    return fail("length", `the ${FAMILIES[familyIndex as 0]} address block needs ${needed} bytes, the header declares ${block}`);
+  if (block < needed) {
+    return fail("length", `the ${FAMILIES[familyIndex] as string} address block needs ${needed} bytes, the header declares ${block}`);
   }
-  const tlvStart = block >= needed ? V2_FIXED_LENGTH + needed : bytes.length;
-  const tlvs = parseTlvs(bytes, tlvStart, bytes.length);
+  const tlvs = parseTlvs(bytes, V2_FIXED_LENGTH + needed, bytes.length);
   if (!tlvs.ok) return tlvs;
   if (tlvs.crcAt !== -1) {
     const sent = (((bytes[tlvs.crcAt] as number) << 24) | ((bytes[tlvs.crcAt + 1] as number) << 16) | ((bytes[tlvs.crcAt + 2] as number) << 8) | (bytes[tlvs.crcAt + 3] as number)) >>> 0;
@@ -71,7 +91,7 @@ export function decodeV2(bytes: Uint8Array): V2Result {
   }
   let source: ProxyEndpoint | null = null;
   let destination: ProxyEndpoint | null = null;
-  if (!local && (familyIndex === 1 || familyIndex === 2)) {
+  if (familyIndex === 1 || familyIndex === 2) {
     const v4 = familyIndex === 1;
     const size = v4 ? 4 : 16;
     const family = v4 ? "IPv4" : "IPv6";
@@ -85,9 +105,9 @@ export function decodeV2(bytes: Uint8Array): V2Result {
     ok: true,
     header: {
       version: 2,
-      command: local ? "LOCAL" : "PROXY",
-      family: FAMILIES[familyIndex as 0],
-      transport: TRANSPORTS[(famProto & 0x0f) as 0],
+      command: "PROXY",
+      family: FAMILIES[familyIndex] as ProxyHeader["family"],
+      transport: TRANSPORTS[famProto & 0x0f] as ProxyHeader["transport"],
       source,
       destination,
       tlvs: tlvs.tlvs,
