@@ -4,7 +4,8 @@
  */
 import type net from "node:net";
 import { ClientErrorCodes, EchoClientError, invalidArg } from "./errors.js";
-import { connectSocket } from "./internal/connect.js";
+import { checkProxyTarget, connectSocket } from "./internal/connect.js";
+import { normalizeProxyHeader, type ProxyHeaderOption } from "./proxy-header.js";
 import { toSocketError } from "./internal/socket-errors.js";
 import { describe, formatTarget, resolveTarget, type EchoTarget, type ResolvedTarget } from "./target.js";
 
@@ -14,6 +15,13 @@ export interface ConnectOptions {
   timeout?: number;
   /** Disable Nagle's algorithm (`TCP_NODELAY`), so small writes leave at once. Ignored for Unix sockets. @default true */
   noDelay?: boolean;
+  /**
+   * Send a PROXY protocol header first, as a proxy would: `"v1"`/`"v2"` announce this
+   * connection's own addresses, `{ version, source, destination? }` the ones given. For servers
+   * that expect a proxy in front of them. The header counts in `bytesWritten`.
+   * @default undefined (no header)
+   */
+  proxyHeader?: ProxyHeaderOption;
 }
 
 /** Options of {@link EchoClient.request}. */
@@ -86,7 +94,9 @@ export class EchoClient {
     if (options.noDelay !== undefined && typeof options.noDelay !== "boolean") {
       throw invalidArg(`options.noDelay must be a boolean, got ${describe(options.noDelay)}`);
     }
-    const socket = await connectSocket(resolved, timeout, options.noDelay ?? true);
+    const proxyHeader = normalizeProxyHeader(options.proxyHeader);
+    checkProxyTarget(resolved, proxyHeader);
+    const socket = await connectSocket(resolved, timeout, options.noDelay ?? true, proxyHeader);
     return new EchoClient(socket, resolved, kPrivate);
   }
 

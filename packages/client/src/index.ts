@@ -7,6 +7,8 @@ export type { ConnectOptions, Payload, ReceiveOptions, RequestOptions } from "./
 export { ClientErrorCodes, EchoClientError } from "./errors.js";
 export type { ClientErrorCode } from "./errors.js";
 export { runLoad } from "./load.js";
+export { encodeProxyHeader } from "./proxy-header.js";
+export type { ProxyEndpointOption, ProxyHeaderOption, ProxyHeaderSpec, SocketEnds } from "./proxy-header.js";
 export type { LatencySummary, LoadOptions, LoadProgress, LoadResult } from "./load.js";
 export type { StopReason } from "./internal/engine.js";
 export { formatBytes, formatLoadReport } from "./report.js";

@@ -12,6 +12,7 @@ import { connectSocket } from "./internal/connect.js";
 import { COUNTERS, Counter, LoadEngine, newHistogram, type EngineConfig, type EngineResult, type StopReason } from "./internal/engine.js";
 import { normalizeLoadOptions, split, type NormalizedLoadOptions } from "./internal/load-options.js";
 import type { WorkerInit, WorkerReply } from "./internal/load-worker.js";
+import type { ProxyHeaderOption } from "./proxy-header.js";
 import { formatTarget } from "./target.js";
 
 /** Options of {@link runLoad}. Give `port` (and `host`) for TCP or `path` for a Unix socket. */
@@ -38,6 +39,12 @@ export interface LoadOptions {
   threads?: number;
   /** Milliseconds to wait for each connection to be established. @default 5000 */
   connectTimeout?: number;
+  /**
+   * Send a PROXY protocol header first on every connection (the probe too): `"v1"`/`"v2"`
+   * announce each connection's own addresses, `{ version, source, destination? }` the ones
+   * given. Header bytes are not counted in `bytesSent`. @default undefined (no header)
+   */
+  proxyHeader?: ProxyHeaderOption;
   /** Stops the run early; the result is still returned, with `stoppedBy: "aborted"`. */
   signal?: AbortSignal;
   /** Called every `progressInterval` ms while the run lasts. */
@@ -119,8 +126,9 @@ export interface LoadResult {
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const opts = normalizeLoadOptions(options);
-  const probe = await connectSocket(opts.target, opts.connectTimeout, true);
-  probe.destroy();
+  const probe = await connectSocket(opts.target, opts.connectTimeout, true, opts.proxyHeader);
+  if (opts.proxyHeader === null) probe.destroy();
+  else probe.end(() => probe.destroy()); // after the header: a server that requires one sees a well-formed connection
 
   const payload = Buffer.allocUnsafe(opts.size);
   randomFillSync(payload);
@@ -135,6 +143,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     count: counts === null ? null : (counts[i] as number),
     durationMs: Math.round(opts.duration * 1000),
     connectTimeout: opts.connectTimeout,
+    proxyHeader: opts.proxyHeader,
   }));
   const shared = new SharedArrayBuffer(COUNTERS * 8 * opts.threads);
   const views = configs.map((_, i) => new Float64Array(shared, i * COUNTERS * 8, COUNTERS));

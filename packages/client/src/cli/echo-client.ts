@@ -5,7 +5,7 @@
  */
 import { EchoClient } from "../client.js";
 import { invalidArg } from "../errors.js";
-import { formatUsage, integerFlag, parseFlags, reportFailure, type Flag } from "../internal/cli.js";
+import { formatUsage, integerFlag, parseFlags, proxyFlags, proxyHeaderFlag, reportFailure, type Flag } from "../internal/cli.js";
 import type { EchoTarget } from "../target.js";
 
 const NAME = "echo-client";
@@ -14,6 +14,7 @@ const flags: Record<string, Flag> = {
   port: { type: "string", short: "p", value: "PORT", description: "server TCP port" },
   path: { type: "string", value: "PATH", description: "server Unix socket path (instead of --port)" },
   timeout: { type: "string", value: "MS", description: "limit for connecting and for the whole reply (default 10000)" },
+  ...proxyFlags,
   help: { type: "boolean", description: "print this help" },
 };
 const usage = formatUsage(
@@ -42,13 +43,14 @@ async function main(argv: string[]): Promise<void> {
   if (port !== undefined && path !== undefined) throw invalidArg("--port and --path cannot both be given");
   if (port !== undefined && (port < 1 || port > 65535)) throw invalidArg(`--port must be an integer from 1 to 65535, got ${port}`);
   const timeout = integerFlag("timeout", values.timeout) ?? 10_000;
+  const proxyHeader = proxyHeaderFlag(values);
   let message: Buffer;
   if (positionals.length > 0) message = Buffer.from(positionals.join(" "), "utf8");
   else if (process.stdin.isTTY) throw invalidArg("no MESSAGE given (give words to send, or pipe data into standard input)");
   else message = await readStdin();
 
   const target: EchoTarget = path !== undefined ? { path } : { host: (values.host as string | undefined) ?? "127.0.0.1", port: port as number };
-  const client = await EchoClient.connect(target, { timeout });
+  const client = await EchoClient.connect(target, proxyHeader === undefined ? { timeout } : { timeout, proxyHeader });
   try {
     const reply = client.readUntilEnd({ timeout });
     reply.catch(() => undefined); // awaited below; a failed send must not leave it unhandled

@@ -4,7 +4,7 @@
  * @module
  */
 import { EchoClientError, invalidArg } from "../errors.js";
-import { formatUsage, integerFlag, numberFlag, parseFlags, reportFailure, sizeFlag, type Flag } from "../internal/cli.js";
+import { formatUsage, integerFlag, numberFlag, parseFlags, proxyFlags, proxyHeaderFlag, reportFailure, sizeFlag, type Flag } from "../internal/cli.js";
 import { runLoad, type LoadOptions, type LoadProgress } from "../load.js";
 import { formatLoadReport } from "../report.js";
 
@@ -21,6 +21,7 @@ const flags: Record<string, Flag> = {
   "new-connection": { type: "boolean", short: "x", description: "a new connection per round trip (like ab without keep-alive)" },
   threads: { type: "string", short: "t", value: "N", description: "worker threads to spread connections over (default 1)" },
   "connect-timeout": { type: "string", value: "MS", description: "limit for each connect (default 5000)" },
+  ...proxyFlags,
   json: { type: "boolean", description: "print one JSON object instead of the report" },
   help: { type: "boolean", description: "print this help" },
 };
@@ -45,6 +46,7 @@ const flagOf: Record<string, string> = {
   host: "--host",
   port: "--port",
   path: "--path",
+  proxyHeader: "--proxy-header",
 };
 
 function progressLine(p: LoadProgress): string {
@@ -74,6 +76,7 @@ async function main(argv: string[]): Promise<void> {
   set("threads", integerFlag("threads", values.threads));
   set("connectTimeout", integerFlag("connect-timeout", values["connect-timeout"]));
   if (values["new-connection"] === true) options.newConnection = true;
+  set("proxyHeader", proxyHeaderFlag(values));
   if (options.port === undefined && options.path === undefined) throw invalidArg("--port or --path is required (see --help)");
 
   const json = values.json === true;

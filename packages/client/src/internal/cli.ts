@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { EchoClientError, invalidArg } from "../errors.js";
+import { parseEndpointFlag, type ProxyHeaderOption } from "../proxy-header.js";
 
 /** A flag of a CLI, for parsing and `--help`. */
 export interface Flag {
@@ -66,4 +67,23 @@ export function reportFailure(name: string, error: unknown): void {
     process.stderr.write(`${name}: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+/** The `--proxy-header` and `--proxy-source` flags, shared by both CLIs. */
+export const proxyFlags: Record<string, Flag> = {
+  "proxy-header": { type: "string", value: "v1|v2", description: "send a PROXY protocol header first (for servers behind a proxy)" },
+  "proxy-source": { type: "string", value: "ADDR:PORT", description: "client address the header announces (default: the connection's own)" },
+};
+
+/** The `proxyHeader` option from `--proxy-header` and `--proxy-source`; `undefined` without them. */
+export function proxyHeaderFlag(values: Record<string, string | boolean | undefined>): ProxyHeaderOption | undefined {
+  const version = values["proxy-header"];
+  const source = values["proxy-source"];
+  if (version === undefined) {
+    if (source !== undefined) throw invalidArg("--proxy-source needs --proxy-header v1|v2");
+    return undefined;
+  }
+  if (version !== "v1" && version !== "v2") throw invalidArg(`--proxy-header must be v1 or v2, got ${JSON.stringify(version)}`);
+  if (source === undefined) return version;
+  return { version: version === "v1" ? 1 : 2, source: parseEndpointFlag("--proxy-source", source as string) };
 }

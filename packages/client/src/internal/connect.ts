@@ -3,7 +3,8 @@
  * @module
  */
 import net from "node:net";
-import { ClientErrorCodes, EchoClientError } from "../errors.js";
+import { ClientErrorCodes, EchoClientError, invalidArg } from "../errors.js";
+import { encodeNormalized, type NormalizedProxyHeader } from "../proxy-header.js";
 import { formatTarget, type ResolvedTarget } from "../target.js";
 import { toConnectError } from "./socket-errors.js";
 
@@ -14,10 +15,11 @@ export function netOptions(target: ResolvedTarget, noDelay: boolean): net.NetCon
 
 /**
  * Connects, resolving once the socket is established. A `timeout` of 0 waits as long as the OS does.
+ * With `proxyHeader`, the PROXY header is the first thing written, before the promise resolves.
  * On failure the socket is destroyed and the promise rejects with an {@link EchoClientError}
  * (`ECHO_ERR_CONNECT_REFUSED`, `ECHO_ERR_CONNECT_TIMEOUT`, `ECHO_ERR_RESET` or `ECHO_ERR_CONNECT`).
  */
-export function connectSocket(target: ResolvedTarget, timeout: number, noDelay: boolean): Promise<net.Socket> {
+export function connectSocket(target: ResolvedTarget, timeout: number, noDelay: boolean, proxyHeader: NormalizedProxyHeader | null = null): Promise<net.Socket> {
   const where = formatTarget(target);
   return new Promise((resolve, reject) => {
     const socket = net.connect(netOptions(target, noDelay));
@@ -29,6 +31,7 @@ export function connectSocket(target: ResolvedTarget, timeout: number, noDelay: 
     };
     const onConnect = (): void => {
       cleanup();
+      if (proxyHeader !== null) socket.write(encodeNormalized(proxyHeader, socket));
       resolve(socket);
     };
     const onError = (error: Error): void => {
@@ -46,4 +49,15 @@ export function connectSocket(target: ResolvedTarget, timeout: number, noDelay: 
       }, timeout);
     }
   });
+}
+
+/**
+ * Refuses up front a header that names a source but could not name a destination: a Unix socket
+ * has no remote address to announce.
+ * @throws {EchoClientError} `ECHO_ERR_INVALID_ARG`
+ */
+export function checkProxyTarget(target: ResolvedTarget, proxyHeader: NormalizedProxyHeader | null, name = "options.proxyHeader"): void {
+  if (target.kind === "unix" && proxyHeader?.source && proxyHeader.destination === null) {
+    throw invalidArg(`${name}.destination is required when connecting to a Unix socket (it has no address to announce)`);
+  }
 }

@@ -9,6 +9,7 @@
  */
 import net from "node:net";
 import hdr, { type Histogram } from "hdr-histogram-js";
+import { encodeNormalized, type NormalizedProxyHeader } from "../proxy-header.js";
 import type { ResolvedTarget } from "../target.js";
 import { errnoOf } from "./socket-errors.js";
 
@@ -39,6 +40,8 @@ export interface EngineConfig {
   count: number | null;
   durationMs: number;
   connectTimeout: number;
+  /** A PROXY header to write first on every connection; `null` for none. */
+  proxyHeader: NormalizedProxyHeader | null;
 }
 
 /** Why a run ended. */
@@ -270,6 +273,8 @@ class Slot {
 
   onConnect(): void {
     this.state = ACTIVE;
+    const header = this.engine.config.proxyHeader;
+    if (header !== null) (this.socket as net.Socket).write(encodeNormalized(header, this.socket as net.Socket));
     if (this.newConnection) {
       this.times[0] = this.connectStart;
       this.head = 0;

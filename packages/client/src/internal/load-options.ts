@@ -4,6 +4,8 @@
  */
 import { invalidArg } from "../errors.js";
 import type { LoadOptions } from "../load.js";
+import { normalizeProxyHeader, type NormalizedProxyHeader } from "../proxy-header.js";
+import { checkProxyTarget } from "./connect.js";
 import { describe, resolveTarget, type ResolvedTarget } from "../target.js";
 
 /** Hard caps that keep every run bounded. */
@@ -28,6 +30,7 @@ export interface NormalizedLoadOptions {
   threads: number;
   connectTimeout: number;
   progressInterval: number;
+  proxyHeader: NormalizedProxyHeader | null;
 }
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number, unit = ""): number {
@@ -76,7 +79,9 @@ export function normalizeLoadOptions(options: LoadOptions): NormalizedLoadOption
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw invalidArg(`options.signal must be an AbortSignal, got ${describe(options.signal)}`);
   }
-  return { target, connections, duration, count, size, pipeline, newConnection, threads, connectTimeout, progressInterval };
+  const proxyHeader = normalizeProxyHeader(options.proxyHeader);
+  checkProxyTarget(target, proxyHeader);
+  return { target, connections, duration, count, size, pipeline, newConnection, threads, connectTimeout, progressInterval, proxyHeader };
 }
 
 /** Splits `total` into `parts` shares that differ by at most one. */
