@@ -4,6 +4,7 @@
 // JavaScript (config files, .mjs scripts and fixtures) is not in any tsconfig: it gets the
 // syntactic rules only.
 import js from "@eslint/js";
+import prettier from "eslint-config-prettier/flat";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -42,4 +43,6 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,
   },
+  // Last: turns off every rule about layout, which Prettier owns (`npm run format`).
+  prettier,
 );
