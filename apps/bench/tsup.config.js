@@ -1,9 +1,4 @@
+import { app } from "@echo/tsup-config";
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/cli.ts", "src/index.ts", "src/fixtures/cpu-handler.ts"],
-  format: ["esm"],
-  target: "node20",
-  platform: "node",
-  clean: true,
-});
+export default defineConfig(app({ entry: ["src/cli.ts", "src/index.ts", "src/fixtures/cpu-handler.ts"] }));

@@ -1,11 +1,4 @@
+import { library } from "@echo/tsup-config";
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm"],
-  dts: true,
-  target: "node20",
-  platform: "node",
-  sourcemap: true,
-  clean: true,
-});
+export default defineConfig(library({ entry: ["src/index.ts"] }));

@@ -1,12 +1,5 @@
+import { library } from "@echo/tsup-config";
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/cli.ts", "src/loop-thread.ts"],
-  format: ["esm"],
-  dts: { entry: ["src/index.ts"] },
-  target: "node20",
-  platform: "node",
-  splitting: true,
-  sourcemap: true,
-  clean: true,
-});
+// loop-thread.js is the entry the readiness loop's worker thread loads by path.
+export default defineConfig(library({ entry: ["src/index.ts", "src/cli.ts", "src/loop-thread.ts"] }));

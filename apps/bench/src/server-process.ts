@@ -114,7 +114,7 @@ export async function startServer(spec: ServerCommand, timeoutMs = 15_000): Prom
     }),
   );
   child.on("error", () => {});
-  child.stderr!.on("data", (d: Buffer) => {
+  child.stderr.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4096);
   });
 
@@ -128,7 +128,7 @@ export async function startServer(spec: ServerCommand, timeoutMs = 15_000): Prom
       clearTimeout(timer);
       reject(new Error(`exited before listening${stderr ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`));
     });
-    child.stdout!.on("data", (d: Buffer) => {
+    child.stdout.on("data", (d: Buffer) => {
       if (stdout.length > 65536) return; // only the first lines matter; keep draining the pipe
       stdout += d.toString();
       const found = spec.port === undefined ? parseListeningLine(stdout) : undefined;

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 /** A node child running `code`, with its stdout lines awaitable. */
 export function nodeChild(code: string): { child: ChildProcess; line(match: string): Promise<void>; kill(): Promise<void> } {
   const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const seen: string[] = [];
   const waiters: { match: string; resolve: () => void }[] = [];
   lines.on("line", (l) => {

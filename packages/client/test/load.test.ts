@@ -128,7 +128,7 @@ describe("runLoad", () => {
 
   it("runs over a Unix socket", async () => {
     const server = await startServer(echo, "unix");
-    const result = await runLoad({ path: server.path as string, connections: 3, count: 900 });
+    const result = await runLoad({ path: server.path, connections: 3, count: 900 });
     expect(result.roundTrips).toBe(900);
     expect(result.target).toBe(server.path);
     expect(result.mismatches).toBe(0);

@@ -29,7 +29,8 @@ function run(args: string[]): Run {
 }
 
 async function listening(lines: AsyncIterator<string>): Promise<{ host: string; port: number; line: string }> {
-  const { value: line } = await lines.next();
+  const next = await lines.next();
+  const line = next.done === true ? undefined : next.value;
   const match = /^echo-server listening on (127\.0\.0\.1):(\d+) \(model (\w+), handler ([\w-]+), pid (\d+)\)$/.exec(line ?? "");
   expect(match, line).not.toBeNull();
   return { host: match![1]!, port: Number(match![2]), line: line! };

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer as createNetServer } from "node:net";
+import { createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -93,7 +93,7 @@ describe("async", () => {
     const { server, address } = await start({ logConnections: true, logger: { info: (m) => lines.push(m), error: () => {} } });
     const seen = once(server, "connection");
     const socket = await open(address);
-    const [conn] = await seen;
+    const [conn] = (await seen) as [Socket];
     expect(conn.remoteAddress).toBe("127.0.0.1");
     expect(lines).toEqual([`Connected by 127.0.0.1:${socket.localPort}`]);
     socket.destroy();
@@ -139,7 +139,7 @@ describe("listen errors", () => {
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     await once(child, "close");
-    const result = JSON.parse(out);
+    const result = JSON.parse(out) as { code: string; message: string };
     expect(result.code).toBe("ECHO_ERR_PERMISSION_DENIED");
     expect(result.message).toMatch(/127\.0\.0\.1:7.*below 1024.*@echo\/privdrop/);
   });

@@ -99,7 +99,7 @@ function int(o: Record<string, unknown>, key: string, fallback: number, min: num
 
 function normalizePrivileges(value: unknown): PrivilegeOptions | undefined {
   if (value === undefined) return undefined;
-  const p = checkOptionsObject("options.privileges", value) as Record<string, unknown>;
+  const p = checkOptionsObject("options.privileges", value);
   const out: PrivilegeOptions = {};
   for (const key of ["user", "group"] as const) {
     if (p[key] === undefined) continue;
@@ -132,7 +132,7 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
   }
   let execArgv: string[];
   if (o.execArgv === undefined) execArgv = [...process.execArgv];
-  else if (Array.isArray(o.execArgv) && o.execArgv.every((a) => typeof a === "string")) execArgv = [...(o.execArgv as string[])];
+  else if (Array.isArray(o.execArgv) && o.execArgv.every((a) => typeof a === "string")) execArgv = [...o.execArgv];
   else throw new InvalidArgumentError("options.execArgv must be an array of strings");
   return {
     ...shared,

@@ -31,8 +31,8 @@ function run(args: string[]): Cli {
     }
   };
   for (const stream of ["stdout", "stderr"] as const) {
-    child[stream]!.setEncoding("utf8");
-    child[stream]!.on("data", (d: string) => {
+    child[stream].setEncoding("utf8");
+    child[stream].on("data", (d: string) => {
       out[stream] += d;
       check();
     });

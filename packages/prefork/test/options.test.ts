@@ -30,8 +30,8 @@ const bad: [string, unknown, RegExp][] = [
 describe("new PreforkServer(options) validation", () => {
   for (const [key, value, message] of bad) {
     it(`rejects options.${key} = ${JSON.stringify(value) ?? typeof value}`, () => {
-      expect(() => new PreforkServer({ [key]: value } as PreforkOptions)).toThrow(message);
-      expect(() => new PreforkServer({ [key]: value } as PreforkOptions)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG" }));
+      expect(() => new PreforkServer({ [key]: value })).toThrow(message);
+      expect(() => new PreforkServer({ [key]: value })).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG" }));
     });
   }
 

@@ -108,7 +108,7 @@ export function resolveDropTarget(options: DropOptions = {}): DropTarget {
     group: group.name ?? String(group.gid),
     gid: group.gid,
     groups: [...new Set(groups)].sort((a, b) => a - b),
-    supplementaryGroups: Array.isArray(opts.supplementaryGroups) ? "list" : (opts.supplementaryGroups as "none" | "initgroups"),
+    supplementaryGroups: Array.isArray(opts.supplementaryGroups) ? "list" : opts.supplementaryGroups,
     umask: opts.umask,
   };
 }

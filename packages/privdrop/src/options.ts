@@ -58,7 +58,8 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   if (typeof value === "object") return "an object";
-  return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "symbol" || value === undefined) return String(value);
+  return "a function";
 }
 
 /**

@@ -120,7 +120,7 @@ export function verifyDropped(expected: DropExpectation): void {
     if (got !== want) throw new PrivdropVerifyError(check, `process.get${check}() is ${got}, expected ${want}`);
   }
   // Node adds the effective gid to getgroups() when the kernel's list lacks it.
-  const groups = p.getgroups!();
+  const groups = p.getgroups();
   if (!same(groups, [...expected.groups, expected.gid])) {
     throw new PrivdropVerifyError("groups", `process.getgroups() is ${list(groups)}, expected ${list([...expected.groups, expected.gid])} (the groups asked for plus the gid)`);
   }

@@ -35,6 +35,7 @@ describe("normalizeDropOptions", () => {
 
   it("rejects a user that is neither a name nor an id", () => {
     invalid({ user: true }, "options.user must be a name or an integer id, got true");
+    invalid({ user: () => "root" }, "options.user must be a name or an integer id, got a function");
     invalid({ user: -1 }, "options.user must be a name or an integer id from 0 to 4294967294, got -1");
     invalid({ user: 1.5 }, "options.user must be a name or an integer id from 0 to 4294967294, got 1.5");
     invalid({ user: "4294967295" }, 'options.user must be a name or an integer id from 0 to 4294967294, got "4294967295"');

@@ -37,7 +37,7 @@ describe("options", () => {
     [{ closeTimeout: 1.5 }, /options\.closeTimeout must be an integer between 0 and/],
   ];
   for (const [options, message] of cases) {
-    it(`rejects ${JSON.stringify(options, (_k, v) => (typeof v === "function" ? "fn" : v))}`, () => {
+    it(`rejects ${JSON.stringify(options, (_k, v: unknown) => (typeof v === "function" ? "fn" : v))}`, () => {
       expect(() => new SelectorServer(options)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }));
     });
   }
@@ -255,7 +255,7 @@ describe("echo-selector CLI", () => {
   it("serves with --selector poll, prints its listening line and exits 0 on SIGTERM", async () => {
     const child = spawn(process.execPath, [cli, "--port", "0", "--selector", "poll"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    for await (const chunk of child.stdout!) {
+    for await (const chunk of child.stdout) {
       out += chunk;
       if (out.includes("\n")) break;
     }
@@ -270,7 +270,7 @@ describe("echo-selector CLI", () => {
   it("exits 2 naming the flag for a bad --selector", async () => {
     const child = spawn(process.execPath, [cli, "--selector", "kqueue"], { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
-    child.stderr!.on("data", (d) => (err += d));
+    child.stderr.on("data", (d) => (err += d));
     const [code] = await once(child, "exit");
     expect(code).toBe(2);
     expect(err).toMatch(/^echo-selector: --selector must be one of default, epoll, poll, select, got "kqueue"\n/);
@@ -284,7 +284,7 @@ describe("out of descriptors", () => {
     const child = spawn("sh", ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0`], { stdio: ["ignore", "pipe", "pipe"] });
     try {
       let out = "";
-      for await (const chunk of child.stdout!) {
+      for await (const chunk of child.stdout) {
         out += chunk;
         if (out.includes("\n")) break;
       }

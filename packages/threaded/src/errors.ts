@@ -2,6 +2,7 @@
  * The errors `@echo/threaded` adds to core's. Every one is an `EchoError` with a stable `code`.
  * @module
  */
+import { inspect } from "node:util";
 import { EchoError } from "@echo/core";
 
 /** The error codes `@echo/threaded` adds to `@echo/core`'s `ErrorCodes`. */
@@ -38,7 +39,7 @@ export class ThreadExitError extends EchoError {
   readonly exitCode: number;
 
   constructor(thread: string, exitCode: number, cause?: unknown) {
-    const why = cause instanceof Error ? `: ${cause.message}` : cause === undefined ? "" : `: ${String(cause)}`;
+    const why = cause instanceof Error ? `: ${cause.message}` : cause === undefined ? "" : `: ${typeof cause === "string" ? cause : inspect(cause)}`;
     super(ThreadedErrorCodes.THREAD_EXIT, `${thread} exited with code ${exitCode}${why}`, cause === undefined ? undefined : { cause });
     this.name = "ThreadExitError";
     this.thread = thread;

@@ -345,7 +345,7 @@ export class ThreadedServer extends EventEmitter {
     // descriptor (a descriptor left open would let the kernel complete new handshakes).
     this.source?.close();
     this.source = undefined;
-    await Promise.all(this.slots.map((t) => t?.close(timeout)));
+    await Promise.all(this.slots.filter((t) => t !== undefined).map((t) => t.close(timeout)));
   }
 }
 

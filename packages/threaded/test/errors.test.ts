@@ -22,5 +22,6 @@ describe("error codes", () => {
     expect(exit).toBeInstanceOf(EchoError);
     expect(exit).toMatchObject({ code: "ECHO_ERR_THREAD_EXIT", name: "ThreadExitError", thread: "Thread-1", exitCode: 7, message: "Thread-1 exited with code 7: boom" });
     expect(new ThreadExitError("Thread-3", 1).message).toBe("Thread-3 exited with code 1");
+    expect(new ThreadExitError("Thread-2", 1, { errno: 5 }).message).toBe("Thread-2 exited with code 1: { errno: 5 }");
   });
 });

@@ -16,8 +16,8 @@ async function run(args: string[], ms = 30_000, options: { uid?: number; gid?: n
   children.push(child);
   let stdout = "";
   let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
   const timer = setTimeout(() => child.kill("SIGKILL"), ms);
   const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
   clearTimeout(timer);
@@ -32,7 +32,7 @@ describe("process lifetime", () => {
     const { code, stdout, stderr } = await run([script, accept]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(stdout) as { replies: string[] };
     expect(result).toMatchObject({ ok: true, stats: { accepted: 5, active: 0, closed: 5 } });
     expect(result.replies).toHaveLength(4);
     for (const reply of result.replies) expect(reply).toMatch(/^Thread-[12]: hello \d$/);
@@ -52,9 +52,9 @@ describe("echo-threaded CLI", () => {
     const child = spawn(process.execPath, [cli, "--threads", "2", "--port", "0", "--handler", "whoami"], { stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
     let stdout = "";
-    child.stdout!.setEncoding("utf8");
+    child.stdout.setEncoding("utf8");
     const line = await new Promise<string>((resolve) => {
-      child.stdout!.on("data", (d: string) => {
+      child.stdout.on("data", (d: string) => {
         stdout += d;
         if (stdout.includes("\n")) resolve(stdout.split("\n")[0]!);
       });
@@ -118,10 +118,10 @@ describe("echo-threaded --user", () => {
     children.push(child);
     let stdout = "";
     let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    child.stdout!.setEncoding("utf8");
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.setEncoding("utf8");
     await new Promise<void>((resolve, reject) => {
-      child.stdout!.on("data", (d: string) => {
+      child.stdout.on("data", (d: string) => {
         stdout += d;
         if (stdout.split("\n").length > 2) resolve();
       });

@@ -105,7 +105,7 @@ describe.each(paths)("accept path %s", (accept) => {
     const exited = once(server, "threadExit");
     const replaced = once(server, "threadReplaced");
     victims[0]!.socket.write("crash\n");
-    const [exit] = await exited;
+    const [exit] = (await exited) as [Error];
     expect(exit).toMatchObject({ name: "ThreadExitError", code: "ECHO_ERR_THREAD_EXIT", thread: "Thread-2", exitCode: 1 });
     expect(exit.message).toContain("boom in Thread-2");
     await Promise.all(victims.map((c) => c.closed));

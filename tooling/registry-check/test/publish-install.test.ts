@@ -100,7 +100,7 @@ describe("publishing to a registry and installing like a user", () => {
     const out = sh(join(root, "node_modules", ".bin", "changeset"), ["publish", "--no-git-tag"], root, env);
     for (const pkg of publicPackages) expect(out).toContain(`${pkg.name}@${pkg.version}`);
     for (const pkg of publicPackages) {
-      const manifest = JSON.parse(sh("npm", ["view", `${pkg.name}@${pkg.version}`, "--json", "--registry", url], work));
+      const manifest = JSON.parse(sh("npm", ["view", `${pkg.name}@${pkg.version}`, "--json", "--registry", url], work)) as { dependencies?: object; peerDependencies?: object };
       expect(JSON.stringify(manifest.dependencies ?? {}) + JSON.stringify(manifest.peerDependencies ?? {})).not.toContain("workspace:");
     }
   });
@@ -109,7 +109,7 @@ describe("publishing to a registry and installing like a user", () => {
     const dir = project("user-core");
     sh("npm", ["install", "--no-audit", "--no-fund", "@echo/core", "@echo/client"], dir);
     const server = spawn(join(dir, "node_modules", ".bin", "echo-server"), ["--port", "0", "--mode", "once"], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
-    const [line] = (await once(server.stdout!, "data")) as [Buffer];
+    const [line] = (await once(server.stdout, "data")) as [Buffer];
     const port = /listening on 127\.0\.0\.1:(\d+)/.exec(line.toString())?.[1];
     expect(port).toBeDefined();
     const reply = sh(join(dir, "node_modules", ".bin", "echo-client"), ["--host", "127.0.0.1", "--port", port!, "installed", "from", "a", "registry"], dir);

@@ -20,7 +20,7 @@ export function parseFlags(argv: string[], flags: Record<string, Flag>): { value
   for (const [name, flag] of Object.entries(flags)) options[name] = flag.short ? { type: flag.type, short: flag.short } : { type: flag.type };
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values, positionals };
   } catch (error) {
     throw invalidArg((error as Error).message);
   }

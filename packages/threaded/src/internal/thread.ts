@@ -47,7 +47,7 @@ export class ServerThread {
   ) {
     this.stats = new SharedStats();
     this.worker = new Worker(workerUrl, {
-      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer as SharedArrayBuffer } satisfies ThreadData,
+      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer } satisfies ThreadData,
       // Threads inherit the process's flags, but --input-type (from `node --input-type=module
       // -e …`) makes Node refuse a worker that is a file.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
