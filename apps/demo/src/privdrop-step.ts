@@ -54,8 +54,8 @@ interface Started {
 async function startServer(port: number): Promise<Started | "in-use"> {
   const child = spawn(process.execPath, [echoServerBin(), "--port", String(port), "--handler", "upper", "--user", "nobody"], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const lines = createInterface({ input: child.stdout! });
+  child.stderr.on("data", (d) => (stderr += d));
+  const lines = createInterface({ input: child.stdout });
   let pid = 0;
   const exited = once(child, "exit");
   for await (const line of lines) {

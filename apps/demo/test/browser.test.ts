@@ -113,8 +113,8 @@ describe("echo-demo web in Chromium", () => {
 
     // The comparison of epoll, poll and select with 2,000 idle connections: select refuses some.
     await page.click("#compare");
-    await page.waitForFunction(() => document.querySelectorAll("#compare-table tbody tr").length === 3 && !/measuring/.test(document.querySelector("#compare-note")!.textContent!), null, { timeout: 120_000 });
-    const refused = await page.$eval('#compare-table tr[data-selector="select"] td:last-child', (td) => Number(td.textContent!.replace(/,/g, "")));
+    await page.waitForFunction(() => document.querySelectorAll("#compare-table tbody tr").length === 3 && !/measuring/.test(document.querySelector("#compare-note")!.textContent), null, { timeout: 120_000 });
+    const refused = await page.$eval('#compare-table tr[data-selector="select"] td:last-child', (td) => Number(td.textContent.replace(/,/g, "")));
     expect(refused).toBeGreaterThan(0);
     expect(await page.textContent("#compare-note")).toContain("FD_SETSIZE (1024)");
     await screenshot("web-demo-selector.png");

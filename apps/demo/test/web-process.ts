@@ -23,10 +23,10 @@ export interface WebProcess {
 export async function startWeb(args: string[] = []): Promise<WebProcess> {
   const child = spawn(process.execPath, [CLI, "web", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
+  child.stderr.on("data", (d) => (stderr += d));
   const exited = once(child, "exit");
   const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
       const match = /open (http:\/\/\S+)/.exec(line);
       if (match) resolve(match[1]!);
@@ -72,12 +72,12 @@ export async function openEvents(url: string): Promise<EventStream> {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null");
+        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null") as (Record<string, unknown> & { session?: string }) | null;
         if (event === "hello") {
-          session = data.session;
+          session = data?.session ?? "";
           resolve();
         } else if (event === "state") {
-          latest = data;
+          latest = data ?? undefined;
           for (const wake of waiters.splice(0)) wake();
         }
       }

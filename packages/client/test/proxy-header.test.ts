@@ -146,8 +146,8 @@ describe("--proxy-header / --proxy-source", () => {
       const child = spawn(process.execPath, [bin(name), ...args], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c));
-      child.stderr.on("data", (c: Buffer) => (stderr += c));
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AddressInUseError, EchoError, ErrorCodes, HandlerLoadError, InvalidArgumentError } from "@echo/core";
-import { drainConnections, fromWire, normalizeModelOptions, parseServerArgs, toWire, type FlagSpec } from "@echo/core/model-kit";
+import { drainConnections, fromWire, normalizeModelOptions, parseServerArgs, toWire, type FlagSpec, type WireError } from "@echo/core/model-kit";
 
 class CustomError extends EchoError {
   readonly fd: number;
@@ -14,7 +14,7 @@ class CustomError extends EchoError {
 describe("toWire / fromWire", () => {
   it("rebuilds core's classes with name, code, message and fields word for word, through JSON", () => {
     const sent = new AddressInUseError("127.0.0.1:7", { cause: Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" }) });
-    const back = fromWire(JSON.parse(JSON.stringify(toWire(sent))));
+    const back = fromWire(JSON.parse(JSON.stringify(toWire(sent))) as WireError);
     expect(back).toBeInstanceOf(AddressInUseError);
     expect(back).toBeInstanceOf(EchoError);
     expect(back).toBeInstanceOf(Error);

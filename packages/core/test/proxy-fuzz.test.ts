@@ -101,7 +101,7 @@ const sslTlv = fc
     if (version !== null) parts.push(subTlv(0x21, version));
     if (cn !== null) parts.push(subTlv(0x22, cn));
     if (cipher !== null) parts.push(subTlv(0x23, cipher));
-    return { type: 0x20, value: Buffer.concat(parts) as Uint8Array };
+    return { type: 0x20, value: Buffer.concat(parts) };
   });
 const otherTlv = fc.record({
   type: fc.integer({ min: 0, max: 255 }).filter((t) => t !== 0x03 && t !== 0x20 && t !== 0x05),

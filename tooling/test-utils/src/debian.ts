@@ -58,7 +58,7 @@ const COMMAND = /^[\w./+-]+$/;
 
 function check(tools: readonly DebianTool[]): void {
   if (!Array.isArray(tools) || tools.length === 0) throw new TypeError("ensureDebianPackages: tools must be a non-empty array of { command, package }");
-  for (const [i, tool] of tools.entries()) {
+  for (const [i, tool] of (tools as readonly (DebianTool | undefined)[]).entries()) {
     if (typeof tool?.command !== "string" || !COMMAND.test(tool.command)) throw new TypeError(`ensureDebianPackages: tools[${i}].command must be a command name or path, got ${JSON.stringify(tool?.command)}`);
     if (typeof tool.package !== "string" || !PACKAGE.test(tool.package)) throw new TypeError(`ensureDebianPackages: tools[${i}].package must be a Debian package name, got ${JSON.stringify(tool.package)}`);
   }

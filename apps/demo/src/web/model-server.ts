@@ -37,9 +37,9 @@ export interface ModelServer {
   /** The prefork server, for kill, reload, add and remove. */
   readonly prefork: PreforkServer | undefined;
   /** Reads every box from the server's stats now. */
-  boxes(): Promise<Box[]>;
+  boxes(): Box[] | Promise<Box[]>;
   /** Bytes written to clients over the server's life, exited workers included. */
-  totalBytesOut(): Promise<number>;
+  totalBytesOut(): number | Promise<number>;
   /** Child processes alive now (prefork's workers). */
   childPids(): number[];
   /** Closes at once: open connections are destroyed. */
@@ -71,8 +71,8 @@ export async function startModel(spec: ModelSpec): Promise<ModelServer> {
         label: "async: one event loop serves every connection",
         address,
         prefork: undefined,
-        boxes: async () => [box("main", "MainThread", process.pid, "listening", server.stats())],
-        totalBytesOut: async () => server.stats().bytesOut,
+        boxes: () => [box("main", "MainThread", process.pid, "listening", server.stats())],
+        totalBytesOut: () => server.stats().bytesOut,
         childPids: () => [],
         close: () => server.close({ timeout: 0 }),
       };
@@ -85,9 +85,9 @@ export async function startModel(spec: ModelSpec): Promise<ModelServer> {
         label: `threaded: ${spec.threads} worker thread${spec.threads === 1 ? "" : "s"}, each with its own event loop (accept path ${server.acceptPath})`,
         address,
         prefork: undefined,
-        boxes: async () =>
+        boxes: () =>
           server.threadStats().map((t) => box(`thread-${t.threadId}`, t.name, process.pid, t.listening ? "listening" : "starting", t.stats, t.threadId)),
-        totalBytesOut: async () => server.stats().bytesOut,
+        totalBytesOut: () => server.stats().bytesOut,
         childPids: () => [],
         close: () => server.close({ timeout: 0 }),
       };
@@ -132,8 +132,8 @@ export async function startModel(spec: ModelSpec): Promise<ModelServer> {
         label: `selector: one ${spec.selector}() readiness loop in C on its own thread`,
         address,
         prefork: undefined,
-        boxes: async () => [box("loop", `SelectorThread (${server.backend})`, process.pid, "listening", server.stats())],
-        totalBytesOut: async () => server.stats().bytesOut,
+        boxes: () => [box("loop", `SelectorThread (${server.backend})`, process.pid, "listening", server.stats())],
+        totalBytesOut: () => server.stats().bytesOut,
         childPids: () => [],
         close: () => server.close({ timeout: 0 }),
       };

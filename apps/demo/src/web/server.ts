@@ -103,7 +103,7 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
   const everyLab = new Set<Lab>();
   const streams = new Set<ServerResponse>();
 
-  async function events(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function events(req: IncomingMessage, res: ServerResponse): void {
     const lab = new Lab(randomUUID());
     labs.set(lab.id, lab);
     everyLab.add(lab);
@@ -141,7 +141,7 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
     return lab;
   }
 
-  const actions: Record<string, (lab: Lab, body: Record<string, unknown>) => Promise<unknown> | unknown> = {
+  const actions: Record<string, (lab: Lab, body: Record<string, unknown>) => unknown> = {
     "/api/start": async (lab, body) => {
       const spec = parseModelSpec(body);
       await lab.start(spec);
@@ -171,7 +171,7 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
     }
     if (path === "/events") {
       if (req.method !== "GET") throw new HttpError(405, "/events answers GET only");
-      await events(req, res);
+      events(req, res);
       return;
     }
     const action = actions[path];
