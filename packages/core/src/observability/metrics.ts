@@ -298,32 +298,15 @@ export class EchoMetrics {
   }
 
   private register(): void {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    const labelNames = ["model", "worker"] as const;
+    const common = (name: string, help: string) => ({ name, help, labelNames: ["model", "worker"] as const, registers: [this.registry] });
+    const rows = () => [...this.current.rows, this.current.total];
+    const labels = (row: Row) => ({ model: this.model, worker: row.worker });
+    // Counters and gauges take their values at collect time, from the sample of this scrape.
     COUNTERS.forEach(([, name, help], k) => {
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const row of [...self.current.rows, self.current.total]) this.inc({ model: self.model, worker: row.worker }, row.values[k]!);
-        },
-      });
+      new Counter({ ...common(name, help), collect() { this.reset(); for (const row of rows()) this.inc(labels(row), row.values[k]!); } });
     });
     GAUGES.forEach(([, name, help], k) => {
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const row of [...self.current.rows, self.current.total]) this.set({ model: self.model, worker: row.worker }, row.gauges[k]!);
-        },
-      });
+      new Gauge({ ...common(name, help), collect() { this.reset(); for (const row of rows()) this.set(labels(row), row.gauges[k]!); } });
     });
     // A histogram whose counts come from elsewhere (threads, processes): prom-client's Histogram
     // can only be fed by observe(), so this is a collector of the shape its registry renders,
@@ -339,7 +322,7 @@ export class EchoMetrics {
         help: HISTOGRAM_HELP,
         type: "histogram",
         aggregator: "sum",
-        values: [...self.current.rows, self.current.total].flatMap((row) => self.histogramValues(row)),
+        values: rows().flatMap((row) => this.histogramValues(row)),
       }),
     };
     this.registry.registerMetric(histogram as unknown as Metric);
