@@ -84,7 +84,17 @@ function clean(fields: LogFields | undefined): Record<string, unknown> | undefin
   return out ?? fields;
 }
 
-function wrap(logger: PinoLogger): JsonLogger {
+/** A pino logger for one worker; pino's own child() would write a second "worker" key. */
+function make(stream: DestinationStream, model: string, worker: string): JsonLogger {
+  const logger: PinoLogger = pino(
+    {
+      level: "info",
+      base: { pid: process.pid, model, worker },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    stream,
+  );
   return {
     info(message, fields) {
       const f = clean(fields);
@@ -96,9 +106,9 @@ function wrap(logger: PinoLogger): JsonLogger {
       if (f === undefined) logger.error(message);
       else logger.error(f, message);
     },
-    child(worker) {
-      if (typeof worker !== "string" || worker.length === 0) throw new InvalidArgumentError("worker must be a non-empty string");
-      return wrap(logger.child({ worker }));
+    child(name) {
+      if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError("worker must be a non-empty string");
+      return make(stream, model, name);
     },
   };
 }
@@ -130,16 +140,7 @@ export function createJsonLogger(options: JsonLoggerOptions): JsonLogger {
   } else {
     throw new InvalidArgumentError("options.destination must be a file descriptor or an object with write(line)");
   }
-  const logger = pino(
-    {
-      level: "info",
-      base: { pid: process.pid, model: options.model, worker },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    stream,
-  );
-  return wrap(logger);
+  return make(stream, options.model, worker);
 }
 
 /**

@@ -26,6 +26,8 @@ describe("createJsonLogger", () => {
     logger.error("[echo-prefork] Process-3 (pid 42) died (killed by SIGKILL) while listening; replacing it", { event: "worker-exit", process: "Process-3", pid: 42, signal: "SIGKILL" });
     logger.child("Process-4").info("Connected by 127.0.0.1:50312", { event: "connection", remote: "127.0.0.1:50312" });
     logger.info("plain message");
+    // Each key once: JSON.parse would hide a duplicate by keeping the last.
+    for (const l of lines) for (const key of ["level", "time", "msg", "model", "worker", "pid"]) expect(l.split(`"${key}":`)).toHaveLength(2);
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed).toHaveLength(4);
     for (const p of parsed) expect(p).toMatchObject(FIVE);
