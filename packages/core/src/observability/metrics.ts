@@ -21,7 +21,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { InvalidArgumentError } from "../errors.js";
-import { ServerStats, statsKeys, type StatsSnapshot } from "../stats.js";
+import { ServerStats, statsKeys, sumStats, type StatsSnapshot } from "../stats.js";
 import { ConnectionLifetimes, checkLifetimeBuckets, defaultLifetimeBuckets, type LifetimeSnapshot } from "./lifetimes.js";
 
 /** One worker's counters at scrape time. */
@@ -70,6 +70,22 @@ export interface EchoMetricsOptions {
 
 /** The `worker` label value of the series that hold the whole server, gone workers included. */
 export const ALL_WORKERS = "all";
+
+/** The stats fields that are gauges: a gone worker holds none of them. */
+const GAUGE_KEYS: ReadonlySet<string> = new Set(["active", "queued", "buffered"]);
+
+/**
+ * The counters of the workers that are gone, for {@link MetricsSample.retired}, from a server's
+ * totals and its live workers' counters: for servers whose `stats()` already sums gone workers
+ * in (prefork's `stats()` with its `workers`). Gauges are 0, and a counter never goes below 0
+ * (totals and workers read a moment apart can differ by a connection in flight).
+ */
+export function retiredStats(total: StatsSnapshot, live: readonly StatsSnapshot[]): StatsSnapshot {
+  const sum = sumStats(live);
+  const out = new ServerStats();
+  for (const key of statsKeys) out[key] = GAUGE_KEYS.has(key) ? 0 : Math.max(0, total[key] - sum[key]);
+  return out.snapshot();
+}
 
 /** The counters: a stats field, the metric name, its help. */
 const COUNTERS = [

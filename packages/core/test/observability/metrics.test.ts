@@ -3,7 +3,7 @@ import { runLoad, type LoadResult } from "@echo/client";
 import { EchoServer, defineHandler, type Connection, type StatsSnapshot } from "@echo/core";
 import { ObservabilityEndpoint } from "../../src/observability/endpoint.js";
 import { ConnectionLifetimes, defaultLifetimeBuckets } from "../../src/observability/lifetimes.js";
-import { ALL_WORKERS, EchoMetrics, type MetricsSample } from "../../src/observability/metrics.js";
+import { ALL_WORKERS, EchoMetrics, retiredStats, type MetricsSample } from "../../src/observability/metrics.js";
 import { ServerStats } from "../../src/stats.js";
 import { http, parseProm, until, value } from "./helpers.js";
 
@@ -168,6 +168,12 @@ describe("EchoMetrics from worker samples", () => {
     expect(value(s, "echo_connection_lifetime_seconds_count", { worker: "all" })).toBe(4);
     expect(value(s, "echo_connection_lifetime_seconds_sum", { worker: "all" })).toBeCloseTo(100_007.0025, 6);
     expect(s.filter((x) => x.name === "echo_connection_lifetime_seconds_bucket" && x.labels.worker === "all")).toHaveLength(defaultLifetimeBuckets.length + 1);
+  });
+
+  it("retiredStats: what gone workers counted, from the totals and the live workers", () => {
+    const total = stats({ accepted: 10, closed: 9, active: 1, bytesIn: 100, buffered: 5 });
+    const live = [stats({ accepted: 3, closed: 2, active: 1, bytesIn: 30, buffered: 5 }), stats({ accepted: 8, closed: 1 })];
+    expect(retiredStats(total, live)).toEqual(stats({ accepted: 0, closed: 6, bytesIn: 70 }));
   });
 
   it("concurrent scrapes share one read of the source", async () => {
