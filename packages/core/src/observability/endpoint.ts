@@ -36,7 +36,9 @@ export interface ObservabilityEndpointOptions {
 
 /** The bound address of the endpoint. */
 export interface EndpointAddress {
+  /** The address bound, without brackets: `127.0.0.1`, `::1`. */
   readonly host: string;
+  /** The port bound (the real one when 0 was asked). */
   readonly port: number;
   readonly family: "IPv4" | "IPv6";
 }

@@ -38,6 +38,7 @@ export type LogEvent =
  * for another worker.
  */
 export interface LogFields {
+  /** What happened; absent for a free message. */
   event?: LogEvent;
   [field: string]: unknown;
 }

@@ -104,13 +104,3 @@ function checkSameBuckets(buckets: readonly number[], snapshot: LifetimeSnapshot
     throw new InvalidArgumentError(`lifetime buckets differ: expected ${JSON.stringify(buckets)}, got ${JSON.stringify(other)}`);
   }
 }
-
-/**
- * Sums snapshots that share the same buckets, for servers made of several threads or processes.
- * @throws {InvalidArgumentError} the snapshots have different buckets.
- */
-export function sumLifetimes(buckets: readonly number[], parts: readonly LifetimeSnapshot[]): LifetimeSnapshot {
-  const total = new ConnectionLifetimes(buckets);
-  for (const part of parts) total.add(part);
-  return total.snapshot();
-}

@@ -36,7 +36,9 @@ export interface WorkerSample {
 
 /** What every worker that is gone had counted (its gauges are ignored: a dead worker holds nothing). */
 export interface RetiredSample {
+  /** The gone workers' counters summed (see {@link retiredStats}). */
   readonly stats: StatsSnapshot;
+  /** The gone workers' connection lifetimes summed ({@link ConnectionLifetimes.add}). */
   readonly lifetimes?: LifetimeSnapshot;
 }
 
