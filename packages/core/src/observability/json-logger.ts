@@ -6,12 +6,6 @@ import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
 import { InvalidArgumentError } from "../errors.js";
 import type { Logger } from "../options.js";
 
-/** The log formats every server CLI accepts (`--log-format`). Text is the default. */
-export const logFormats = ["text", "json"] as const;
-
-/** One of {@link logFormats}. */
-export type LogFormat = (typeof logFormats)[number];
-
 /**
  * What a structured line is about. Servers log these; a line without an event is a free message.
  * `worker-*` and `heartbeat-timeout` are prefork's (and threaded's) worker lifecycle.
@@ -45,6 +39,11 @@ export interface LogFields {
 
 /** A {@link Logger} whose lines can carry structured {@link LogFields}. Text loggers ignore them. */
 export interface JsonLogger extends Logger {
+  /**
+   * Always `true`: lets a server tell this logger from a text one, to log the events that have
+   * no text line (rejections, drain, exit) only where they cannot change the text output.
+   */
+  readonly structured: true;
   /** Writes `{"level":"info",…,"msg":message}` and the fields. */
   info(message: string, fields?: LogFields): void;
   /** Writes `{"level":"error",…,"msg":message}` and the fields. */
@@ -97,6 +96,7 @@ function make(stream: DestinationStream, model: string, worker: string): JsonLog
     stream,
   );
   return {
+    structured: true,
     info(message, fields) {
       const f = clean(fields);
       if (f === undefined) logger.info(message);
@@ -142,14 +142,4 @@ export function createJsonLogger(options: JsonLoggerOptions): JsonLogger {
     throw new InvalidArgumentError("options.destination must be a file descriptor or an object with write(line)");
   }
   return make(stream, options.model, worker);
-}
-
-/**
- * Checks a `--log-format` value (or `logFormat` option).
- * @param option - the option's name for the message. @default "--log-format"
- * @throws {InvalidArgumentError} not `text` or `json`.
- */
-export function checkLogFormat(value: unknown, option = "--log-format"): LogFormat {
-  if (value === "text" || value === "json") return value;
-  throw new InvalidArgumentError(`${option} must be "text" or "json", got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`);
 }

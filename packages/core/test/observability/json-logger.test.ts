@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { roundTrip } from "@echo/conformance";
 import { EchoServer } from "@echo/core";
-import { checkLogFormat, createJsonLogger } from "../../src/observability/json-logger.js";
+import { createJsonLogger } from "../../src/observability/json-logger.js";
+import { checkLogFormat } from "../../src/observability/log-format.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,6 +23,7 @@ describe("createJsonLogger", () => {
   it("writes one parseable object per line with level, time, msg, model and worker, plus the event", () => {
     const { lines, destination } = collector();
     const logger = createJsonLogger({ model: "prefork", destination });
+    expect(logger.structured).toBe(true);
     logger.info("echo-prefork listening on 127.0.0.1:9000", { event: "listening", address: "127.0.0.1:9000" });
     logger.error("[echo-prefork] Process-3 (pid 42) died (killed by SIGKILL) while listening; replacing it", { event: "worker-exit", process: "Process-3", pid: 42, signal: "SIGKILL" });
     logger.child("Process-4").info("Connected by 127.0.0.1:50312", { event: "connection", remote: "127.0.0.1:50312" });
