@@ -30,16 +30,30 @@ async function serve(mode) {
   const address = await server.listen();
   let metricsPort = 0;
   let endpoint;
+  const renders = [];
   if (mode === "metrics") {
     const { EchoMetrics } = await import(here("../dist/observability/metrics.js"));
     const { ObservabilityEndpoint } = await import(here("../dist/observability/endpoint.js"));
     const metrics = new EchoMetrics({ model: "async", source: () => ({ workers: [{ worker: "MainThread", stats: server.stats() }] }) });
-    endpoint = new ObservabilityEndpoint({ metrics, stats: () => server.stats() });
+    // Counts the CPU of rendering each scrape (synchronous but for microtasks, so nothing else
+    // runs in between): the scrape's own cost, without the HTTP around it.
+    const timed = {
+      contentType: metrics.contentType,
+      async metrics() {
+        const start = process.cpuUsage();
+        const text = await metrics.metrics();
+        const spent = process.cpuUsage(start);
+        renders.push(spent.user + spent.system);
+        return text;
+      },
+    };
+    endpoint = new ObservabilityEndpoint({ metrics: timed, stats: () => server.stats() });
     metricsPort = (await endpoint.listen()).port;
     endpoint.setReady();
   }
   process.once("SIGTERM", () => {
     endpoint?.setDraining();
+    process.stdout.write(`${JSON.stringify({ renderUs: renders })}\n`);
     void Promise.all([server.close({ timeout: 0 }), endpoint?.close()]).then(() => process.exit(0));
   });
   process.stdout.write(`${JSON.stringify({ port: address.port, metricsPort })}\n`);
@@ -98,32 +112,49 @@ async function once(arm, o) {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve", arm === "plain" ? "plain" : "metrics"], { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   try {
+    const rl = createInterface({ input: child.stdout });
+    const drained = new Promise((resolve) => rl.once("close", resolve));
+    const lines = [];
+    let onLine;
+    rl.on("line", (l) => (lines.push(l), onLine?.()));
     const line = await new Promise((resolve, reject) => {
-      const rl = createInterface({ input: child.stdout });
-      rl.once("line", resolve);
+      onLine = () => resolve(lines[0]);
       child.once("exit", (code) => reject(new Error(`server exited with ${code} before listening`)));
     });
     const { port, metricsPort } = JSON.parse(line);
     await load(o.load, port, 1, o.connections, o.size); // warm-up, not measured
     let scrapes = 0;
     let scrapeBytes = 0;
+    let scrapeFailure;
     let scraping;
-    const scrape = async () => {
-      const answer = await get(metricsPort, "/metrics");
-      if (answer.status !== 200) throw new Error(`scrape answered ${answer.status}`);
-      scrapes++;
-      scrapeBytes = answer.bytes;
+    const inflight = new Set();
+    const scrape = () => {
+      const p = get(metricsPort, "/metrics").then(
+        (answer) => {
+          if (answer.status !== 200) scrapeFailure ??= new Error(`scrape answered ${answer.status}`);
+          scrapes++;
+          scrapeBytes = answer.bytes;
+        },
+        (error) => (scrapeFailure ??= error),
+      );
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
     };
     const before = cpuTicks(child.pid);
     if (arm === "scraped") {
-      void scrape();
-      scraping = setInterval(() => void scrape(), 1000);
+      scrape();
+      scraping = setInterval(scrape, 1000);
     }
     const roundTrips = await load(o.load, port, o.duration, o.connections, o.size);
     clearInterval(scraping);
     const ticks = cpuTicks(child.pid) - before;
+    await Promise.all(inflight); // before the server goes, so no scrape is cut off
+    if (scrapeFailure) throw scrapeFailure;
     const cpuSeconds = ticks / o.hz;
-    return { arm, roundTrips, cpuSeconds, usPerRoundTrip: (cpuSeconds * 1e6) / roundTrips, rps: roundTrips / o.duration, scrapes, scrapeBytes };
+    child.kill("SIGTERM");
+    await drained;
+    const renderUs = lines[1] ? JSON.parse(lines[1]).renderUs.slice(1) : []; // the first render is cold
+    return { arm, roundTrips, cpuSeconds, usPerRoundTrip: (cpuSeconds * 1e6) / roundTrips, rps: roundTrips / o.duration, scrapes, scrapeBytes, renderUs };
   } finally {
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
@@ -173,7 +204,7 @@ async function main() {
       results.push({ round, ...r });
       console.log(
         `round ${round + 1} ${arm.padEnd(8)} ${r.usPerRoundTrip.toFixed(3).padStart(7)} µs CPU/round trip  ${Math.round(r.rps).toString().padStart(7)} rt/s  cpu ${r.cpuSeconds.toFixed(2)} s` +
-          (arm === "scraped" ? `  scrapes ${r.scrapes} (${r.scrapeBytes} B each)` : ""),
+          (arm === "scraped" ? `  scrapes ${r.scrapes} (${r.scrapeBytes} B each, warm render ${Math.round(median(r.renderUs))} µs CPU)` : ""),
       );
     }
   }
@@ -182,6 +213,12 @@ async function main() {
     const rs = by(arm);
     console.log(`${arm.padEnd(8)} median ${median(rs.map((r) => r.usPerRoundTrip)).toFixed(3)} µs CPU/round trip, median ${Math.round(median(rs.map((r) => r.rps)))} rt/s`);
   }
+  const renders = by("scraped").flatMap((r) => r.renderUs);
+  const render = median(renders);
+  const serverCpuPerSecond = median(by("scraped").map((r) => r.cpuSeconds / o.duration));
+  console.log(
+    `one warm scrape renders in ${Math.round(render)} µs CPU (median of ${renders.length}); at one a second that is ${((render / 1e6 / serverCpuPerSecond) * 100).toFixed(3)}% of the server's median CPU per second under this load`,
+  );
   for (const arm of ["scraped", "metrics"]) {
     const ratios = [];
     for (let round = 0; round < o.rounds; round++) {
