@@ -240,14 +240,18 @@ export class EchoMetrics {
   }
 
   private refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
-      try {
-        this.current = this.compute(await this.source());
-      } finally {
-        this.refreshing = undefined;
-      }
+    if (this.refreshing) return this.refreshing;
+    const run = (async () => {
+      this.current = this.compute(await this.source());
     })();
-    return this.refreshing;
+    this.refreshing = run;
+    // Cleared once settled, failed or not (a source that throws at once included), so the next
+    // scrape reads the source again.
+    const clear = (): void => {
+      if (this.refreshing === run) this.refreshing = undefined;
+    };
+    run.then(clear, clear);
+    return run;
   }
 
   private vector(stats: StatsSnapshot, lifetimes: readonly (LifetimeSnapshot | undefined)[]): Vector {

@@ -194,6 +194,24 @@ describe("EchoMetrics from worker samples", () => {
     await expect(bad({ workers: [{ worker: "A", stats: stats({}), lifetimes: new ConnectionLifetimes([1, 2]).snapshot() }] })).rejects.toThrow(/lifetimes must use the buckets/);
   });
 
+  it("a source that fails fails only that scrape, whether it throws at once or rejects", async () => {
+    const failures = [
+      () => {
+        throw new Error("at once");
+      },
+      () => Promise.reject(new Error("later")),
+    ];
+    let calls = 0;
+    const metrics = new EchoMetrics({
+      model: "x",
+      defaultMetrics: false,
+      source: () => (calls < failures.length ? failures[calls++]!() : { workers: [{ worker: "MainThread", stats: stats({ accepted: 3 }) }] }),
+    });
+    await expect(metrics.metrics()).rejects.toThrow("at once");
+    await expect(metrics.metrics()).rejects.toThrow("later");
+    expect(value(parseProm(await metrics.metrics()), "echo_connections_accepted_total", { worker: "all" })).toBe(3);
+  });
+
   it("validates its options, naming them", () => {
     const source = () => ({ workers: [] });
     expect(() => new EchoMetrics({ model: "", source })).toThrow("options.model must be a non-empty string");
