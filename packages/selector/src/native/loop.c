@@ -242,6 +242,7 @@ static void accept_ready(loop_t *L) {
         loop_stop_accepting(L);
         return;
       }
+      if (errno == EMFILE || errno == ENFILE) L->stats[ST_ACCEPT_ERRORS]++;
       if ((errno == EMFILE || errno == ENFILE) && L->spare >= 0) {
         /* Out of descriptors: the pending connection would keep the listener readable and the
          * loop spinning. Free the spare, accept and close it (the client sees the close), and
