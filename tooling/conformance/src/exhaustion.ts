@@ -77,8 +77,8 @@ function startCli(cli: CliCommand): Promise<{ child: ChildProcess; port: number;
         resolve({ child, port: Number(match[1]), output: () => output });
       }
     };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`the server exited (${code}) before listening: ${output}`));
