@@ -102,6 +102,23 @@ function openClients(port: number, n: number, into: Socket[]): Promise<void> {
   ).then(() => undefined);
 }
 
+/**
+ * Waits until the server has finished with the first clients (accepted, served or closed): two
+ * consecutive 250 ms samples with at most 2 ticks of CPU each, within 15 s. Exhaustion only
+ * starts after this, so the window measures the exhausted server and not that work.
+ */
+async function settled(pids: readonly number[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let quiet = 0;
+  let last = cpuTicks(pids);
+  while (quiet < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = cpuTicks(pids);
+    quiet = now - last <= 2 ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 async function servesAgain(port: number, deadlineMs: number): Promise<string> {
   const deadline = Date.now() + deadlineMs;
   let last = "";
@@ -127,6 +144,7 @@ export function exhaustionTest(cli: CliCommand): void {
       try {
         await openClients(port, FIRST_CLIENTS, clients);
         const pids = descendants(child.pid!);
+        await settled(pids);
         for (const pid of pids) spawnSync("prlimit", ["--pid", String(pid), `--nofile=${LOWERED_LIMIT}:${START_LIMIT}`]);
         await openClients(port, MORE_CLIENTS, clients);
         const before = cpuTicks(pids);

@@ -414,6 +414,13 @@ int loop_step(loop_t *L, int timeout_ms) {
     L->evcap = max;
   }
   int n = be_wait(&L->be, timeout_ms, L->evs, max);
+  if (n == -EINVAL && L->be.kind == KIND_POLL) {
+    /* poll(2) refuses to watch more descriptors than RLIMIT_NOFILE (a limit lowered while the
+     * server runs): wait a little instead of failing again at once on every turn. */
+    struct timespec pause = { 0, 50 * 1000000L };
+    nanosleep(&pause, NULL);
+    n = 0;
+  }
   if (n < 0) return n;
   assert(n <= max);
   L->now = mono_ms();
