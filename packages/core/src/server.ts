@@ -9,6 +9,7 @@ import type { HandlerError } from "./errors.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
+import { AcceptBackoff } from "./kit/accept-backoff.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
 import { asyncModel } from "./models/async.js";
@@ -65,6 +66,7 @@ export class EchoServer extends EventEmitter {
   private readonly counters = new ServerStats();
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
+  private backoff: AcceptBackoff | undefined;
   private handler: Handler | undefined;
   private modelImpl: Model | undefined;
   private state: State = "new";
@@ -104,11 +106,17 @@ export class EchoServer extends EventEmitter {
           : await instantiateHandler(spec, context, spec && "name" in spec && typeof spec.name === "string" ? spec.name : "handler");
       this.modelImpl = this.createModel();
       const server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.modelImpl.pauseOnConnect });
-      server.on("connection", (socket) => this.modelImpl!.admit(socket));
+      server.on("connection", (socket) => {
+        this.backoff?.accepted();
+        this.modelImpl!.admit(socket);
+      });
       this.server = server;
       await listenServer(server, this.options.listen);
-      // Errors after listening (rare: accept failures such as EMFILE) go to the `error` event.
-      server.on("error", (error) => this.emit("error", error));
+      this.backoff = this.acceptBackoff(server);
+      // Errors after listening go to the `error` event; running out of descriptors pauses accepting.
+      server.on("error", (error) => {
+        if (!this.backoff?.handle(error)) this.emit("error", error);
+      });
     } catch (error) {
       this.state = "closed";
       this.server = undefined;
@@ -159,7 +167,25 @@ export class EchoServer extends EventEmitter {
     await this.close();
   }
 
+  /** Out of descriptors, accepting pauses (the listener closes) and resumes on the same address. */
+  private acceptBackoff(server: Server): AcceptBackoff {
+    const bound = serverAddress(server);
+    const again = bound.kind === "tcp" ? { ...this.options.listen, port: bound.port } : this.options.listen;
+    const backoff = new AcceptBackoff({
+      name: this.options.workerName,
+      logger: this.options.logger,
+      stats: this.counters,
+      pause: () => {
+        if (server.listening) server.close();
+      },
+      resume: () => (this.state === "listening" && !server.listening ? listenServer(server, again) : Promise.resolve()),
+    });
+    backoff.watch();
+    return backoff;
+  }
+
   private stopAccepting(): void {
+    this.backoff?.stop();
     const server = this.server;
     if (server?.listening) server.close();
   }

@@ -25,10 +25,15 @@ export interface StatsSnapshot {
   timeouts: number;
   /** Bytes held now for clients that the kernel has not taken yet (sum over connections). */
   buffered: number;
+  /**
+   * Accepts that failed because the process or system ran out of descriptors (EMFILE/ENFILE).
+   * While that lasts the server pauses accepting briefly instead of retrying in a loop.
+   */
+  acceptErrors: number;
 }
 
 /** The counter names of {@link StatsSnapshot}, in a fixed order. */
-export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered"] as const;
+export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered", "acceptErrors"] as const;
 
 /** Mutable counters owned by a server; `snapshot()` returns a copy. */
 export class ServerStats implements StatsSnapshot {
@@ -42,6 +47,7 @@ export class ServerStats implements StatsSnapshot {
   errors = 0;
   timeouts = 0;
   buffered = 0;
+  acceptErrors = 0;
 
   /** A plain copy of the counters now. */
   snapshot(): StatsSnapshot {

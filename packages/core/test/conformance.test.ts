@@ -1,6 +1,9 @@
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { EchoServer, type CoreModel } from "@echo/core";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../dist/cli/echo-server.js", import.meta.url));
 
 const quiet = { info: () => {}, error: () => {} };
 
@@ -10,6 +13,7 @@ function target(model: CoreModel) {
     errors: core,
     concurrent: model === "async",
     worker: /^MainThread$/,
+    cli: { command: process.execPath, args: [cli, "--mode", model] },
     async start(options: StartOptions) {
       const server = new EchoServer({ model, host: "127.0.0.1", port: 0, logger: quiet, ...options });
       const address = await server.listen();

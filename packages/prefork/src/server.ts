@@ -10,6 +10,7 @@ import { createServer as createNetServer, type Server, type Socket } from "node:
 import { fileURLToPath } from "node:url";
 import { ServerStateError, type CloseOptions, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
+  AcceptBackoff,
   ServerStats,
   fromWire,
   listenServer,
@@ -110,6 +111,8 @@ export class PreforkServer extends EventEmitter {
   private closing: Promise<void> | undefined;
   /** Round-robin: the master's own listener, and connections waiting for a ready worker. */
   private dealer: Server | undefined;
+  /** Out of descriptors, the dealer pauses accepting (see AcceptBackoff). */
+  private dealerBackoff: AcceptBackoff | undefined;
   private readonly pending: Socket[] = [];
   private nextDeal = 0;
   private statsSeq = 0;
@@ -152,11 +155,17 @@ export class PreforkServer extends EventEmitter {
       if (this.schedule === "round-robin") {
         // The master binds and accepts; paused, so it never reads a byte of a connection.
         const dealer = createNetServer({ pauseOnConnect: true });
-        dealer.on("connection", (socket: Socket) => this.deal(socket));
-        dealer.on("error", (error) => this.o.logger.error(`[echo-prefork] listener: ${error.message}`));
+        dealer.on("connection", (socket: Socket) => {
+          this.dealerBackoff?.accepted();
+          this.deal(socket);
+        });
         await listenServer(dealer, this.o.listen);
         this.dealer = dealer;
         this.bound = serverAddress(dealer);
+        this.dealerBackoff = this.backoffFor(dealer, this.bound);
+        dealer.on("error", (error) => {
+          if (!this.dealerBackoff?.handle(error)) this.o.logger.error(`[echo-prefork] listener: ${error.message}`);
+        });
       }
     } catch (error) {
       this.state = "closed";
@@ -273,6 +282,7 @@ export class PreforkServer extends EventEmitter {
       return this.closing;
     }
     this.state = "closing";
+    this.dealerBackoff?.stop();
     this.dealer?.close();
     for (const socket of this.pending.splice(0)) socket.destroy();
     this.closing = (async () => {
@@ -471,6 +481,23 @@ export class PreforkServer extends EventEmitter {
   }
 
   /** Round-robin: hands `socket` to the next ready worker (never one that is leaving). */
+  /** The master's own accept loop (round-robin) backs off when it runs out of descriptors. */
+  private backoffFor(dealer: Server, bound: ServerAddress): AcceptBackoff {
+    const again = bound.kind === "tcp" ? { ...this.o.listen, port: bound.port } : this.o.listen;
+    const backoff = new AcceptBackoff({
+      name: "master",
+      logger: this.o.logger,
+      // Counted with the exited workers' counters, which stats() adds to the live ones.
+      stats: this.retired,
+      pause: () => {
+        if (dealer.listening) dealer.close();
+      },
+      resume: () => (this.state === "listening" && !dealer.listening ? listenServer(dealer, again) : Promise.resolve()),
+    });
+    backoff.watch();
+    return backoff;
+  }
+
   private deal(socket: Socket, attempt = 0): void {
     socket.on("error", () => {});
     const ready = [...this.records.values()].filter((r) => r.state === "listening" && !r.leaving);

@@ -4,6 +4,9 @@
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { PreforkServer, type Schedule } from "@echo/prefork";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
 const quiet = { info: () => {}, error: () => {} };
 
@@ -13,6 +16,7 @@ function target(schedule: Schedule) {
     errors: core,
     concurrent: true,
     worker: /^Process-\d+$/,
+    cli: { command: process.execPath, args: [cli, "--workers", "2", "--schedule", schedule] },
     async start(options: StartOptions) {
       const workers = options.maxConnections === undefined ? 2 : 1;
       const server = new PreforkServer({ schedule, workers, execArgv: [], host: "127.0.0.1", port: 0, logger: quiet, ...options });

@@ -1,7 +1,10 @@
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { SelectorServer, type SelectorKind } from "@echo/selector";
+import { fileURLToPath } from "node:url";
 import { quiet } from "./helpers.js";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
 function target(selector: SelectorKind, echoFastPath: boolean) {
   return {
@@ -9,6 +12,7 @@ function target(selector: SelectorKind, echoFastPath: boolean) {
     errors: core,
     concurrent: true,
     worker: /^SelectorThread$/,
+    cli: { command: process.execPath, args: [cli, "--selector", selector, ...(echoFastPath ? [] : ["--no-fast-path"])] },
     async start(options: StartOptions) {
       const server = new SelectorServer({ selector, echoFastPath, host: "127.0.0.1", port: 0, logger: quiet, ...options });
       const address = await server.listen();

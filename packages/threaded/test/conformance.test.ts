@@ -1,6 +1,9 @@
 import { conformanceSuite, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { ThreadedServer, type AcceptPath } from "@echo/threaded";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
 const quiet = { info: () => {}, error: () => {} };
 const probe = new ThreadedServer({ threads: 1, accept: "reusePort", logger: quiet });
@@ -18,6 +21,8 @@ function target(accept: AcceptPath) {
     worker: /^Thread-[1-3]$/,
     // Unix sockets are not supported: several threads cannot share one in Node.
     unix: false,
+    // The CLI picks its accept path itself (reusePort where Node has it), so it runs once.
+    ...(accept === "shared" ? { cli: { command: process.execPath, args: [cli, "--threads", "2"] } } : {}),
     async start(options: StartOptions) {
       const server = new ThreadedServer({ threads: 3, accept, host: "127.0.0.1", port: 0, logger: quiet, ...options });
       const address = await server.listen();

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { exhaustionTest, type CliCommand } from "./exhaustion.js";
 import { collect, open, randomBytes, readExactly, roundTrip, write, type TargetAddress } from "./net-helpers.js";
 
 /** Options the suite asks a target to start with (limits are core's option names). */
@@ -70,6 +71,11 @@ export interface ConformanceTarget {
   unix?: boolean;
   /** `@echo/core`'s error classes (see {@link CoreErrors}). */
   errors: CoreErrors;
+  /**
+   * The model's CLI (arguments before `--port 0`), for the descriptor-exhaustion test, which
+   * runs the server in a child with a low descriptor limit (Linux, needs `prlimit`).
+   */
+  cli?: CliCommand;
 }
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -96,6 +102,8 @@ export function conformanceSuite(target: ConformanceTarget): void {
     afterEach(async () => {
       await Promise.all(running.splice(0).map((server) => server.close()));
     });
+
+    if (target.cli && process.platform === "linux") exhaustionTest(target.cli);
 
     it("echoes text byte for byte", async () => {
       const { address } = await start({ handler: "echo" });

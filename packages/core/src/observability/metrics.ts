@@ -98,6 +98,7 @@ const COUNTERS = [
   ["bytesOut", "echo_sent_bytes_total", "Bytes handlers wrote to clients."],
   ["errors", "echo_errors_total", "Handler failures and connection errors."],
   ["timeouts", "echo_idle_timeouts_total", "Connections closed for staying silent past idleTimeout."],
+  ["acceptErrors", "echo_accept_errors_total", "Accepts that failed for lack of descriptors (EMFILE/ENFILE)."],
 ] as const;
 
 /** The gauges: a stats field, the metric name, its help. */

@@ -231,6 +231,30 @@ static int grow_conns(loop_t *L, int fd) {
   return 0;
 }
 
+#define ACCEPT_BACKOFF_MIN_MS 20
+#define ACCEPT_BACKOFF_MAX_MS 1000
+
+static void pause_accepting(loop_t *L) {
+  if (L->accept_resume_at > 0 || L->lfd < 0) return;
+  be_del(&L->be, L->lfd);
+  L->accept_backoff_ms = L->accept_backoff_ms > 0 ? L->accept_backoff_ms * 2 : ACCEPT_BACKOFF_MIN_MS;
+  if (L->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS) L->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+  L->accept_resume_at = L->now + L->accept_backoff_ms;
+}
+
+/* Called before each wait while paused: resume once a spare descriptor can be opened again. */
+static void maybe_resume_accepting(loop_t *L) {
+  if (L->accept_resume_at == 0 || L->now < L->accept_resume_at) return;
+  if (L->spare < 0) L->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (L->spare < 0 || L->lfd < 0 || be_add(&L->be, L->lfd, SEL_READ) != 0) {
+    L->stats[ST_ACCEPT_ERRORS]++;
+    L->accept_backoff_ms = L->accept_backoff_ms * 2 > ACCEPT_BACKOFF_MAX_MS ? ACCEPT_BACKOFF_MAX_MS : L->accept_backoff_ms * 2;
+    L->accept_resume_at = L->now + L->accept_backoff_ms;
+    return;
+  }
+  L->accept_resume_at = 0;
+}
+
 static void accept_ready(loop_t *L) {
   for (int i = 0; i < ACCEPTS_PER_STEP && rec_room(L) > 2 && L->lfd >= 0; i++) {
     struct sockaddr_storage ss;
@@ -242,6 +266,7 @@ static void accept_ready(loop_t *L) {
         loop_stop_accepting(L);
         return;
       }
+      if (errno == EMFILE || errno == ENFILE) L->stats[ST_ACCEPT_ERRORS]++;
       if ((errno == EMFILE || errno == ENFILE) && L->spare >= 0) {
         /* Out of descriptors: the pending connection would keep the listener readable and the
          * loop spinning. Free the spare, accept and close it (the client sees the close), and
@@ -253,12 +278,22 @@ static void accept_ready(loop_t *L) {
           close(c);
         }
         L->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (c < 0) return;
+        if (c < 0 || L->spare < 0) {
+          if (L->spare < 0) pause_accepting(L);
+          return;
+        }
         continue;
+      }
+      if (errno == EMFILE || errno == ENFILE) {
+        /* No spare to free: the listener would stay readable and the loop spin. Take it out of
+         * the selector for a while (loop_step brings it back once a descriptor opens). */
+        pause_accepting(L);
+        return;
       }
       if (errno != EAGAIN) L->stats[ST_ERRORS]++;
       return;
     }
+    L->accept_backoff_ms = 0;
     /* Counters change before the close: a client that sees the close may read them at once. */
     if (L->nconns >= L->max_conns) {
       L->stats[ST_REJECTED]++;
@@ -358,6 +393,12 @@ int loop_step(loop_t *L, int timeout_ms) {
   drain_closeq(L);
   if (L->nrec > 0 || L->nclose > 0) timeout_ms = 0;
   L->now = mono_ms();
+  maybe_resume_accepting(L);
+  if (L->accept_resume_at > 0) {
+    int64_t until = L->accept_resume_at - L->now;
+    if (until < 0) until = 0;
+    if (timeout_ms < 0 || until < timeout_ms) timeout_ms = (int)until;
+  }
   if (L->idle_ms > 0 && L->nconns > 0) {
     if (L->next_sweep == 0) L->next_sweep = L->now + (L->idle_ms / 8 > 5 ? L->idle_ms / 8 : 5);
     int64_t until = L->next_sweep - L->now;
@@ -373,6 +414,13 @@ int loop_step(loop_t *L, int timeout_ms) {
     L->evcap = max;
   }
   int n = be_wait(&L->be, timeout_ms, L->evs, max);
+  if (n == -EINVAL && L->be.kind == KIND_POLL) {
+    /* poll(2) refuses to watch more descriptors than RLIMIT_NOFILE (a limit lowered while the
+     * server runs): wait a little instead of failing again at once on every turn. */
+    struct timespec pause = { 0, 50 * 1000000L };
+    nanosleep(&pause, NULL);
+    n = 0;
+  }
   if (n < 0) return n;
   assert(n <= max);
   L->now = mono_ms();
@@ -432,7 +480,8 @@ long loop_pending(loop_t *L, int fd, int32_t id) {
 
 void loop_stop_accepting(loop_t *L) {
   if (L->lfd < 0) return;
-  be_del(&L->be, L->lfd);
+  if (L->accept_resume_at == 0) be_del(&L->be, L->lfd);
+  L->accept_resume_at = 0;
   close(L->lfd);
   L->lfd = -1;
 }

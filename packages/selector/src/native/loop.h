@@ -24,6 +24,10 @@ typedef struct loop {
   backend_t be;
   int lfd, uvfd;
   int spare;  /* a descriptor kept in reserve to accept-and-close when out of descriptors */
+  /* Out of descriptors with no spare left: the listener is out of the selector until then
+   * (0 while accepting), and the next pause (20 ms doubling to 1 s, back to 0 on an accept). */
+  int64_t accept_resume_at;
+  int accept_backoff_ms;
   conn_t **conns;
   int conncap, nconns;
   int32_t next_id;

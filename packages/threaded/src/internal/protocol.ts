@@ -33,7 +33,14 @@ export type ListenHow =
   /** Bind its own socket with `reusePort`; the kernel spreads connections over the group. */
   | { how: "reusePort"; listen: NormalizedListenOptions }
   /** Take a duplicate of the listening descriptor `fd` (numbers are process-wide). */
-  | { how: "adopt"; fd: number; backlog: number; expectPort: number };
+  | {
+      how: "adopt";
+      fd: number;
+      backlog: number;
+      expectPort: number;
+      /** The main thread's own descriptor of the socket, open for the server's life: what a thread re-duplicates after backing off. */
+      source?: number;
+    };
 
 export type ToThread = ({ type: "listen" } & ListenHow) | { type: "close"; timeout: number };
 

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handler, Logger } from "@echo/core";
-import { drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
+import { AcceptBackoff, drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
 import { duplicateListener, type NativeHandle } from "./listener.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedCell, SharedStats } from "./shared-stats.js";
@@ -141,14 +141,17 @@ function listenOnHandle(srv: Server, handle: NativeHandle, backlog: number): Pro
   });
 }
 
-async function listen(handler: Handler, how: ListenHow): Promise<void> {
+/** Opens a listener as the main thread said: its own `reusePort` socket or a duplicate descriptor. */
+async function openListener(handler: Handler, how: ListenHow): Promise<Server> {
   const srv = createServer({ allowHalfOpen: true });
-  srv.on("connection", (socket: Socket) => admit(handler, socket));
-  server = srv;
+  srv.on("connection", (socket: Socket) => {
+    backoff?.accepted();
+    admit(handler, socket);
+  });
   if (how.how === "reusePort") {
     await listenServer(srv, how.listen, { reusePort: true });
   } else {
-    const handle = await duplicateListener(how.fd, data.helperPath);
+    const handle = await duplicateListener(how.source ?? how.fd, data.helperPath);
     try {
       await listenOnHandle(srv, handle, how.backlog);
     } catch (error) {
@@ -162,7 +165,40 @@ async function listen(handler: Handler, how: ListenHow): Promise<void> {
       throw new Error(`the duplicated descriptor is not the server's listener (got ${JSON.stringify(address)})`);
     }
   }
-  srv.on("error", (error) => logger.error(`[echo] ${data.name}: listener error: ${error.message}`));
+  srv.on("error", (error) => {
+    if (!backoff?.handle(error)) logger.error(`[echo] ${data.name}: listener error: ${error.message}`);
+  });
+  return srv;
+}
+
+/**
+ * Out of descriptors, this thread closes its listener (other threads and the kernel's queue
+ * keep the socket) and opens a new one after a growing pause: see AcceptBackoff. A `reusePort`
+ * listener rebinds the port the first one got.
+ */
+let backoff: AcceptBackoff | undefined;
+
+async function listen(handler: Handler, how: ListenHow): Promise<void> {
+  server = await openListener(handler, how);
+  const bound = serverAddress(server);
+  const again: ListenHow = how.how === "reusePort" && bound.kind === "tcp" ? { how: "reusePort", listen: { ...how.listen, port: bound.port } } : how;
+  backoff = new AcceptBackoff({
+    name: data.name,
+    logger,
+    stats,
+    pause: () => {
+      if (server?.listening) server.close();
+    },
+    resume: async () => {
+      const next = await openListener(handler, again);
+      if (closing) {
+        next.close();
+        return;
+      }
+      server = next;
+    },
+  });
+  backoff.watch();
 }
 
 /** Closes our listener (the descriptor is closed synchronously) and tells a waiting main thread. */
@@ -174,6 +210,7 @@ function stopAccepting(): void {
 
 function close(timeout: number): void {
   closing = true;
+  backoff?.stop();
   stopAccepting();
   drain = drainSockets(connections, {
     timeout,
