@@ -11,11 +11,15 @@ import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
+import { logStructured, modelLogger, startModelMetrics } from "./kit/observability.js";
+import type { EndpointAddress } from "./observability/endpoint.js";
+import { ConnectionLifetimes, type LifetimeSnapshot } from "./observability/lifetimes.js";
+import type { Observability } from "./observability/start.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
 import { onceModel } from "./models/once.js";
-import { checkOneOf, normalizeLimits, type CoreModel, type NormalizedLimits, type ServerOptions } from "./options.js";
+import { checkOneOf, normalizeLimits, type CoreModel, type Logger, type NormalizedLimits, type ServerOptions } from "./options.js";
 import { serveSocket } from "./socket-connection.js";
 import { ServerStats, type StatsSnapshot } from "./stats.js";
 
@@ -63,6 +67,10 @@ export class EchoServer extends EventEmitter {
   readonly limits: NormalizedLimits;
   private readonly options: NormalizedModelOptions<string | URL | HandlerExport>;
   private readonly counters = new ServerStats();
+  private readonly lifetimes = new ConnectionLifetimes();
+  /** `options.logger`, or a JSON logger over it with `logFormat: "json"` (set in listen()). */
+  private logger: Logger;
+  private observability: Observability | undefined;
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
   private handler: Handler | undefined;
@@ -85,6 +93,7 @@ export class EchoServer extends EventEmitter {
     const model = this.options.raw.model;
     this.model = model === undefined ? "async" : checkOneOf("options.model", model, coreModels);
     this.limits = this.options.limits;
+    this.logger = this.options.logger;
   }
 
   /**
@@ -97,6 +106,7 @@ export class EchoServer extends EventEmitter {
     this.state = "listening";
     const context = { worker: this.options.workerName, options: this.options.handlerOptions };
     try {
+      this.logger = await modelLogger(this.options.logger, this.options.logFormat, this.model, this.options.workerName);
       const spec = this.options.handler;
       this.handler =
         typeof spec === "string" || spec instanceof URL
@@ -109,8 +119,16 @@ export class EchoServer extends EventEmitter {
       await listenServer(server, this.options.listen);
       // Errors after listening (rare: accept failures such as EMFILE) go to the `error` event.
       server.on("error", (error) => this.emit("error", error));
+      this.observability = await startModelMetrics({
+        address: this.options.metrics,
+        model: this.model,
+        source: () => ({ workers: [{ worker: this.options.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
+        stats: () => this.stats(),
+      });
+      this.observability?.setReady();
     } catch (error) {
       this.state = "closed";
+      if (this.server?.listening) this.server.close();
       this.server = undefined;
       this.resolveFinished();
       throw error;
@@ -124,6 +142,16 @@ export class EchoServer extends EventEmitter {
   address(): ServerAddress {
     if (!this.server || !this.server.listening) throw new ServerStateError("the server is not listening");
     return serverAddress(this.server);
+  }
+
+  /** Where the `metrics` endpoint listens; `undefined` without the option (or before `listen()`). */
+  metricsAddress(): EndpointAddress | undefined {
+    return this.observability?.address;
+  }
+
+  /** The connection lifetimes counted so far (what the metrics' histogram shows). */
+  connectionLifetimes(): LifetimeSnapshot {
+    return this.lifetimes.snapshot();
   }
 
   /** A copy of the counters now. */
@@ -142,11 +170,14 @@ export class EchoServer extends EventEmitter {
     if (this.closing) return this.closing;
     const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     this.state = "closing";
+    this.observability?.setDraining();
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`) });
+      logStructured(this.logger, "info", `draining ${this.connections.size} connections`, { event: "drain", open: this.connections.size, timeout });
+      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.logger.error(`[echo] ${error.message}`) });
       if (this.connections.size > 0) await this.drain.done;
+      await this.observability?.close();
       this.state = "closed";
       this.emit("close");
       this.resolveFinished();
@@ -193,8 +224,9 @@ export class EchoServer extends EventEmitter {
       limits: this.limits,
       stats: this.counters,
       worker: this.options.workerName,
-      logger: this.options.logger,
+      logger: this.logger,
       logConnections: this.options.logConnections,
+      lifetimes: this.lifetimes,
       onClose: () => {
         this.connections.delete(socket);
         this.drain?.closed();
@@ -210,6 +242,11 @@ export class EchoServer extends EventEmitter {
   private reject(socket: Socket): void {
     this.counters.rejected++;
     const error = new MaxConnectionsError(this.limits.maxConnections);
+    logStructured(this.logger, "info", `rejected a connection from ${socket.remoteAddress ?? "unix"}: ${error.message}`, {
+      event: "rejection",
+      remoteAddress: socket.remoteAddress ?? null,
+      code: error.code,
+    });
     if (this.listenerCount("reject") > 0) this.emit("reject", error, socket.remoteAddress);
     socket.destroy();
   }

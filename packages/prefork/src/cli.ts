@@ -77,6 +77,7 @@ await runServerCli({
         await server.close();
       },
       finished,
+      metrics: server.metricsAddress(),
     };
   },
 });

@@ -1,0 +1,98 @@
+/**
+ * What a model needs to honour the `metrics` and `logFormat` options: its JSON logger, the
+ * metrics endpoint, and structured log events that leave text logs unchanged.
+ * @module
+ */
+import type { Logger } from "../options.js";
+import type { JsonLogger, LogFields } from "../observability/json-logger.js";
+import type { LogFormat } from "../observability/log-format.js";
+import type { MetricsAddress } from "../observability/metrics-address.js";
+import type { MetricsSource } from "../observability/metrics.js";
+import { startObservability, type Observability } from "../observability/start.js";
+
+/** True when `logger` writes structured lines (a {@link JsonLogger}). */
+export function isStructured(logger: Logger): logger is JsonLogger {
+  return (logger as Partial<JsonLogger>).structured === true && typeof (logger as Partial<JsonLogger>).child === "function";
+}
+
+/**
+ * Logs `message` with `fields` when `logger` is structured, and `message` alone otherwise: for
+ * the lines that exist in text too (handler errors, `Connected by`).
+ */
+export function logEvent(logger: Logger, level: "info" | "error", message: string, fields: LogFields): void {
+  if (isStructured(logger)) logger[level](message, fields);
+  else logger[level](message);
+}
+
+/**
+ * Logs only when `logger` is structured: for the events that have no text line (rejections,
+ * drain, worker lifecycle), so that text logs stay exactly as they were.
+ */
+export function logStructured(logger: Logger, level: "info" | "error", message: string, fields: LogFields): void {
+  if (isStructured(logger)) logger[level](message, fields);
+}
+
+/**
+ * A JSON logger whose lines (one JSON object each, without the newline) are handed to a text
+ * `logger`: info lines to `logger.info`, error lines to `logger.error`. A structured logger is
+ * returned as it is. Loads `pino` on first use only.
+ */
+export async function jsonLoggerOver(logger: Logger, model: string, worker = "MainThread"): Promise<JsonLogger> {
+  if (isStructured(logger)) return logger;
+  const { createJsonLogger } = await import("../observability/json-logger.js");
+  let level: "info" | "error" = "info";
+  // pino writes synchronously into this stream from inside info()/error(), so `level` is the
+  // level of the line being written.
+  const destination = { write: (line: string) => logger[level](line.endsWith("\n") ? line.slice(0, -1) : line) };
+  const routed = (inner: JsonLogger): JsonLogger => ({
+    structured: true,
+    info(message, fields) {
+      level = "info";
+      inner.info(message, fields);
+    },
+    error(message, fields) {
+      level = "error";
+      inner.error(message, fields);
+    },
+    child: (name) => routed(inner.child(name)),
+  });
+  return routed(createJsonLogger({ model, worker, destination }));
+}
+
+/**
+ * The logger a model serves with: `logger` itself for `text`, a JSON logger over it for `json`
+ * (see {@link jsonLoggerOver}).
+ */
+export async function modelLogger(logger: Logger, format: LogFormat, model: string, worker = "MainThread"): Promise<Logger> {
+  return format === "json" ? jsonLoggerOver(logger, model, worker) : logger;
+}
+
+/** Options of {@link startModelMetrics}. */
+export interface ModelMetricsOptions {
+  /** The normalized `metrics` option; `undefined` starts nothing. */
+  address: MetricsAddress | undefined;
+  /** The `model` label. */
+  model: string;
+  /** Each worker's counters and lifetimes at scrape time. */
+  source: MetricsSource;
+  /** What `/stats` serves. */
+  stats: () => unknown;
+  /** The `worker` label of the process metrics. @default "MainThread" */
+  processWorker?: string;
+}
+
+/**
+ * Starts the metrics endpoint when the `metrics` option asks for one (`/readyz` stays 503 until
+ * `setReady()`), and returns `undefined` otherwise. prom-client is loaded only here.
+ * @throws {AddressInUseError} {@link PermissionDeniedError} {@link ListenError} binding failed.
+ */
+export async function startModelMetrics(options: ModelMetricsOptions): Promise<Observability | undefined> {
+  if (options.address === undefined) return undefined;
+  return startObservability({
+    address: options.address,
+    model: options.model,
+    source: options.source,
+    stats: options.stats,
+    ...(options.processWorker !== undefined ? { processWorker: options.processWorker } : {}),
+  });
+}
