@@ -6,3 +6,5 @@ export { conformanceSuite, fixtures } from "./suite.js";
 export type { ConformanceTarget, CoreErrors, RunningTarget, StartOptions, SuiteStats } from "./suite.js";
 export { open, collect, readExactly, roundTrip, randomBytes, write } from "./net-helpers.js";
 export type { TargetAddress } from "./net-helpers.js";
+export { observabilitySuite, killedWorkerSuite, parseMetrics, get } from "./observability.js";
+export type { ObservabilityTarget, ObservedRunning, ObservedStartOptions, LineLogger } from "./observability.js";
