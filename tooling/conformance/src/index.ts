@@ -8,3 +8,5 @@ export { open, collect, readExactly, roundTrip, randomBytes, write } from "./net
 export type { TargetAddress } from "./net-helpers.js";
 export { observabilitySuite, killedWorkerSuite, parseMetrics, get } from "./observability.js";
 export type { ObservabilityTarget, ObservedRunning, ObservedStartOptions, LineLogger } from "./observability.js";
+export { cliObservabilitySuite } from "./cli-observability.js";
+export type { CliTarget } from "./cli-observability.js";
