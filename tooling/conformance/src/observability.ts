@@ -129,7 +129,7 @@ export function observabilitySuite(target: ObservabilityTarget): void {
       const sockets: Socket[] = [];
       for (let i = 0; i < n; i++) {
         const socket = await open(address);
-        cleanups.push(async () => socket.destroy());
+        cleanups.push(() => Promise.resolve(socket.destroy()));
         sockets.push(socket);
       }
       // One round trip on each: every connection is being served.
@@ -204,7 +204,7 @@ export function observabilitySuite(target: ObservabilityTarget): void {
       const sockets = await openEchoed(running.address, 2);
       for (const socket of sockets) socket.end();
       const parsed = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-      await until("two connection lines", async () => parsed().filter((l) => l.event === "connection").length, (n) => n === 2);
+      await until("two connection lines", () => Promise.resolve(parsed().filter((l) => l.event === "connection").length), (n) => n === 2);
       await running.close();
       const all = parsed();
       for (const line of all) {
