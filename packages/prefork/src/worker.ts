@@ -8,7 +8,7 @@
 import cluster from "node:cluster";
 import type { Socket } from "node:net";
 import { EchoServer, type Logger, type StatsSnapshot } from "@echo/core";
-import { ServerStats, loadPrivdrop, toWire, type JsonLogger, type LifetimeSnapshot, type LogFields } from "@echo/core/model-kit";
+import { ServerStats, carryFields, loadPrivdrop, toWire, type JsonLogger, type LifetimeSnapshot, type LogFields } from "@echo/core/model-kit";
 import { DealtServer } from "./internal/dealt-server.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
 
@@ -34,19 +34,11 @@ const textLogger: Logger = {
   error: (message) => process.stderr.write(`${message}\n`),
 };
 
-/** Fields that cross to the master as JSON: an `err` becomes its name, code and message. */
-function carried(fields: LogFields | undefined): Record<string, unknown> | undefined {
-  if (fields === undefined) return undefined;
-  const err = fields.err;
-  if (!(err instanceof Error)) return { ...fields };
-  return { ...fields, err: { type: err.name, message: err.message, code: (err as { code?: unknown }).code } };
-}
-
 /** `logFormat: "json"`: lines go to the master, which logs them with this worker's name. */
 const ipcLogger: JsonLogger = {
   structured: true,
-  info: (message, fields) => send({ echo: 1, type: "log", level: "info", message, fields: carried(fields) }),
-  error: (message, fields) => send({ echo: 1, type: "log", level: "error", message, fields: carried(fields) }),
+  info: (message, fields) => send({ echo: 1, type: "log", level: "info", message, fields: carryFields(fields) }),
+  error: (message, fields) => send({ echo: 1, type: "log", level: "error", message, fields: carryFields(fields) }),
   child: () => ipcLogger,
 };
 

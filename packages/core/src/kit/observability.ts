@@ -33,6 +33,17 @@ export function logStructured(logger: Logger, level: "info" | "error", message: 
 }
 
 /**
+ * Log fields made fit to cross a thread or process boundary (`structuredClone` or JSON): an
+ * `err` becomes `{ type, message, code }`. For workers that send their lines to a logger elsewhere.
+ */
+export function carryFields(fields: LogFields | undefined): Record<string, unknown> | undefined {
+  if (fields === undefined) return undefined;
+  const err = fields.err;
+  if (!(err instanceof Error)) return { ...fields };
+  return { ...fields, err: { type: err.name, message: err.message, code: (err as { code?: unknown }).code } };
+}
+
+/**
  * A JSON logger whose lines (one JSON object each, without the newline) are handed to a text
  * `logger`: info lines to `logger.info`, error lines to `logger.error`. A structured logger is
  * returned as it is. Loads `pino` on first use only.

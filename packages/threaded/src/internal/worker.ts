@@ -8,6 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Handler, Logger } from "@echo/core";
 import {
   ConnectionLifetimes,
+  carryFields,
   drainSockets,
   loadHandler,
   listenServer,
@@ -26,19 +27,12 @@ import { SharedCell, SharedStats } from "./shared-stats.js";
 const data = workerData as ThreadData;
 const port = parentPort!;
 const post = (message: FromThread): void => port.postMessage(message);
-/** Fields that cross to the main thread: an `err` becomes its name, code and message. */
-function carried(fields: LogFields | undefined): Record<string, unknown> | undefined {
-  if (fields === undefined) return undefined;
-  const err = fields.err;
-  if (!(err instanceof Error)) return { ...fields };
-  return { ...fields, err: { type: err.name, message: err.message, code: (err as { code?: unknown }).code } };
-}
 // With logFormat "json" the main thread logs through a JSON logger: lines carry their fields.
 const logger: Logger | JsonLogger = data.structured
   ? {
       structured: true,
-      info: (message: string, fields?: LogFields) => post({ type: "log", level: "info", message, fields: carried(fields) }),
-      error: (message: string, fields?: LogFields) => post({ type: "log", level: "error", message, fields: carried(fields) }),
+      info: (message: string, fields?: LogFields) => post({ type: "log", level: "info", message, fields: carryFields(fields) }),
+      error: (message: string, fields?: LogFields) => post({ type: "log", level: "error", message, fields: carryFields(fields) }),
       child: () => logger as JsonLogger,
     }
   : {
