@@ -8,7 +8,7 @@
 import cluster from "node:cluster";
 import type { Socket } from "node:net";
 import { EchoServer, type Logger, type StatsSnapshot } from "@echo/core";
-import { ServerStats, carryFields, loadPrivdrop, toWire, type JsonLogger, type LifetimeSnapshot, type LogFields } from "@echo/core/model-kit";
+import { ServerStats, carryFields, loadPrivdrop, toWire, type JsonLogger, type LifetimeSnapshot } from "@echo/core/model-kit";
 import { DealtServer } from "./internal/dealt-server.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
 
