@@ -349,7 +349,7 @@ export class EchoMetrics {
         type: "histogram",
         aggregator: "sum",
         values: rows().flatMap((row) => this.histogramValues(row)),
-      }),
+        }),
     };
     this.registry.registerMetric(histogram as unknown as Metric);
   }

@@ -48,7 +48,7 @@ describe("createJsonLogger", () => {
     logger.error("handler onData failed: boom", { event: "handler-error", err: failure, worker: "evil", level: "x", msg: "y", time: 1 });
     expect(lines[0]!.match(/"worker"/g)).toHaveLength(1);
     expect(lines[0]!.match(/"msg"/g)).toHaveLength(1);
-    const p = JSON.parse(lines[0]!) as { err: { stack: unknown } };
+    const p = JSON.parse(lines[0]!) as { err: { stack?: unknown } };
     expect(p).toMatchObject({ level: "error", worker: "Thread-2", msg: "handler onData failed: boom", err: { type: "Error", message: "boom", code: "ECHO_ERR_HANDLER" } });
     expect(typeof p.err.stack).toBe("string");
   });
