@@ -41,8 +41,8 @@ export { runServerCli, cliLogger } from "./cli/run.js";
 export type { RunningServer, ServerCli } from "./cli/run.js";
 export { loadPrivdrop, preparePrivilegeDrop } from "./cli/privileges.js";
 
-export { carryFields, isStructured, logEvent, logStructured, jsonLoggerOver, modelLogger, startModelMetrics } from "./kit/observability.js";
-export type { ModelMetricsOptions } from "./kit/observability.js";
+export { carryFields, isStructured, logEvent, logStructured, jsonLoggerOver, modelLogger, serveModelMetrics, startModelMetrics } from "./kit/observability.js";
+export type { MetricsStartHooks, ModelMetricsOptions } from "./kit/observability.js";
 export { ConnectionLifetimes, defaultLifetimeBuckets } from "./observability/lifetimes.js";
 export type { LifetimeSnapshot } from "./observability/lifetimes.js";
 export type { MetricsSample, MetricsSource, WorkerSample } from "./observability/metrics.js";

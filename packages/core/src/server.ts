@@ -11,7 +11,7 @@ import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
-import { logStructured, modelLogger, startModelMetrics } from "./kit/observability.js";
+import { logStructured, modelLogger, serveModelMetrics } from "./kit/observability.js";
 import type { EndpointAddress } from "./observability/endpoint.js";
 import { ConnectionLifetimes, type LifetimeSnapshot } from "./observability/lifetimes.js";
 import type { Observability } from "./observability/start.js";
@@ -119,13 +119,16 @@ export class EchoServer extends EventEmitter {
       await listenServer(server, this.options.listen);
       // Errors after listening (rare: accept failures such as EMFILE) go to the `error` event.
       server.on("error", (error) => this.emit("error", error));
-      this.observability = await startModelMetrics({
-        address: this.options.metrics,
-        model: this.model,
-        source: () => ({ workers: [{ worker: this.options.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
-        stats: () => this.stats(),
-      });
-      this.observability?.setReady();
+      // A failure lands in the catch below, which stops the listener.
+      this.observability = await serveModelMetrics(
+        {
+          address: this.options.metrics,
+          model: this.model,
+          source: () => ({ workers: [{ worker: this.options.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
+          stats: () => this.stats(),
+        },
+        { starting: () => this.state === "listening", abort: () => Promise.resolve() },
+      );
     } catch (error) {
       this.state = "closed";
       if (this.server?.listening) this.server.close();

@@ -16,7 +16,7 @@ import {
   isStructured,
   logStructured,
   modelLogger,
-  startModelMetrics,
+  serveModelMetrics,
   listenServer,
   loadPrivdrop,
   normalizeLimits,
@@ -189,22 +189,10 @@ export class PreforkServer extends EventEmitter {
       await this.close({ timeout: 0 });
       throw reason;
     }
-    try {
-      this.observability = await startModelMetrics({
-        address: this.o.metrics,
-        model: "prefork",
-        source: () => this.metricsSample(),
-        stats: () => this.stats(),
-      });
-    } catch (error) {
-      await this.close({ timeout: 0 });
-      throw error;
-    }
-    if (this.state !== "starting") {
-      await this.observability?.close();
-      throw new ServerStateError("the server was closed while starting");
-    }
-    this.observability?.setReady();
+    this.observability = await serveModelMetrics(
+      { address: this.o.metrics, model: "prefork", source: () => this.metricsSample(), stats: () => this.stats() },
+      { starting: () => this.state === "starting", abort: () => this.close({ timeout: 0 }) },
+    );
     this.state = "listening";
     const every = Math.max(10, Math.min(1000, Math.floor(this.o.heartbeatTimeout / 4)));
     this.monitor = setInterval(() => this.checkHeartbeats(), every);

@@ -13,7 +13,7 @@ import {
   modelLogger,
   normalizeLimits,
   resolveHandler,
-  startModelMetrics,
+  serveModelMetrics,
   statsKeys,
   toListenError,
   type EndpointAddress,
@@ -162,23 +162,21 @@ export class SelectorServer extends EventEmitter {
         } else if (this.state !== "closed") this.markClosed();
       });
     });
-    try {
-      this.observability = await startModelMetrics({
+    this.observability = await serveModelMetrics(
+      {
         address: o.metrics,
         model: "selector",
         source: () => ({ workers: [{ worker: o.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
         stats: () => this.stats(),
-      });
-    } catch (error) {
-      this.state = "listening";
-      await this.close({ timeout: 0 });
-      throw error;
-    }
-    if (this.state !== "starting") {
-      await this.observability?.close();
-      throw new ServerStateError("the server was closed while starting");
-    }
-    this.observability?.setReady();
+      },
+      {
+        starting: () => this.state === "starting",
+        abort: () => {
+          this.state = "listening";
+          return this.close({ timeout: 0 });
+        },
+      },
+    );
     this.state = "listening";
     this.emit("listening", address);
     return address;

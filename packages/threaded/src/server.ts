@@ -13,7 +13,7 @@ import {
   logStructured,
   modelLogger,
   normalizeLimits,
-  startModelMetrics,
+  serveModelMetrics,
   resolveHandler,
   serverAddress,
   sumStats,
@@ -136,17 +136,19 @@ export class ThreadedServer extends EventEmitter {
     this.starting = start;
     try {
       const address = await start;
-      this.observability = await startModelMetrics({
-        address: this.metricsOption,
-        model: "threaded",
-        source: () => ({
-          workers: this.slots.filter((t) => t !== undefined).map((t) => ({ worker: t.name, stats: t.stats.snapshot(), lifetimes: t.lifetimes.snapshot() })),
-          retired: { stats: this.retired, lifetimes: this.retiredLifetimes.snapshot() },
-        }),
-        stats: () => this.stats(),
-      });
-      if (this.state !== "starting") throw new ServerStateError("the server was closed while starting");
-      this.observability?.setReady();
+      // A failure lands in the catch below, which tears the threads down.
+      this.observability = await serveModelMetrics(
+        {
+          address: this.metricsOption,
+          model: "threaded",
+          source: () => ({
+            workers: this.slots.filter((t) => t !== undefined).map((t) => ({ worker: t.name, stats: t.stats.snapshot(), lifetimes: t.lifetimes.snapshot() })),
+            retired: { stats: this.retired, lifetimes: this.retiredLifetimes.snapshot() },
+          }),
+          stats: () => this.stats(),
+        },
+        { starting: () => this.state === "starting", abort: () => Promise.resolve() },
+      );
       this.state = "listening";
       this.emit("listening", address);
       return address;

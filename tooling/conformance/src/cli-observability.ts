@@ -8,7 +8,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { open, readExactly, write } from "./net-helpers.js";
-import { get, parseMetrics } from "./observability.js";
+import { expectLogLine, get, parseMetrics } from "./observability.js";
 
 /** A server CLI under test. */
 export interface CliTarget {
@@ -139,13 +139,7 @@ export function cliObservabilitySuite(target: CliTarget): void {
       expect(code).toBe(0);
       const lines = `${r.stdout()}${r.stderr()}`.split("\n").filter((l) => l !== "");
       const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-      for (const line of parsed) {
-        expect(line.level === "info" || line.level === "error").toBe(true);
-        expect(Number.isNaN(Date.parse(String(line.time)))).toBe(false);
-        expect(typeof line.msg).toBe("string");
-        expect(line.model).toBe(target.model);
-        expect(typeof line.worker).toBe("string");
-      }
+      for (const line of parsed) expectLogLine(line, target.model);
       const events = parsed.map((l) => l.event);
       for (const event of ["listening", "connection", "drain", "exit"]) expect(events).toContain(event);
     });

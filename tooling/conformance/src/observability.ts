@@ -106,6 +106,15 @@ async function until<T>(what: string, read: () => Promise<T>, check: (v: T) => b
   }
 }
 
+/** Asserts the five fields every JSON log line has: `level`, `time`, `msg`, `model`, `worker`. */
+export function expectLogLine(line: Record<string, unknown>, model: string): void {
+  expect(line.level === "info" || line.level === "error").toBe(true);
+  expect(Number.isNaN(Date.parse(String(line.time)))).toBe(false);
+  expect(typeof line.msg).toBe("string");
+  expect(line.model).toBe(model);
+  expect(typeof line.worker).toBe("string");
+}
+
 const quiet: LineLogger = { info: () => {}, error: () => {} };
 const CONNECTIONS = 12;
 const PAYLOAD = 100;
@@ -207,13 +216,7 @@ export function observabilitySuite(target: ObservabilityTarget): void {
       await until("two connection lines", () => Promise.resolve(parsed().filter((l) => l.event === "connection").length), (n) => n === 2);
       await running.close();
       const all = parsed();
-      for (const line of all) {
-        expect(line.level === "info" || line.level === "error").toBe(true);
-        expect(Number.isNaN(Date.parse(String(line.time)))).toBe(false);
-        expect(typeof line.msg).toBe("string");
-        expect(line.model).toBe(target.model);
-        expect(typeof line.worker).toBe("string");
-      }
+      for (const line of all) expectLogLine(line, target.model);
       const connections = all.filter((l) => l.event === "connection");
       for (const line of connections) {
         expect(target.worker.test(String(line.worker))).toBe(true);

@@ -3,6 +3,7 @@
  * metrics endpoint, and structured log events that leave text logs unchanged.
  * @module
  */
+import { ServerStateError } from "../errors.js";
 import type { Logger } from "../options.js";
 import type { JsonLogger, LogFields } from "../observability/json-logger.js";
 import type { LogFormat } from "../observability/log-format.js";
@@ -106,4 +107,34 @@ export async function startModelMetrics(options: ModelMetricsOptions): Promise<O
     stats: options.stats,
     ...(options.processWorker !== undefined ? { processWorker: options.processWorker } : {}),
   });
+}
+
+/** What {@link serveModelMetrics} needs from the server starting it. */
+export interface MetricsStartHooks {
+  /** Whether the server is still starting (false once `close()` was called meanwhile). */
+  starting(): boolean;
+  /** Closes the server when the endpoint cannot start (say its port is taken). */
+  abort(): Promise<unknown>;
+}
+
+/**
+ * The last step of a model's `listen()`: starts the endpoint ({@link startModelMetrics}), and
+ * makes `/readyz` 200. If binding the endpoint fails the server is closed (`abort`) and the
+ * error thrown; if the server was closed meanwhile the endpoint is closed again and a
+ * `ServerStateError` thrown.
+ */
+export async function serveModelMetrics(options: ModelMetricsOptions, hooks: MetricsStartHooks): Promise<Observability | undefined> {
+  let observability: Observability | undefined;
+  try {
+    observability = await startModelMetrics(options);
+  } catch (error) {
+    await hooks.abort();
+    throw error;
+  }
+  if (!hooks.starting()) {
+    await observability?.close();
+    throw new ServerStateError("the server was closed while starting");
+  }
+  observability?.setReady();
+  return observability;
 }
