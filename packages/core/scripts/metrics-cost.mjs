@@ -34,7 +34,7 @@ async function serve(mode) {
   if (mode === "metrics") {
     const { EchoMetrics } = await import(here("../dist/observability/metrics.js"));
     const { ObservabilityEndpoint } = await import(here("../dist/observability/endpoint.js"));
-    const metrics = new EchoMetrics({ model: "async", source: () => ({ workers: [{ worker: "MainThread", stats: server.stats() }] }) });
+    const metrics = new EchoMetrics({ model: "async", source: () => ({ workers: [{ worker: "MainThread", stats: server.stats(), lifetimes: server.connectionLifetimes() }] }) });
     // Counts the CPU of rendering each scrape (synchronous but for microtasks, so nothing else
     // runs in between): the scrape's own cost, without the HTTP around it.
     const timed = {

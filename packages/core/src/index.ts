@@ -20,6 +20,9 @@ export {
   CloseTimeoutError,
 } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
+export { InvalidMetricsAddressError } from "./observability/errors.js";
+export type { EndpointAddress } from "./observability/endpoint.js";
+export type { LogFormat } from "./observability/log-format.js";
 
 export { defineHandler } from "./handler.js";
 export type { Connection, Handler, HandlerContext, HandlerExport, HandlerFactory } from "./handler.js";

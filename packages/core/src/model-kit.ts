@@ -42,3 +42,14 @@ export type { FlagSpec, FlagValue, PrivilegeArgs, ServerArgs } from "./cli/args.
 export { runServerCli, cliLogger } from "./cli/run.js";
 export type { RunningServer, ServerCli } from "./cli/run.js";
 export { loadPrivdrop, preparePrivilegeDrop } from "./cli/privileges.js";
+
+export { carryFields, isStructured, logEvent, logStructured, jsonLoggerOver, modelLogger, serveModelMetrics, startModelMetrics } from "./kit/observability.js";
+export type { MetricsStartHooks, ModelMetricsOptions } from "./kit/observability.js";
+export { ConnectionLifetimes, defaultLifetimeBuckets } from "./observability/lifetimes.js";
+export type { LifetimeSnapshot } from "./observability/lifetimes.js";
+export type { MetricsSample, MetricsSource, WorkerSample } from "./observability/metrics.js";
+export type { Observability } from "./observability/start.js";
+export type { EndpointAddress } from "./observability/endpoint.js";
+export type { JsonLogger, LogFields, LogEvent } from "./observability/json-logger.js";
+export { logFormats } from "./observability/log-format.js";
+export type { LogFormat } from "./observability/log-format.js";

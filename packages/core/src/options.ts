@@ -58,6 +58,14 @@ export interface ServerOptions extends ListenOptions, LimitOptions {
   logger?: Logger;
   /** The name handlers see as `conn.worker`. @default "MainThread" */
   workerName?: string;
+  /**
+   * Serve `/metrics` (Prometheus), `/healthz`, `/readyz` and `/stats` over HTTP, apart from the
+   * echo port: `PORT` (bound on 127.0.0.1), `HOST:PORT`, `[IPV6]:PORT`, a port number or
+   * `{ host, port }`. Off when absent. See `metricsAddress()`.
+   */
+  metrics?: string | number | { host?: string; port: number };
+  /** `"json"`: one JSON object per log line through pino, written to `logger`. @default "text" */
+  logFormat?: "text" | "json";
 }
 
 /** {@link ListenOptions} with defaults applied. */

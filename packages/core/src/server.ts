@@ -12,11 +12,15 @@ import { listenServer } from "./internal/listen.js";
 import { AcceptBackoff } from "./kit/accept-backoff.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
+import { logStructured, modelLogger, serveModelMetrics } from "./kit/observability.js";
+import type { EndpointAddress } from "./observability/endpoint.js";
+import { ConnectionLifetimes, type LifetimeSnapshot } from "./observability/lifetimes.js";
+import type { Observability } from "./observability/start.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
 import { onceModel } from "./models/once.js";
-import { checkOneOf, normalizeLimits, type CoreModel, type NormalizedLimits, type ServerOptions } from "./options.js";
+import { checkOneOf, normalizeLimits, type CoreModel, type Logger, type NormalizedLimits, type ServerOptions } from "./options.js";
 import { serveSocket } from "./socket-connection.js";
 import { ServerStats, type StatsSnapshot } from "./stats.js";
 
@@ -64,6 +68,10 @@ export class EchoServer extends EventEmitter {
   readonly limits: NormalizedLimits;
   private readonly options: NormalizedModelOptions<string | URL | HandlerExport>;
   private readonly counters = new ServerStats();
+  private readonly lifetimes = new ConnectionLifetimes();
+  /** `options.logger`, or a JSON logger over it with `logFormat: "json"` (set in listen()). */
+  private logger: Logger;
+  private observability: Observability | undefined;
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
   private backoff: AcceptBackoff | undefined;
@@ -87,6 +95,7 @@ export class EchoServer extends EventEmitter {
     const model = this.options.raw.model;
     this.model = model === undefined ? "async" : checkOneOf("options.model", model, coreModels);
     this.limits = this.options.limits;
+    this.logger = this.options.logger;
   }
 
   /**
@@ -99,6 +108,7 @@ export class EchoServer extends EventEmitter {
     this.state = "listening";
     const context = { worker: this.options.workerName, options: this.options.handlerOptions };
     try {
+      this.logger = await modelLogger(this.options.logger, this.options.logFormat, this.model, this.options.workerName);
       const spec = this.options.handler;
       this.handler =
         typeof spec === "string" || spec instanceof URL
@@ -117,8 +127,20 @@ export class EchoServer extends EventEmitter {
       server.on("error", (error) => {
         if (!this.backoff?.handle(error)) this.emit("error", error);
       });
+      // A failure lands in the catch below, which stops the listener.
+      this.observability = await serveModelMetrics(
+        {
+          address: this.options.metrics,
+          model: this.model,
+          source: () => ({ workers: [{ worker: this.options.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
+          stats: () => this.stats(),
+        },
+        { starting: () => this.state === "listening", abort: () => Promise.resolve() },
+      );
     } catch (error) {
       this.state = "closed";
+      this.backoff?.stop();
+      if (this.server?.listening) this.server.close();
       this.server = undefined;
       this.resolveFinished();
       throw error;
@@ -132,6 +154,16 @@ export class EchoServer extends EventEmitter {
   address(): ServerAddress {
     if (!this.server || !this.server.listening) throw new ServerStateError("the server is not listening");
     return serverAddress(this.server);
+  }
+
+  /** Where the `metrics` endpoint listens; `undefined` without the option (or before `listen()`). */
+  metricsAddress(): EndpointAddress | undefined {
+    return this.observability?.address;
+  }
+
+  /** The connection lifetimes counted so far (what the metrics' histogram shows). */
+  connectionLifetimes(): LifetimeSnapshot {
+    return this.lifetimes.snapshot();
   }
 
   /** A copy of the counters now. */
@@ -150,11 +182,14 @@ export class EchoServer extends EventEmitter {
     if (this.closing) return this.closing;
     const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     this.state = "closing";
+    this.observability?.setDraining();
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`) });
+      logStructured(this.logger, "info", `draining ${this.connections.size} connections`, { event: "drain", open: this.connections.size, timeout });
+      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.logger.error(`[echo] ${error.message}`) });
       if (this.connections.size > 0) await this.drain.done;
+      await this.observability?.close();
       this.state = "closed";
       this.emit("close");
       this.resolveFinished();
@@ -219,8 +254,9 @@ export class EchoServer extends EventEmitter {
       limits: this.limits,
       stats: this.counters,
       worker: this.options.workerName,
-      logger: this.options.logger,
+      logger: this.logger,
       logConnections: this.options.logConnections,
+      lifetimes: this.lifetimes,
       onClose: () => {
         this.connections.delete(socket);
         this.drain?.closed();
@@ -236,6 +272,11 @@ export class EchoServer extends EventEmitter {
   private reject(socket: Socket): void {
     this.counters.rejected++;
     const error = new MaxConnectionsError(this.limits.maxConnections);
+    logStructured(this.logger, "info", `rejected a connection from ${socket.remoteAddress ?? "unix"}: ${error.message}`, {
+      event: "rejection",
+      remoteAddress: socket.remoteAddress ?? null,
+      code: error.code,
+    });
     if (this.listenerCount("reject") > 0) this.emit("reject", error, socket.remoteAddress);
     socket.destroy();
   }

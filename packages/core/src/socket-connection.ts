@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import { HandlerError, IdleTimeoutError } from "./errors.js";
 import type { Connection, Handler } from "./handler.js";
 import type { Logger, NormalizedLimits } from "./options.js";
+import { logEvent } from "./kit/observability.js";
 import type { ServerStats } from "./stats.js";
 
 /** What {@link serveSocket} needs from the server that owns the socket. */
@@ -21,6 +22,8 @@ export interface SocketEnvironment {
   onClose?: (conn: Connection, error?: Error) => void;
   /** Called when a handler callback fails (after the connection is destroyed). */
   onHandlerError?: (error: HandlerError, conn: Connection) => void;
+  /** Counts each connection's lifetime (accept to close), for the metrics' histogram. */
+  lifetimes?: { observe(seconds: number): void };
 }
 
 let nextId = 1;
@@ -43,6 +46,8 @@ class SocketConnection implements Connection {
   private closeError: Error | undefined;
   /** EOF arrived while a handler promise was pending: deliver it once that settles. */
   private endPending = false;
+  /** `performance.now()` at accept, for the lifetime histogram. */
+  private readonly openedAt = performance.now();
 
   constructor(
     private readonly socket: Socket,
@@ -113,6 +118,7 @@ class SocketConnection implements Connection {
     socket.on("close", () => {
       stats.active--;
       stats.closed++;
+      env.lifetimes?.observe((performance.now() - this.openedAt) / 1000);
       const error = this.closeError;
       if (env.handler.onClose) {
         try {
@@ -123,7 +129,14 @@ class SocketConnection implements Connection {
       }
       env.onClose?.(this, error);
     });
-    if (env.logConnections) env.logger.info(`Connected by ${this.remoteAddress ?? "unix"}:${this.remotePort ?? socket.localAddress ?? ""}`);
+    if (env.logConnections) {
+      logEvent(env.logger, "info", `Connected by ${this.remoteAddress ?? "unix"}:${this.remotePort ?? socket.localAddress ?? ""}`, {
+        event: "connection",
+        id: this.id,
+        remoteAddress: this.remoteAddress ?? null,
+        remotePort: this.remotePort ?? null,
+      });
+    }
     if (env.handler.onConnection) this.call("onConnection");
     this.maybeResume();
   }
@@ -165,7 +178,7 @@ class SocketConnection implements Connection {
   private fail(name: string, thrown: unknown): void {
     const error = new HandlerError(name, thrown);
     this.env.stats.errors++;
-    this.env.logger.error(`[echo] ${this.worker}: connection ${this.id} closed: ${error.message}`);
+    logEvent(this.env.logger, "error", `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}`, { event: "handler-error", id: this.id, err: error });
     this.destroy(error);
     this.env.onHandlerError?.(error, this);
   }

@@ -1,4 +1,4 @@
-import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import { conformanceSuite, observabilitySuite, type ObservedStartOptions, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { EchoServer, type CoreModel } from "@echo/core";
 import { fileURLToPath } from "node:url";
@@ -28,3 +28,17 @@ function target(model: CoreModel) {
 
 conformanceSuite(target("async"));
 conformanceSuite(target("iterative"));
+
+// The observability part: the iterative and once models share this code path, and the suite
+// holds several connections open at once, so it runs on async.
+observabilitySuite({
+  name: "core async",
+  model: "async",
+  worker: /^MainThread$/,
+  async start(options: ObservedStartOptions) {
+    const server = new EchoServer({ model: "async", host: "127.0.0.1", port: 0, ...options });
+    const address = await server.listen();
+    if (address.kind !== "tcp") throw new Error("expected a TCP address");
+    return { address: { host: address.host, port: address.port }, metrics: server.metricsAddress()!, close: () => server.close() };
+  },
+});

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { EchoServer, type ServerOptions } from "@echo/core";
+import { EchoServer, InvalidArgumentError, type ServerOptions } from "@echo/core";
 import { parseServerArgs } from "@echo/core/model-kit";
 
 const cases: [string, unknown, RegExp][] = [
+  ["metrics", { metrics: "localhost" }, /^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT .*got "localhost": no port$/],
+  ["metrics", { metrics: 70000 }, /^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT .*got 70000: the port must be an integer from 0 to 65535$/],
+  ["metrics", { metrics: { host: "", port: 1 } }, /^options\.metrics\.host must be a non-empty string$/],
+  ["logFormat", { logFormat: "yaml" }, /^options\.logFormat must be "text" or "json", got "yaml"$/],
   ["model", { model: "forking" }, /^options\.model must be one of "once", "iterative", "async", got "forking"$/],
   ["port", { port: 70000 }, /^options\.port must be an integer between 0 and 65535, got 70000$/],
   ["port type", { port: "80" }, /^options\.port must be an integer between 0 and 65535, got "80"$/],
@@ -29,7 +33,10 @@ describe("EchoServer options are validated up front", () => {
       } catch (error) {
         caught = error;
       }
-      expect(caught).toMatchObject({ code: "ECHO_ERR_INVALID_ARG", name: "InvalidArgumentError" });
+      // A bad metrics string or port is the InvalidArgumentError subclass InvalidMetricsAddressError.
+      const name = /^options\.metrics must be PORT/.test((caught as Error).message) ? "InvalidMetricsAddressError" : "InvalidArgumentError";
+      expect(caught).toMatchObject({ code: "ECHO_ERR_INVALID_ARG", name });
+      expect(caught).toBeInstanceOf(InvalidArgumentError);
       expect((caught as Error).message).toMatch(message);
     });
   }
@@ -48,11 +55,12 @@ describe("EchoServer options are validated up front", () => {
 describe("parseServerArgs", () => {
   it("parses the common flags", () => {
     const args = parseServerArgs(
-      ["--host", "::1", "--port", "7", "--handler", "upper", "--max-connections", "5", "--idle-timeout", "0", "--max-buffered", "4096", "--close-timeout", "100", "--log-connections", "--user", "nobody", "--umask", "0027", "--mode", "iterative"],
+      ["--host", "::1", "--port", "7", "--handler", "upper", "--max-connections", "5", "--idle-timeout", "0", "--max-buffered", "4096", "--close-timeout", "100", "--log-connections", "--user", "nobody", "--umask", "0027", "--mode", "iterative", "--metrics", "9464", "--log-format", "json"],
       { modes: ["once", "iterative", "async"], defaultMode: "async" },
     );
     expect(args.mode).toBe("iterative");
-    expect(args.options).toEqual({ handler: "upper", logConnections: true, host: "::1", port: 7, maxConnections: 5, idleTimeout: 0, maxBuffered: 4096, closeTimeout: 100 });
+    expect(args.options).toEqual({ handler: "upper", logConnections: true, host: "::1", port: 7, maxConnections: 5, idleTimeout: 0, maxBuffered: 4096, closeTimeout: 100, metrics: "9464", logFormat: "json" });
+    expect(parseServerArgs([]).options).toEqual({ handler: "echo", logConnections: false, logFormat: "text" });
     expect(args.privileges).toEqual({ user: "nobody", umask: 0o027 });
   });
 
@@ -62,6 +70,8 @@ describe("parseServerArgs", () => {
     [["--umask", "999"], /^--umask must be an octal mode such as 0007, got "999"$/],
     [["--mode", "forking"], /^--mode must be one of once, iterative, async, got "forking"$/],
     [["--bogus"], /Unknown option '--bogus'/],
+    [["--metrics", "localhost"], /^--metrics must be PORT, HOST:PORT or \[IPV6\]:PORT \(for example 9464, 127\.0\.0\.1:9464 or \[::1\]:9464\), got "localhost": no port$/],
+    [["--log-format", "yaml"], /^--log-format must be one of text, json, got "yaml"$/],
   ] as const) {
     it(`rejects ${argv.join(" ")}`, () => {
       expect(() => parseServerArgs(argv, { modes: ["once", "iterative", "async"], defaultMode: "async" })).toThrow(message);

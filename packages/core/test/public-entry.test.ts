@@ -14,6 +14,7 @@ const expected = [
   "HandlerLoadError",
   "IdleTimeoutError",
   "InvalidArgumentError",
+  "InvalidMetricsAddressError",
   "ListenError",
   "MaxConnectionsError",
   "PermissionDeniedError",

@@ -5,7 +5,7 @@
  * one worker more/less.
  * @module
  */
-import { cliLogger, runServerCli } from "@echo/core/model-kit";
+import { cliLogger, jsonLoggerOver, runServerCli } from "@echo/core/model-kit";
 import { schedules, type Schedule } from "./options.js";
 import { PreforkServer } from "./server.js";
 
@@ -49,7 +49,12 @@ await runServerCli({
       logger: cliLogger,
     });
     const address = await server.listen();
-    const log = (line: string): void => void process.stderr.write(`echo-prefork: ${line}\n`);
+    // --log-format json: the master's own lines are JSON too.
+    const json = args.options.logFormat === "json" ? await jsonLoggerOver(cliLogger, "prefork") : undefined;
+    const log = (line: string): void => {
+      if (json) json.info(`echo-prefork: ${line}`);
+      else process.stderr.write(`echo-prefork: ${line}\n`);
+    };
     const act = (signal: string, what: () => Promise<unknown>, done: (value: unknown) => string): void => {
       process.on(signal, () => {
         log(`${signal}`);
@@ -77,6 +82,7 @@ await runServerCli({
         await server.close();
       },
       finished,
+      metrics: server.metricsAddress(),
     };
   },
 });

@@ -10,6 +10,7 @@ import {
   checkOptionsObject,
   normalizeModelOptions,
   type NormalizedModelOptions,
+  type ModelOptions,
 } from "@echo/core/model-kit";
 
 /** How connections reach workers. */
@@ -29,7 +30,12 @@ export interface PrivilegeOptions {
 }
 
 /** Options of {@link PreforkServer}. */
-export interface PreforkOptions extends ListenOptions, LimitOptions {
+/**
+ * PreforkOptions also take the observability options every model has: `metrics` (serve `/metrics`,
+ * `/healthz`, `/readyz`, `/stats` over HTTP at `PORT`, `HOST:PORT` or `[IPV6]:PORT`, loopback by
+ * default) and `logFormat` (`"json"`: one JSON object per line through pino).
+ */
+export interface PreforkOptions extends ListenOptions, LimitOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /**
    * A built-in handler name (`echo`, `upper`, `whoami`, `http-hello`), a module path or a `file:`
    * URL. A handler object cannot cross a process boundary, so a module is required. @default "echo"

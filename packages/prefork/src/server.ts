@@ -8,11 +8,16 @@ import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { ServerStateError, type CloseOptions, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import { ServerStateError, type CloseOptions, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
   AcceptBackoff,
+  ConnectionLifetimes,
   ServerStats,
   fromWire,
+  isStructured,
+  logStructured,
+  modelLogger,
+  serveModelMetrics,
   listenServer,
   loadPrivdrop,
   normalizeLimits,
@@ -20,6 +25,11 @@ import {
   serverAddress,
   statsKeys,
   sumStats,
+  type EndpointAddress,
+  type LifetimeSnapshot,
+  type LogFields,
+  type MetricsSample,
+  type Observability,
 } from "@echo/core/model-kit";
 import { CrashLoopError, WorkerBootError } from "./errors.js";
 import { checkSchedule, setupCluster } from "./internal/cluster-setup.js";
@@ -56,6 +66,8 @@ interface WorkerRecord {
   bootError: Error | undefined;
   lastBeat: number;
   stats: StatsSnapshot;
+  /** The connection lifetimes of its last report. */
+  lifetimes: LifetimeSnapshot | undefined;
   timers: Set<NodeJS.Timeout>;
   /** Sent when the worker says it is ready for it. */
   config?: WorkerConfig;
@@ -104,6 +116,10 @@ export class PreforkServer extends EventEmitter {
   private handlerUrl = "";
   private serial = 0;
   private readonly retired = new ServerStats();
+  private readonly retiredLifetimes = new ConnectionLifetimes();
+  /** `options.logger`, or a JSON logger over it with `logFormat: "json"` (set in listen()). */
+  private logger: Logger;
+  private observability: Observability | undefined;
   private crashes: number[] = [];
   private respawnTimer: NodeJS.Timeout | undefined;
   private monitor: NodeJS.Timeout | undefined;
@@ -134,6 +150,7 @@ export class PreforkServer extends EventEmitter {
     this.schedule = this.o.schedule;
     this.target = this.o.workers;
     this.keyPort = this.o.listen.port;
+    this.logger = this.o.logger;
     checkSchedule(this.schedule);
   }
 
@@ -151,6 +168,7 @@ export class PreforkServer extends EventEmitter {
     try {
       checkSchedule(this.schedule);
       this.handlerUrl = resolveHandler(this.o.handler);
+      this.logger = await modelLogger(this.o.logger, this.o.logFormat, "prefork");
       if (this.o.privileges) await loadPrivdrop();
       if (this.schedule === "round-robin") {
         // The master binds and accepts; paused, so it never reads a byte of a connection.
@@ -164,7 +182,7 @@ export class PreforkServer extends EventEmitter {
         this.bound = serverAddress(dealer);
         this.dealerBackoff = this.backoffFor(dealer, this.bound);
         dealer.on("error", (error) => {
-          if (!this.dealerBackoff?.handle(error)) this.o.logger.error(`[echo-prefork] listener: ${error.message}`);
+          if (!this.dealerBackoff?.handle(error)) this.logger.error(`[echo-prefork] listener: ${error.message}`);
         });
       }
     } catch (error) {
@@ -180,6 +198,10 @@ export class PreforkServer extends EventEmitter {
       await this.close({ timeout: 0 });
       throw reason;
     }
+    this.observability = await serveModelMetrics(
+      { address: this.o.metrics, model: "prefork", source: () => this.metricsSample(), stats: () => this.stats() },
+      { starting: () => this.state === "starting", abort: () => this.close({ timeout: 0 }) },
+    );
     this.state = "listening";
     const every = Math.max(10, Math.min(1000, Math.floor(this.o.heartbeatTimeout / 4)));
     this.monitor = setInterval(() => this.checkHeartbeats(), every);
@@ -194,6 +216,31 @@ export class PreforkServer extends EventEmitter {
   address(): ServerAddress {
     if (!this.bound || (this.state !== "listening" && this.state !== "starting")) throw new ServerStateError("the server is not listening");
     return this.bound;
+  }
+
+  /** Where the `metrics` endpoint listens (one for the master and every worker); `undefined` without the option. */
+  metricsAddress(): EndpointAddress | undefined {
+    return this.observability?.address;
+  }
+
+  /**
+   * Every live worker's counters, asked for now, and the sum of every worker that is gone: a dead
+   * worker's counts stay in the totals.
+   */
+  private async metricsSample(): Promise<MetricsSample> {
+    const live = [...this.records.values()].filter((r) => r.everListened && r.state !== "exited");
+    const fresh = await Promise.all(live.map((r) => this.queryStats(r)));
+    // A worker that exited meanwhile is in `retired` now: leave it out, or it would count twice.
+    const workers = live
+      .map((r, i) => ({ r, stats: fresh[i]! }))
+      .filter(({ r }) => this.records.has(r.serial))
+      .map(({ r, stats }) => ({ worker: r.name, stats, ...(r.lifetimes ? { lifetimes: r.lifetimes } : {}) }));
+    return { workers, retired: { stats: this.retired.snapshot(), lifetimes: this.retiredLifetimes.snapshot() } };
+  }
+
+  /** Logs a worker lifecycle event, with `logFormat: "json"` only (text logs stay as they were). */
+  private lifecycle(record: WorkerRecord, message: string, fields: LogFields): void {
+    if (isStructured(this.logger)) this.logger.child(record.name).info(message, { pid: record.pid, ...fields });
   }
 
   /** The number of workers the master keeps running. */
@@ -235,6 +282,7 @@ export class PreforkServer extends EventEmitter {
         throw failed.reason;
       }
       if (this.state !== "listening") return;
+      logStructured(this.logger, "info", "reloaded", { event: "reload" });
       this.emit("reload");
       await Promise.all(old.map((r) => this.stopWorker(r, this.o.limits.closeTimeout)));
     })().finally(() => (this.reloading = undefined));
@@ -282,6 +330,8 @@ export class PreforkServer extends EventEmitter {
       return this.closing;
     }
     this.state = "closing";
+    this.observability?.setDraining();
+    logStructured(this.logger, "info", `draining ${this.records.size} workers (closeTimeout ${timeout} ms)`, { event: "drain", timeout });
     this.dealerBackoff?.stop();
     this.dealer?.close();
     for (const socket of this.pending.splice(0)) socket.destroy();
@@ -292,6 +342,7 @@ export class PreforkServer extends EventEmitter {
       while (this.records.size > 0) {
         await Promise.all([...this.records.values()].map((r) => this.stopWorker(r, timeout)));
       }
+      await this.observability?.close();
       this.state = "closed";
       this.emit("close");
       this.resolveFinished();
@@ -340,6 +391,7 @@ export class PreforkServer extends EventEmitter {
       bootError: undefined,
       lastBeat: Date.now(),
       stats: zeroStats(),
+      lifetimes: undefined,
       timers: new Set(),
       booted: boot.promise,
       resolveBoot: boot.resolve,
@@ -350,7 +402,7 @@ export class PreforkServer extends EventEmitter {
     this.records.set(serial, record);
     worker.on("message", (message: unknown) => this.onMessage(record, message));
     worker.on("exit", (code: number | null, signal: NodeJS.Signals | null) => this.onExit(record, code, signal));
-    worker.on("error", (error: Error) => this.o.logger.error(`[echo-prefork] ${name}: ${error.message}`));
+    worker.on("error", (error: Error) => this.logger.error(`[echo-prefork] ${name}: ${error.message}`));
     const { listen, limits } = this.o;
     const config: WorkerConfig = {
       name,
@@ -367,6 +419,7 @@ export class PreforkServer extends EventEmitter {
       maxRequests: this.o.maxRequests > 0 ? this.o.maxRequests + randomInt(0, this.o.maxRequestsJitter + 1) : 0,
       privileges: this.o.privileges,
       dealt: this.dealer ? this.bound : undefined,
+      structured: isStructured(this.logger),
     };
     record.config = config;
     this.after(record, this.o.bootTimeout, () => {
@@ -374,6 +427,7 @@ export class PreforkServer extends EventEmitter {
       record.bootError = new WorkerBootError(name, `not listening after bootTimeout (${this.o.bootTimeout} ms)`);
       record.worker.process.kill("SIGKILL");
     });
+    this.lifecycle(record, `${name} forked (pid ${record.pid})`, { event: "worker-fork" });
     this.emit("fork", this.info(record));
     return record;
   }
@@ -410,7 +464,7 @@ export class PreforkServer extends EventEmitter {
         if (this.bound === undefined) this.bound = address;
         else if (address.kind === "tcp" && this.bound.kind === "tcp" && address.port !== this.bound.port) {
           // Raced with the last holder's exit and bound a fresh port: drop it and start over.
-          this.o.logger.error(`[echo-prefork] ${record.name} bound port ${address.port} instead of ${this.bound.port}; replacing it`);
+          this.logger.error(`[echo-prefork] ${record.name} bound port ${address.port} instead of ${this.bound.port}; replacing it`);
           record.bootError = new WorkerBootError(record.name, "bound another port");
           void this.stopWorker(record, 0).then(() => this.fillUp());
           return;
@@ -418,8 +472,9 @@ export class PreforkServer extends EventEmitter {
         if (record.state === "starting") record.state = "listening";
         record.everListened = true;
         record.lastBeat = Date.now();
+        this.lifecycle(record, `${record.name} listening`, { event: "worker-listening" });
         this.emit("workerListening", this.info(record), message.dropped);
-        if (message.dropped !== undefined) this.o.logger.info(`${record.name} (pid ${record.pid}): ${message.dropped}`);
+        if (message.dropped !== undefined) this.logger.info(`${record.name} (pid ${record.pid}): ${message.dropped}`);
         record.resolveBoot();
         this.flushPending();
         break;
@@ -430,16 +485,25 @@ export class PreforkServer extends EventEmitter {
       case "heartbeat":
         record.lastBeat = Date.now();
         record.stats = message.stats;
+        if (message.lifetimes) record.lifetimes = message.lifetimes;
         break;
       case "stats":
         record.stats = message.stats;
+        if (message.lifetimes) record.lifetimes = message.lifetimes;
         this.statsWaiters.get(message.seq)?.(message.stats);
         break;
       case "retire":
         this.recycle(record);
         break;
+      case "log": {
+        const logger = this.logger;
+        if (message.fields !== undefined && isStructured(logger)) logger.child(record.name)[message.level](message.message, message.fields);
+        else logger[message.level](message.message);
+        break;
+      }
       case "drained":
         record.stats = message.stats;
+        if (message.lifetimes) record.lifetimes = message.lifetimes;
         this.send(record, { echo: 1, type: "bye" });
         break;
     }
@@ -453,17 +517,19 @@ export class PreforkServer extends EventEmitter {
     this.records.delete(record.serial);
     // Counters carry over; gauges (active, queued, buffered) of an exited worker are zero.
     for (const key of statsKeys) if (!GAUGES.has(key)) this.retired[key] += record.stats[key];
+    if (record.lifetimes) this.retiredLifetimes.add(record.lifetimes);
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     const bootError = record.bootError ?? new WorkerBootError(record.name, `exited before listening (${how})`);
     if (!record.everListened) record.rejectBoot(bootError);
     record.resolveExit();
+    this.lifecycle(record, `${record.name} exited (${how})`, { event: "worker-exit", code, signal });
     this.emit("exit", this.info(record), code, signal);
     if (record.leaving || this.state !== "listening") return;
     if (!record.everListened) {
       if (record.onBootFailure === "fatal") this.fail(bootError);
       return;
     }
-    this.o.logger.error(`[echo-prefork] ${record.name} (pid ${record.pid}) died (${how}) while ${previous}; replacing it`);
+    this.logger.error(`[echo-prefork] ${record.name} (pid ${record.pid}) died (${how}) while ${previous}; replacing it`);
     const now = Date.now();
     this.crashes = this.crashes.filter((t) => now - t < this.o.crashWindow);
     this.crashes.push(now);
@@ -538,6 +604,7 @@ export class PreforkServer extends EventEmitter {
     const fresh = this.spawn("fatal");
     fresh.booted.then(
       () => {
+        this.lifecycle(record, `${record.name} recycled, replaced by ${fresh.name}`, { event: "worker-recycle", replacement: fresh.name });
         this.emit("recycle", this.info(record), this.info(fresh));
         void this.stopWorker(record, this.o.limits.closeTimeout);
       },
@@ -558,7 +625,7 @@ export class PreforkServer extends EventEmitter {
       record.state = "stopping";
       if (!this.send(record, { echo: 1, type: "stop", timeout })) record.worker.process.kill("SIGKILL");
       this.after(record, timeout + STOP_GRACE, () => {
-        this.o.logger.error(`[echo-prefork] ${record.name} (pid ${record.pid}) still running ${timeout + STOP_GRACE} ms after stop: SIGKILL`);
+        this.logger.error(`[echo-prefork] ${record.name} (pid ${record.pid}) still running ${timeout + STOP_GRACE} ms after stop: SIGKILL`);
         record.worker.process.kill("SIGKILL");
       });
     }
@@ -569,8 +636,9 @@ export class PreforkServer extends EventEmitter {
     const now = Date.now();
     for (const r of this.records.values()) {
       if (r.state !== "listening" || now - r.lastBeat <= this.o.heartbeatTimeout) continue;
-      this.o.logger.error(`[echo-prefork] ${r.name} (pid ${r.pid}) silent for ${now - r.lastBeat} ms (heartbeatTimeout ${this.o.heartbeatTimeout}): SIGKILL`);
+      this.logger.error(`[echo-prefork] ${r.name} (pid ${r.pid}) silent for ${now - r.lastBeat} ms (heartbeatTimeout ${this.o.heartbeatTimeout}): SIGKILL`);
       r.lastBeat = now;
+      this.lifecycle(r, `${r.name} missed its heartbeat`, { event: "heartbeat-timeout" });
       this.emit("heartbeatTimeout", this.info(r));
       r.worker.process.kill("SIGKILL");
     }
@@ -593,7 +661,7 @@ export class PreforkServer extends EventEmitter {
   private fail(error: Error): void {
     if (this.state !== "listening") return;
     this.failure = error;
-    this.o.logger.error(`[echo-prefork] stopping: ${(error as { code?: string }).code ?? error.name}: ${error.message}`);
+    this.logger.error(`[echo-prefork] stopping: ${(error as { code?: string }).code ?? error.name}: ${error.message}`);
     if (this.listenerCount("error") > 0) this.emit("error", error);
     void this.close();
   }

@@ -8,7 +8,7 @@
 import cluster from "node:cluster";
 import type { Socket } from "node:net";
 import { EchoServer, type Logger, type StatsSnapshot } from "@echo/core";
-import { ServerStats, loadPrivdrop, toWire } from "@echo/core/model-kit";
+import { ServerStats, carryFields, loadPrivdrop, toWire, type JsonLogger, type LifetimeSnapshot } from "@echo/core/model-kit";
 import { DealtServer } from "./internal/dealt-server.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
 
@@ -29,10 +29,20 @@ function send(message: FromWorker, then?: () => void): void {
 process.on("SIGINT", () => {});
 process.on("SIGHUP", () => {});
 
-const logger: Logger = {
+const textLogger: Logger = {
   info: (message) => process.stdout.write(`${message}\n`),
   error: (message) => process.stderr.write(`${message}\n`),
 };
+
+/** `logFormat: "json"`: lines go to the master, which logs them with this worker's name. */
+const ipcLogger: JsonLogger = {
+  structured: true,
+  info: (message, fields) => send({ echo: 1, type: "log", level: "info", message, fields: carryFields(fields) }),
+  error: (message, fields) => send({ echo: 1, type: "log", level: "error", message, fields: carryFields(fields) }),
+  child: () => ipcLogger,
+};
+
+let logger: Logger = textLogger;
 
 let server: EchoServer | DealtServer | undefined;
 let stopping: Promise<void> | undefined;
@@ -58,7 +68,7 @@ function stop(timeout: number): void {
     await new Promise<void>((resolve) => {
       bye = resolve;
       setTimeout(resolve, 5000).unref();
-      send({ echo: 1, type: "drained", stats: running.stats() });
+      send({ echo: 1, type: "drained", stats: running.stats(), lifetimes: running.connectionLifetimes() });
     });
   })().finally(() => process.exit(0));
 }
@@ -73,6 +83,7 @@ function retireAfter(max: number): () => void {
 
 async function start(config: WorkerConfig): Promise<void> {
   let dropped: string | undefined;
+  if (config.structured) logger = ipcLogger;
   try {
     if (config.privileges) {
       // Before any handler code runs, and before accepting: the worker never serves as root.
@@ -118,7 +129,7 @@ async function start(config: WorkerConfig): Promise<void> {
     send({ echo: 1, type: "bootError", error: toWire(error) }, () => process.exit(1));
     return;
   }
-  const beat = (): void => send({ echo: 1, type: "heartbeat", stats: server!.stats() });
+  const beat = (): void => send({ echo: 1, type: "heartbeat", stats: server!.stats(), lifetimes: server!.connectionLifetimes() });
   beat();
   setInterval(beat, config.heartbeatInterval).unref();
 }
@@ -137,7 +148,7 @@ process.on("message", (message: unknown, handle: unknown) => {
   } else if (m.type === "start") void start(m.config);
   else if (m.type === "stop") stop(m.timeout);
   else if (m.type === "bye") bye?.();
-  else if (m.type === "stats") send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats() });
+  else if (m.type === "stats") send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats(), ...lifetimesOf(server) });
 });
 
 // Messages that arrive before a listener exists are dropped: ask for the configuration now.
@@ -145,6 +156,10 @@ send({ echo: 1, type: "ready" });
 
 // The master is gone (killed, crashed): finish what is open and leave, never linger as an orphan.
 process.on("disconnect", () => stop(server ? server.limits.closeTimeout : 0));
+
+function lifetimesOf(running: EchoServer | DealtServer | undefined): { lifetimes?: LifetimeSnapshot } {
+  return running ? { lifetimes: running.connectionLifetimes() } : {};
+}
 
 function zeroStats(): StatsSnapshot {
   return new ServerStats().snapshot();

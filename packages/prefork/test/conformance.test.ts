@@ -1,7 +1,8 @@
 // The shared conformance suite. maxConnections is a per-worker limit in prefork (as gunicorn's
 // worker_connections); the suite's limit is the whole server's, so a start that sets it runs one
 // worker.
-import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import { once } from "node:events";
+import { conformanceSuite, killedWorkerSuite, observabilitySuite, type ObservedStartOptions, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { PreforkServer, type Schedule } from "@echo/prefork";
 import { fileURLToPath } from "node:url";
@@ -32,3 +33,31 @@ function target(schedule: Schedule) {
 
 conformanceSuite(target("os"));
 conformanceSuite(target("round-robin"));
+
+function observed(schedule: Schedule) {
+  return {
+    name: `prefork ${schedule} (2 workers)`,
+    model: "prefork",
+    worker: /^Process-\d+$/,
+    async start(options: ObservedStartOptions) {
+      const server = new PreforkServer({ schedule, workers: 2, execArgv: [], host: "127.0.0.1", port: 0, ...options });
+      const address = await server.listen();
+      if (address.kind !== "tcp") throw new Error("expected a TCP address");
+      return {
+        address: { host: address.host, port: address.port },
+        metrics: server.metricsAddress()!,
+        close: () => server.close(),
+        async killWorker() {
+          const victim = server.workers().find((w) => w.state === "listening")!;
+          const exited = once(server, "exit");
+          process.kill(victim.pid, "SIGKILL");
+          await exited;
+        },
+      };
+    },
+  };
+}
+
+observabilitySuite(observed("os"));
+observabilitySuite(observed("round-robin"));
+killedWorkerSuite(observed("os"));

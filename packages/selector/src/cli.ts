@@ -26,6 +26,6 @@ await runServerCli({
       logger: cliLogger,
     });
     const address = await server.listen();
-    return { address, model: `selector (${server.backend})`, close: () => server.close(), finished: server.finished };
+    return { address, model: `selector (${server.backend})`, close: () => server.close(), finished: server.finished, metrics: server.metricsAddress() };
   },
 });

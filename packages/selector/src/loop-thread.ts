@@ -9,7 +9,7 @@ import { unlinkSync } from "node:fs";
 import { getSystemErrorName } from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
 import { HandlerError, IdleTimeoutError, type Connection, type Handler, type ServerAddress } from "@echo/core";
-import { drainConnections, loadHandler, resolveHandler, toListenError, toWire, type Drain } from "@echo/core/model-kit";
+import { ConnectionLifetimes, drainConnections, loadHandler, resolveHandler, toListenError, toWire, type Drain } from "@echo/core/model-kit";
 import { FdSetSizeError } from "./errors.js";
 import { native, type NativeHandle } from "./internal/native.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
@@ -19,6 +19,13 @@ const init = workerData as LoopInit;
 const port = parentPort!;
 const binding = native();
 const stats = new Float64Array(init.stats);
+/** Lifetimes are counted per batch: one clock read per batch that accepts or closes. */
+const lifetimes = new ConnectionLifetimes(undefined, new Float64Array(init.lifetimes));
+let batchNow = -1;
+function now(): number {
+  if (batchNow < 0) batchNow = performance.now();
+  return batchNow;
+}
 
 /** Input buffer the C loop reads into; DATA records point into it. */
 const input = Buffer.alloc(1024 * 1024);
@@ -50,6 +57,8 @@ function errnoError(errno: number): Error {
 class LoopConnection implements Connection {
   state: unknown = undefined;
   closed = false;
+  /** `performance.now()` of the batch that accepted it. */
+  readonly openedAt = now();
   private ended = false;
   private waiting = false;
   private endPending = false;
@@ -119,6 +128,7 @@ class LoopConnection implements Connection {
 
   closedBy(reason: number): void {
     this.closed = true;
+    lifetimes.observe((now() - this.openedAt) / 1000);
     if (reason === CloseReason.IDLE) this.closeError ??= new IdleTimeoutError(init.limits.idleTimeout);
     else if (reason > 0) this.closeError ??= errnoError(reason);
     if (handler.onClose) {
@@ -133,7 +143,12 @@ class LoopConnection implements Connection {
   private fail(name: string, thrown: unknown): void {
     const error = new HandlerError(name, thrown);
     stats[Stat.ERRORS] = stats[Stat.ERRORS]! + 1;
-    post({ type: "log", level: "error", message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}` });
+    post({
+      type: "log",
+      level: "error",
+      message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}`,
+      fields: { event: "handler-error", id: this.id, err: { type: error.name, message: error.message, code: error.code } },
+    });
     post({ type: "handlerError", error: toWire(error) });
     this.destroy(error);
   }
@@ -160,12 +175,20 @@ function accepted(fd: number, id: number, family: number, remotePort: number, ad
   }
   const conn = new LoopConnection(fd, id, remoteAddress, rport, init.workerName);
   byFd[fd] = conn;
-  if (init.logConnections) post({ type: "log", level: "info", message: `Connected by ${remoteAddress ?? "unix"}:${rport ?? init.listen.path ?? ""}` });
+  if (init.logConnections) {
+    post({
+      type: "log",
+      level: "info",
+      message: `Connected by ${remoteAddress ?? "unix"}:${rport ?? init.listen.path ?? ""}`,
+      fields: { event: "connection", id, remoteAddress: remoteAddress ?? null, remotePort: rport ?? null },
+    });
+  }
   if (handler.onConnection) conn.call("onConnection");
 }
 
 /** Called by the C loop once per wait that produced records. */
 function onBatch(n: number): void {
+  batchNow = -1;
   const rec = records;
   for (let i = 0; i < n; i++) {
     const b = i * REC_INTS;

@@ -3,14 +3,19 @@
  * @module
  */
 import type { LimitOptions, ListenOptions, Logger } from "@echo/core";
-import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
+import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedModelOptions, type ModelOptions } from "@echo/core/model-kit";
 import { selectorKinds, type SelectorKind } from "./internal/protocol.js";
 
 export { selectorKinds };
 export type { SelectorKind };
 
 /** Options of {@link SelectorServer}. */
-export interface SelectorServerOptions extends ListenOptions, LimitOptions {
+/**
+ * SelectorServerOptions also take the observability options every model has: `metrics` (serve `/metrics`,
+ * `/healthz`, `/readyz`, `/stats` over HTTP at `PORT`, `HOST:PORT` or `[IPV6]:PORT`, loopback by
+ * default) and `logFormat` (`"json"`: one JSON object per line through pino).
+ */
+export interface SelectorServerOptions extends ListenOptions, LimitOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /**
    * The readiness mechanism: `epoll`, `poll`, `select`, or `default` (epoll on Linux, else
    * poll). `select` refuses connections whose descriptor is at or above FD_SETSIZE (1024).

@@ -5,7 +5,21 @@
 import { EventEmitter } from "node:events";
 import { Worker } from "node:worker_threads";
 import { EchoError, ServerStateError, type ServerAddress, type StatsSnapshot } from "@echo/core";
-import { fromWire, normalizeLimits, resolveHandler, statsKeys, toListenError } from "@echo/core/model-kit";
+import {
+  ConnectionLifetimes,
+  fromWire,
+  isStructured,
+  logStructured,
+  modelLogger,
+  normalizeLimits,
+  resolveHandler,
+  serveModelMetrics,
+  statsKeys,
+  toListenError,
+  type EndpointAddress,
+  type Observability,
+} from "@echo/core/model-kit";
+import type { Logger } from "@echo/core";
 import { selectorErrorClasses } from "./errors.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
@@ -37,6 +51,11 @@ export class SelectorServer extends EventEmitter {
   private readonly options: NormalizedSelectorOptions;
   private readonly statsBuffer = new SharedArrayBuffer(STATS_SLOTS * 8);
   private readonly counters = new Float64Array(this.statsBuffer);
+  private readonly lifetimesBuffer = new SharedArrayBuffer(ConnectionLifetimes.memoryLength() * 8);
+  private readonly lifetimes = new ConnectionLifetimes(undefined, new Float64Array(this.lifetimesBuffer));
+  /** `options.logger`, or a JSON logger over it with `logFormat: "json"` (set in listen()). */
+  private logger: Logger;
+  private observability: Observability | undefined;
   private worker: Worker | undefined;
   private bound: ServerAddress | undefined;
   private listenFd = -1;
@@ -57,6 +76,7 @@ export class SelectorServer extends EventEmitter {
     this.selector = this.options.selector;
     this.backend = this.selector === "default" ? defaultKind() : this.selector;
     this.limits = this.options.limits;
+    this.logger = this.options.logger;
   }
 
   /**
@@ -72,6 +92,7 @@ export class SelectorServer extends EventEmitter {
     try {
       native();
       handlerUrl = resolveHandler(o.handler);
+      this.logger = await modelLogger(o.logger, o.logFormat, "selector", o.workerName);
     } catch (error) {
       this.markClosed();
       throw error;
@@ -86,11 +107,12 @@ export class SelectorServer extends EventEmitter {
       listen: o.listen,
       limits: o.limits,
       stats: this.statsBuffer,
+      lifetimes: this.lifetimesBuffer,
     };
     const worker = new Worker(new URL("./loop-thread.js", import.meta.url), { workerData: init, name: o.workerName });
     this.worker = worker;
     this.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
-    return new Promise<ServerAddress>((resolve, reject) => {
+    const address = await new Promise<ServerAddress>((resolve, reject) => {
       let settled = false;
       worker.on("message", (message: FromLoop) => {
         switch (message.type) {
@@ -98,8 +120,6 @@ export class SelectorServer extends EventEmitter {
             settled = true;
             this.bound = message.address;
             this.listenFd = message.fd;
-            this.state = "listening";
-            this.emit("listening", message.address);
             resolve(message.address);
             break;
           case "startError": {
@@ -112,10 +132,12 @@ export class SelectorServer extends EventEmitter {
             reject(error);
             break;
           }
-          case "log":
-            if (message.level === "info") o.logger.info(message.message);
-            else o.logger.error(message.message);
+          case "log": {
+            const logger = this.logger;
+            if (message.fields !== undefined && isStructured(logger)) logger[message.level](message.message, message.fields);
+            else logger[message.level](message.message);
             break;
+          }
           case "handlerError":
             if (this.listenerCount("handlerError") > 0) this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
             break;
@@ -130,7 +152,7 @@ export class SelectorServer extends EventEmitter {
           this.markClosed();
           reject(error);
         } else if (this.listenerCount("error") > 0) this.emit("error", error);
-        else o.logger.error(`[echo] the selector loop thread failed: ${error.message}`);
+        else this.logger.error(`[echo] the selector loop thread failed: ${error.message}`);
       });
       worker.once("exit", () => {
         if (!settled) {
@@ -140,6 +162,29 @@ export class SelectorServer extends EventEmitter {
         } else if (this.state !== "closed") this.markClosed();
       });
     });
+    this.observability = await serveModelMetrics(
+      {
+        address: o.metrics,
+        model: "selector",
+        source: () => ({ workers: [{ worker: o.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
+        stats: () => this.stats(),
+      },
+      {
+        starting: () => this.state === "starting",
+        abort: () => {
+          this.state = "listening";
+          return this.close({ timeout: 0 });
+        },
+      },
+    );
+    this.state = "listening";
+    this.emit("listening", address);
+    return address;
+  }
+
+  /** Where the `metrics` endpoint listens; `undefined` without the option (or before `listen()`). */
+  metricsAddress(): EndpointAddress | undefined {
+    return this.observability?.address;
   }
 
   /** The bound address. @throws {ServerStateError} not listening. */
@@ -164,9 +209,11 @@ export class SelectorServer extends EventEmitter {
     const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
     const worker = this.worker;
     const wasListening = this.state === "listening";
+    this.observability?.setDraining();
     this.closing = (async () => {
       if (worker && wasListening) {
         this.state = "closing";
+        logStructured(this.logger, "info", `draining (closeTimeout ${timeout} ms)`, { event: "drain", timeout });
         // Stop accepting now, from this thread: shutdown() of a listening socket makes the
         // kernel refuse new connections at once (the loop thread closes the descriptor). The
         // message wakes the loop at once: libuv's descriptor is in the loop's own selector.
@@ -180,6 +227,7 @@ export class SelectorServer extends EventEmitter {
         void worker.terminate();
       }
       await this.exited;
+      await this.observability?.close();
       this.markClosed();
     })();
     return this.closing;

@@ -1,4 +1,4 @@
-import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import { conformanceSuite, observabilitySuite, type ObservedStartOptions, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { SelectorServer, type SelectorKind } from "@echo/selector";
 import { fileURLToPath } from "node:url";
@@ -30,3 +30,21 @@ conformanceSuite(target("epoll", true));
 conformanceSuite(target("epoll", false));
 conformanceSuite(target("poll", false));
 conformanceSuite(target("select", true));
+
+function observed(selector: SelectorKind, echoFastPath: boolean) {
+  return {
+    name: `selector ${selector}${echoFastPath ? "" : " (echo through JavaScript)"}`,
+    model: "selector",
+    worker: /^SelectorThread$/,
+    async start(options: ObservedStartOptions) {
+      const server = new SelectorServer({ selector, echoFastPath, host: "127.0.0.1", port: 0, ...options });
+      const address = await server.listen();
+      if (address.kind !== "tcp") throw new Error("expected a TCP address");
+      return { address: { host: address.host, port: address.port }, metrics: server.metricsAddress()!, close: () => server.close() };
+    },
+  };
+}
+
+// The fast path serves echo inside the C loop: lifetimes and counters must still be exact.
+observabilitySuite(observed("epoll", true));
+observabilitySuite(observed("poll", false));

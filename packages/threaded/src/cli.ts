@@ -24,6 +24,7 @@ await runServerCli({
       model: `threaded (${server.threads} threads, accept ${server.acceptPath})`,
       close: () => server.close(),
       finished: server.finished,
+      metrics: server.metricsAddress(),
     };
   },
 });

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
-import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
+import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions, type ModelOptions } from "@echo/core/model-kit";
 
 /**
  * How connections reach the threads.
@@ -16,7 +16,12 @@ import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOp
 export type AcceptPath = "reusePort" | "shared";
 
 /** Options of {@link ThreadedServer}. */
-export interface ThreadedServerOptions extends ListenOptions, LimitOptions {
+/**
+ * ThreadedServerOptions also take the observability options every model has: `metrics` (serve `/metrics`,
+ * `/healthz`, `/readyz`, `/stats` over HTTP at `PORT`, `HOST:PORT` or `[IPV6]:PORT`, loopback by
+ * default) and `logFormat` (`"json"`: one JSON object per line through pino).
+ */
+export interface ThreadedServerOptions extends ListenOptions, LimitOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /** Worker threads serving connections, each with its own event loop. @default os.availableParallelism() */
   threads?: number;
   /**

@@ -7,13 +7,21 @@ import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server } from "node:net";
 import { InvalidArgumentError, ListenError, ServerStateError, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
+  ConnectionLifetimes,
+  isStructured,
   listenServer,
+  logStructured,
+  modelLogger,
   normalizeLimits,
+  serveModelMetrics,
   resolveHandler,
   serverAddress,
   sumStats,
   type NormalizedLimits,
+  type EndpointAddress,
+  type LogFormat,
   type NormalizedListenOptions,
+  type Observability,
 } from "@echo/core/model-kit";
 import { ThreadExitError } from "./errors.js";
 import { duplicateListener, helperPathFrom, type NativeHandle } from "./internal/listener.js";
@@ -66,8 +74,12 @@ export class ThreadedServer extends EventEmitter {
   private readonly listenOptions: NormalizedListenOptions;
   private readonly handlerSpec: string | URL;
   private readonly handlerOptions: unknown;
-  private readonly logger: Logger;
+  private logger: Logger;
   private readonly logConnections: boolean;
+  private readonly metricsOption: ReturnType<typeof normalizeThreadedOptions>["metrics"];
+  private readonly logFormat: LogFormat;
+  private observability: Observability | undefined;
+  private readonly retiredLifetimes = new ConnectionLifetimes();
   private readonly acceptOption: "auto" | AcceptPath;
   private readonly shared = new SharedArrayBuffer(SHARED_CELLS * Int32Array.BYTES_PER_ELEMENT);
   private readonly cells = new Int32Array(this.shared);
@@ -78,7 +90,7 @@ export class ThreadedServer extends EventEmitter {
   private source: NativeHandle | undefined;
   private boundAddress: ServerAddress | undefined;
   private path: AcceptPath | undefined;
-  private threadData: Omit<ThreadData, "name" | "stats" | "open"> | undefined;
+  private threadData: Omit<ThreadData, "name" | "stats" | "open" | "lifetimes"> | undefined;
   private state: State = "new";
   private starting: Promise<unknown> | undefined;
   private closing: Promise<void> | undefined;
@@ -101,6 +113,8 @@ export class ThreadedServer extends EventEmitter {
     this.logger = o.logger;
     this.logConnections = o.logConnections;
     this.acceptOption = o.accept;
+    this.metricsOption = o.metrics;
+    this.logFormat = o.logFormat;
   }
 
   /** How connections reach the threads; known once `listen()` has resolved. */
@@ -122,11 +136,25 @@ export class ThreadedServer extends EventEmitter {
     this.starting = start;
     try {
       const address = await start;
+      // A failure lands in the catch below, which tears the threads down.
+      this.observability = await serveModelMetrics(
+        {
+          address: this.metricsOption,
+          model: "threaded",
+          source: () => ({
+            workers: this.slots.filter((t) => t !== undefined).map((t) => ({ worker: t.name, stats: t.stats.snapshot(), lifetimes: t.lifetimes.snapshot() })),
+            retired: { stats: this.retired, lifetimes: this.retiredLifetimes.snapshot() },
+          }),
+          stats: () => this.stats(),
+        },
+        { starting: () => this.state === "starting", abort: () => Promise.resolve() },
+      );
       this.state = "listening";
       this.emit("listening", address);
       return address;
     } catch (error) {
       await this.teardown();
+      await this.observability?.close();
       this.state = "closed";
       this.resolveFinished();
       throw error;
@@ -135,6 +163,7 @@ export class ThreadedServer extends EventEmitter {
 
   private async start(): Promise<ServerAddress> {
     const handlerUrl = resolveHandler(this.handlerSpec);
+    this.logger = await modelLogger(this.logger, this.logFormat, "threaded");
     this.path = await this.choosePath();
     this.threadData = {
       handlerUrl,
@@ -142,6 +171,7 @@ export class ThreadedServer extends EventEmitter {
       handlerOptions: this.handlerOptions,
       limits: this.limits,
       logConnections: this.logConnections,
+      structured: isStructured(this.logger),
       shared: this.shared,
       helperPath: helperPathFrom(import.meta.url),
       balance: this.path === "shared",
@@ -208,7 +238,11 @@ export class ThreadedServer extends EventEmitter {
 
   private spawn(index: number): ServerThread {
     return new ServerThread(index, `Thread-${index + 1}`, WORKER_URL, this.threadData!, {
-      log: (level, message) => this.logger[level](message),
+      log: (level, message, fields) => {
+        const logger = this.logger;
+        if (fields !== undefined && isStructured(logger)) logger.child(`Thread-${index + 1}`)[level](message, fields);
+        else logger[level](message);
+      },
       exit: (thread, code, error) => this.onThreadExit(thread, code, error),
     });
   }
@@ -224,10 +258,12 @@ export class ThreadedServer extends EventEmitter {
     snapshot.queued = 0;
     snapshot.buffered = 0;
     this.retired = sumStats([this.retired, snapshot]);
+    this.retiredLifetimes.add(thread.lifetimes.snapshot());
     if (!thread.listening || this.state !== "listening") return;
     Atomics.sub(this.cells, SharedCell.LIVE, 1);
     const exit = new ThreadExitError(thread.name, code, error);
-    this.logger.error(`[echo] ${exit.message}; starting a replacement`);
+    if (isStructured(this.logger)) this.logger.child(thread.name).error(`[echo] ${exit.message}; starting a replacement`, { event: "worker-exit", code, err: exit });
+    else this.logger.error(`[echo] ${exit.message}; starting a replacement`);
     if (this.listenerCount("threadExit") > 0) this.emit("threadExit", exit);
     // A thread that dies right after starting waits longer each time (up to 5 s).
     const quick = Date.now() - thread.startedAt < 1_000;
@@ -268,6 +304,7 @@ export class ThreadedServer extends EventEmitter {
     }
     if (this.state !== "listening") return;
     Atomics.add(this.cells, SharedCell.LIVE, 1);
+    if (isStructured(this.logger)) this.logger.child(thread.name).info(`${thread.name} replaced`, { event: "worker-replaced" });
     if (this.listenerCount("threadReplaced") > 0) this.emit("threadReplaced", thread.name);
   }
 
@@ -275,6 +312,11 @@ export class ThreadedServer extends EventEmitter {
   address(): ServerAddress {
     if (this.state !== "listening" || !this.boundAddress) throw new ServerStateError("the server is not listening");
     return this.boundAddress;
+  }
+
+  /** Where the `metrics` endpoint listens; `undefined` without the option (or before `listen()`). */
+  metricsAddress(): EndpointAddress | undefined {
+    return this.observability?.address;
   }
 
   /** The counters of the whole server now: every thread's, including threads that were replaced. */
@@ -299,13 +341,18 @@ export class ThreadedServer extends EventEmitter {
     if (this.closing) return this.closing;
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
     const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
-    if (this.state === "listening") this.stopAccepting(timeout);
+    this.observability?.setDraining();
+    if (this.state === "listening") {
+      logStructured(this.logger, "info", `draining (closeTimeout ${timeout} ms)`, { event: "drain", timeout });
+      this.stopAccepting(timeout);
+    }
     this.closing = (async () => {
       // Called while listen() runs: close once it has settled.
       await this.starting?.catch(() => {});
       if (this.state === "listening" || this.state === "new") this.stopAccepting(timeout);
       if (this.state === "closing") {
         await this.teardown(timeout);
+        await this.observability?.close();
         this.state = "closed";
         this.emit("close");
         this.resolveFinished();

@@ -1,4 +1,4 @@
-import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import { conformanceSuite, observabilitySuite, type ObservedStartOptions, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { ThreadedServer, type AcceptPath } from "@echo/threaded";
 import { fileURLToPath } from "node:url";
@@ -34,3 +34,15 @@ function target(accept: AcceptPath) {
 
 conformanceSuite(target("shared"));
 if (hasReusePort) conformanceSuite(target("reusePort"));
+
+observabilitySuite({
+  name: "threaded (3 threads)",
+  model: "threaded",
+  worker: /^Thread-[1-3]$/,
+  async start(options: ObservedStartOptions) {
+    const server = new ThreadedServer({ threads: 3, accept: "shared", host: "127.0.0.1", port: 0, ...options });
+    const address = await server.listen();
+    if (address.kind !== "tcp") throw new Error("expected a TCP address");
+    return { address: { host: address.host, port: address.port }, metrics: server.metricsAddress()!, close: () => server.close() };
+  },
+});

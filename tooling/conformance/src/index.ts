@@ -7,3 +7,7 @@ export type { ConformanceTarget, CoreErrors, RunningTarget, StartOptions, SuiteS
 export { open, collect, readExactly, roundTrip, randomBytes, write } from "./net-helpers.js";
 export type { TargetAddress } from "./net-helpers.js";
 export type { CliCommand } from "./exhaustion.js";
+export { observabilitySuite, killedWorkerSuite, parseMetrics, get } from "./observability.js";
+export type { ObservabilityTarget, ObservedRunning, ObservedStartOptions, LineLogger } from "./observability.js";
+export { cliObservabilitySuite } from "./cli-observability.js";
+export type { CliTarget } from "./cli-observability.js";

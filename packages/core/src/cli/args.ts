@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.js";
+import { logFormats, type LogFormat } from "../observability/log-format.js";
+import { parseMetricsAddress } from "../observability/metrics-address.js";
 import type { LimitOptions, ListenOptions } from "../options.js";
 
 /**
@@ -39,7 +41,7 @@ export interface PrivilegeArgs {
 /** What {@link parseServerArgs} returns. */
 export interface ServerArgs {
   /** Listen and limit options, ready for a server constructor. */
-  options: ListenOptions & LimitOptions & { handler: string; logConnections: boolean };
+  options: ListenOptions & LimitOptions & { handler: string; logConnections: boolean; logFormat: LogFormat; metrics?: string };
   /** `--mode`, when the CLI has modes. */
   mode: string | undefined;
   /** `--user` / `--group` / `--umask`, when any was given. */
@@ -64,6 +66,9 @@ export const commonFlags: Readonly<Record<string, FlagSpec>> = {
   user: { kind: "string", value: "USER", description: "after binding, drop root privileges to USER (needs @echo/privdrop)" },
   group: { kind: "string", value: "GROUP", description: "group to drop to (default: nogroup, else nobody, else USER's group)" },
   umask: { kind: "string", value: "OCTAL", description: "umask after dropping (default 0007)" },
+  // --- observability (issue 12) ---
+  metrics: { kind: "string", value: "HOST:PORT", description: "serve /metrics /healthz /readyz /stats over HTTP here (PORT alone: on 127.0.0.1)" },
+  "log-format": { kind: "choice", choices: logFormats, default: "text", description: "text (default) or json: one JSON object per line, through pino" },
   help: { kind: "boolean", description: "print this help" },
 };
 
@@ -134,6 +139,7 @@ export function parseServerArgs(
   const options: ServerArgs["options"] = {
     handler: str("handler") ?? "echo",
     logConnections: values["log-connections"] === true,
+    logFormat: values["log-format"] as LogFormat,
   };
   const assign = <K extends keyof ServerArgs["options"]>(key: K, value: ServerArgs["options"][K] | undefined): void => {
     if (value !== undefined) options[key] = value;
@@ -145,6 +151,12 @@ export function parseServerArgs(
   assign("idleTimeout", int("idle-timeout"));
   assign("maxBuffered", int("max-buffered"));
   assign("closeTimeout", int("close-timeout"));
+  const metrics = str("metrics");
+  if (metrics !== undefined) {
+    // Checked here so that a bad value is a usage error (exit 2) before anything starts.
+    parseMetricsAddress(metrics, "--metrics");
+    options.metrics = metrics;
+  }
   const extra: ServerArgs["extra"] = {};
   for (const name of Object.keys(config.extra ?? {})) extra[name] = values[name];
   return { options, mode, privileges, extra, help: values.help === true };

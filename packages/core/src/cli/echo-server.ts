@@ -14,6 +14,6 @@ await runServerCli({
   async start(args) {
     const server = new EchoServer({ ...args.options, logger: cliLogger, model: args.mode as "once" | "iterative" | "async" });
     const address = await server.listen();
-    return { address, model: server.model, close: () => server.close(), finished: server.finished };
+    return { address, model: server.model, close: () => server.close(), finished: server.finished, metrics: server.metricsAddress() };
   },
 });

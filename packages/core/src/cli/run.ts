@@ -4,6 +4,8 @@
  * @module
  */
 import { EchoError } from "../errors.js";
+import { jsonLoggerOver } from "../kit/observability.js";
+import type { EndpointAddress } from "../observability/endpoint.js";
 import type { Logger } from "../options.js";
 import { formatAddress, type ServerAddress } from "../server.js";
 import { formatHelp, parseServerArgs, type FlagSpec, type ServerArgs } from "./args.js";
@@ -24,6 +26,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Resolves if the server ends by itself (the `once` model). */
   finished?: Promise<void>;
+  /** Where the metrics endpoint listens, when `--metrics` was given. */
+  metrics?: EndpointAddress | undefined;
 }
 
 /** Describes a server CLI for {@link runServerCli}. */
@@ -73,16 +77,23 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
     process.exitCode = 1;
     return;
   }
+  // --log-format json: this CLI's own lines (listening, drain, exit) are JSON too.
+  const json = args.options.logFormat === "json" ? await jsonLoggerOver(cliLogger, running.model.split(" ")[0]!) : undefined;
+  const exit = (code: number): never => {
+    json?.info(`${cli.name} exiting`, { event: "exit", code });
+    process.exit(code);
+  };
   let shuttingDown = false;
   const shutdown = (signal: string): void => {
     if (shuttingDown) return;
     shuttingDown = true;
-    process.stderr.write(`${cli.name}: ${signal}, closing\n`);
+    if (json) json.info(`${cli.name}: ${signal}, closing`, { event: "drain", signal });
+    else process.stderr.write(`${cli.name}: ${signal}, closing\n`);
     running.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error) => {
         reportError(cli.name, error);
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -90,8 +101,16 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   try {
     const dropped = drop?.();
-    process.stdout.write(`${cli.name} listening on ${formatAddress(running.address)} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`);
-    if (dropped) process.stdout.write(`${cli.name}: ${dropped}\n`);
+    const where = formatAddress(running.address);
+    const metrics = running.metrics ? `http://${running.metrics.family === "IPv6" ? `[${running.metrics.host}]` : running.metrics.host}:${running.metrics.port}/metrics` : undefined;
+    if (json) {
+      json.info(`${cli.name} listening on ${where}`, { event: "listening", address: where, handler: args.options.handler, ...(metrics ? { metrics } : {}) });
+      if (dropped) json.info(`${cli.name}: ${dropped}`);
+    } else {
+      process.stdout.write(`${cli.name} listening on ${where} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`);
+      if (metrics) process.stdout.write(`${cli.name} metrics on ${metrics}\n`);
+      if (dropped) process.stdout.write(`${cli.name}: ${dropped}\n`);
+    }
   } catch (error) {
     // Never serve with privileges we were asked to drop.
     reportError(cli.name, error);
@@ -100,7 +119,7 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
   }
   if (running.finished) {
     await running.finished;
-    if (!shuttingDown) process.exit(0);
+    if (!shuttingDown) exit(0);
   }
 }
 

@@ -5,6 +5,9 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 import type { HandlerExport } from "../handler.js";
+import { checkLogFormat, type LogFormat } from "../observability/log-format.js";
+import type { MetricsAddress } from "../observability/metrics-address.js";
+import { normalizeMetricsAddress } from "../observability/start.js";
 import {
   checkBoolean,
   checkLogger,
@@ -32,6 +35,14 @@ export interface ModelOptions extends ListenOptions, LimitOptions {
   logger?: Logger;
   /** The name handlers see as `conn.worker` (models that take it). */
   workerName?: string;
+  // --- observability (issue 12) ---
+  /**
+   * Serve `/metrics`, `/healthz`, `/readyz` and `/stats` over HTTP here: `PORT` (on 127.0.0.1),
+   * `HOST:PORT`, `[IPV6]:PORT`, a port number or `{ host, port }`. Off when absent.
+   */
+  metrics?: string | number | { host?: string; port: number };
+  /** `json`: one JSON object per log line, through pino. @default "text" */
+  logFormat?: LogFormat;
 }
 
 /** How a model's handler and `handlerOptions` reach the code that serves. */
@@ -59,6 +70,9 @@ export interface NormalizedModelOptions<H = string | URL> {
   workerName: string;
   listen: NormalizedListenOptions;
   limits: NormalizedLimits;
+  /** Where the metrics endpoint listens; `undefined` when off. */
+  metrics: MetricsAddress | undefined;
+  logFormat: LogFormat;
 }
 
 function describeType(value: unknown): string {
@@ -101,6 +115,8 @@ export function normalizeModelOptions<C extends HandlerCarrier>(
     workerName: o.workerName === undefined || config.workerName === undefined ? (config.workerName ?? "") : checkString("options.workerName", o.workerName),
     listen: normalizeListenOptions(o),
     limits: normalizeLimits(o),
+    metrics: o.metrics === undefined ? undefined : normalizeMetricsAddress(o.metrics, "options.metrics"),
+    logFormat: o.logFormat === undefined ? "text" : checkLogFormat(o.logFormat, "options.logFormat"),
   };
 }
 

@@ -99,6 +99,8 @@ const COUNTERS = [
   ["errors", "echo_errors_total", "Handler failures and connection errors."],
   ["timeouts", "echo_idle_timeouts_total", "Connections closed for staying silent past idleTimeout."],
   ["acceptErrors", "echo_accept_errors_total", "Accepts that failed for lack of descriptors (EMFILE/ENFILE)."],
+  // Read when the stats have the field (the PROXY protocol's `proxyRejected`), 0 otherwise.
+  ["proxyRejected", "echo_proxy_header_failures_total", "Connections closed because their PROXY protocol header was missing, bad, late or from an untrusted peer."],
 ] as const;
 
 /** The gauges: a stats field, the metric name, its help. */
@@ -256,7 +258,8 @@ export class EchoMetrics {
   }
 
   private vector(stats: StatsSnapshot, lifetimes: readonly (LifetimeSnapshot | undefined)[]): Vector {
-    const out: Vector = COUNTERS.map(([key]) => stats[key]);
+    const fields = stats as unknown as Record<string, number | undefined>;
+    const out: Vector = COUNTERS.map(([key]) => fields[key] ?? 0);
     const n = this.lifetimeBuckets.length;
     const histogram = new Array<number>(n + 3).fill(0);
     for (const part of lifetimes) {

@@ -5,10 +5,21 @@
  */
 import type { Socket } from "node:net";
 import type { Handler, Logger, StatsSnapshot } from "@echo/core";
-import { ServerStats, drainSockets, loadHandler, serveSocket, type Drain, type NormalizedLimits } from "@echo/core/model-kit";
+import {
+  ConnectionLifetimes,
+  ServerStats,
+  drainSockets,
+  loadHandler,
+  logStructured,
+  serveSocket,
+  type Drain,
+  type LifetimeSnapshot,
+  type NormalizedLimits,
+} from "@echo/core/model-kit";
 
 export class DealtServer {
   private readonly counters = new ServerStats();
+  private readonly lifetimes = new ConnectionLifetimes();
   private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | undefined;
   private drain: Drain | undefined;
@@ -36,9 +47,19 @@ export class DealtServer {
     return this.counters.snapshot();
   }
 
+  /** The connection lifetimes counted so far. */
+  connectionLifetimes(): LifetimeSnapshot {
+    return this.lifetimes.snapshot();
+  }
+
   serve(socket: Socket): void {
     if (this.sockets.size >= this.limits.maxConnections) {
       this.counters.rejected++;
+      logStructured(this.logger, "info", `rejected a connection: maxConnections (${this.limits.maxConnections}) reached`, {
+        event: "rejection",
+        remoteAddress: socket.remoteAddress ?? null,
+        code: "ECHO_ERR_MAX_CONNECTIONS",
+      });
       socket.destroy();
       return;
     }
@@ -50,6 +71,7 @@ export class DealtServer {
       worker: this.worker,
       logger: this.logger,
       logConnections: this.logConnections,
+      lifetimes: this.lifetimes,
       onClose: () => {
         this.sockets.delete(socket);
         this.drain?.closed();

@@ -4,7 +4,7 @@
  * @internal
  */
 import type { LimitOptions, ServerAddress, StatsSnapshot } from "@echo/core";
-import type { WireError } from "@echo/core/model-kit";
+import type { LifetimeSnapshot, WireError } from "@echo/core/model-kit";
 import type { PrivilegeOptions } from "../options.js";
 
 /** What a worker needs to serve. */
@@ -25,6 +25,8 @@ export interface WorkerConfig {
   /** Connections after which the worker asks to be recycled; 0 = never. */
   maxRequests: number;
   privileges: PrivilegeOptions | undefined;
+  /** `logFormat: "json"`: send log lines with their fields to the master instead of writing text. */
+  structured: boolean;
 }
 
 export type ToWorker =
@@ -39,10 +41,12 @@ export type FromWorker =
   | { echo: 1; type: "ready" }
   | { echo: 1; type: "listening"; address: ServerAddress; dropped?: string }
   | { echo: 1; type: "bootError"; error: WireError }
-  | { echo: 1; type: "heartbeat"; stats: StatsSnapshot }
-  | { echo: 1; type: "stats"; seq: number; stats: StatsSnapshot }
+  | { echo: 1; type: "heartbeat"; stats: StatsSnapshot; lifetimes?: LifetimeSnapshot }
+  | { echo: 1; type: "stats"; seq: number; stats: StatsSnapshot; lifetimes?: LifetimeSnapshot }
   | { echo: 1; type: "retire" }
-  | { echo: 1; type: "drained"; stats: StatsSnapshot };
+  | { echo: 1; type: "drained"; stats: StatsSnapshot; lifetimes?: LifetimeSnapshot }
+  /** With `structured`: one log line, logged by the master's JSON logger under this worker's name. */
+  | { echo: 1; type: "log"; level: "info" | "error"; message: string; fields?: Record<string, unknown> };
 
 /** True when `value` is one of ours. */
 export function isEchoMessage(value: unknown): value is { echo: 1; type: string } {

@@ -16,12 +16,14 @@ export interface LoopInit {
   limits: NormalizedLimits;
   /** Float64Array slots in core's statsKeys order, written by the loop, read by stats(). */
   stats: SharedArrayBuffer;
+  /** The connection lifetime histogram (core's ConnectionLifetimes memory), written by the loop thread. */
+  lifetimes: SharedArrayBuffer;
 }
 
 export type FromLoop =
   | { type: "listening"; address: ServerAddress; fd: number }
   | { type: "startError"; error: WireError }
-  | { type: "log"; level: "info" | "error"; message: string }
+  | { type: "log"; level: "info" | "error"; message: string; fields?: Record<string, unknown> }
   | { type: "handlerError"; error: WireError }
   | { type: "closed" };
 

@@ -18,6 +18,10 @@ export interface ThreadData {
   logConnections: boolean;
   /** This thread's counters (see SharedStats). */
   stats: SharedArrayBuffer;
+  /** This thread's connection lifetime histogram (a Float64Array for core's ConnectionLifetimes). */
+  lifetimes: SharedArrayBuffer;
+  /** Log lines carry structured fields (`logFormat: "json"`). */
+  structured: boolean;
   /** One Int32: 1 while this thread's listener is open (see ServerThread.stopAccepting). */
   open: SharedArrayBuffer;
   /** The server-wide Int32 cells (see SharedCell). */
@@ -50,4 +54,4 @@ export type FromThread =
   | { type: "listening"; address: ServerAddress; fd: number }
   | { type: "listenError"; error: WireError }
   | { type: "closed" }
-  | { type: "log"; level: "info" | "error"; message: string };
+  | { type: "log"; level: "info" | "error"; message: string; fields?: Record<string, unknown> };

@@ -5,7 +5,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { EchoError, HandlerLoadError, type ServerAddress } from "@echo/core";
-import { fromWire } from "@echo/core/model-kit";
+import { ConnectionLifetimes, fromWire } from "@echo/core/model-kit";
 import { ThreadStartError } from "../errors.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedStats } from "./shared-stats.js";
@@ -14,13 +14,15 @@ type Waiter = { types: readonly FromThread["type"][]; resolve: (message: FromThr
 
 /** Callbacks from a thread to its server. */
 export interface ThreadHooks {
-  log(level: "info" | "error", message: string): void;
+  log(level: "info" | "error", message: string, fields?: Record<string, unknown>): void;
   exit(thread: ServerThread, code: number, error: unknown): void;
 }
 
 /** One serving thread, seen from the main thread. */
 export class ServerThread {
   readonly stats: SharedStats;
+  /** Lifetimes the thread counts into shared memory; readable here, and after it died. */
+  readonly lifetimes: ConnectionLifetimes;
   private readonly open = new Int32Array(new SharedArrayBuffer(4));
   private closeSent = false;
   readonly worker: Worker;
@@ -42,12 +44,14 @@ export class ServerThread {
     readonly index: number,
     readonly name: string,
     workerUrl: URL,
-    data: Omit<ThreadData, "name" | "stats" | "open">,
+    data: Omit<ThreadData, "name" | "stats" | "open" | "lifetimes">,
     private readonly hooks: ThreadHooks,
   ) {
     this.stats = new SharedStats();
+    const lifetimes = new SharedArrayBuffer(ConnectionLifetimes.memoryLength() * Float64Array.BYTES_PER_ELEMENT);
+    this.lifetimes = new ConnectionLifetimes(undefined, new Float64Array(lifetimes));
     this.worker = new Worker(workerUrl, {
-      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer } satisfies ThreadData,
+      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer, lifetimes } satisfies ThreadData,
       // Threads inherit the process's flags, but --input-type (from `node --input-type=module
       // -e …`) makes Node refuse a worker that is a file.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
@@ -134,7 +138,7 @@ export class ServerThread {
 
   private onMessage(message: FromThread): void {
     if (message.type === "log") {
-      this.hooks.log(message.level, message.message);
+      this.hooks.log(message.level, message.message, message.fields);
       return;
     }
     for (const waiter of this.waiters) {

@@ -6,7 +6,21 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handler, Logger } from "@echo/core";
-import { AcceptBackoff, drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
+import {
+  AcceptBackoff,
+  ConnectionLifetimes,
+  carryFields,
+  drainSockets,
+  loadHandler,
+  listenServer,
+  serveSocket,
+  serverAddress,
+  toWire,
+  type Drain,
+  type JsonLogger,
+  type LogFields,
+  type ServerStats,
+} from "@echo/core/model-kit";
 import { duplicateListener, type NativeHandle } from "./listener.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedCell, SharedStats } from "./shared-stats.js";
@@ -14,10 +28,19 @@ import { SharedCell, SharedStats } from "./shared-stats.js";
 const data = workerData as ThreadData;
 const port = parentPort!;
 const post = (message: FromThread): void => port.postMessage(message);
-const logger: Logger = {
-  info: (message) => post({ type: "log", level: "info", message }),
-  error: (message) => post({ type: "log", level: "error", message }),
-};
+// With logFormat "json" the main thread logs through a JSON logger: lines carry their fields.
+const logger: Logger | JsonLogger = data.structured
+  ? {
+      structured: true,
+      info: (message: string, fields?: LogFields) => post({ type: "log", level: "info", message, fields: carryFields(fields) }),
+      error: (message: string, fields?: LogFields) => post({ type: "log", level: "error", message, fields: carryFields(fields) }),
+      child: () => logger as JsonLogger,
+    }
+  : {
+      info: (message: string) => post({ type: "log", level: "info", message }),
+      error: (message: string) => post({ type: "log", level: "error", message }),
+    };
+const lifetimes = new ConnectionLifetimes(undefined, new Float64Array(data.lifetimes));
 const stats = new SharedStats(data.stats) as unknown as ServerStats;
 const shared = new Int32Array(data.shared);
 const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -108,6 +131,13 @@ function admit(handler: Handler, socket: Socket): void {
   if (Atomics.add(shared, SharedCell.ACTIVE, 1) >= data.limits.maxConnections) {
     Atomics.sub(shared, SharedCell.ACTIVE, 1);
     stats.rejected++;
+    if (data.structured) {
+      (logger as JsonLogger).info(`rejected a connection from ${socket.remoteAddress ?? "unix"}: maxConnections (${data.limits.maxConnections}) reached`, {
+        event: "rejection",
+        remoteAddress: socket.remoteAddress ?? null,
+        code: "ECHO_ERR_MAX_CONNECTIONS",
+      });
+    }
     socket.destroy();
     return;
   }
@@ -121,6 +151,7 @@ function admit(handler: Handler, socket: Socket): void {
     worker: data.name,
     logger,
     logConnections: data.logConnections,
+    lifetimes,
     onClose: () => {
       connections.delete(socket);
       Atomics.sub(shared, SharedCell.ACTIVE, 1);
