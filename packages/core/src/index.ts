@@ -20,6 +20,12 @@ export {
   CloseTimeoutError,
 } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
+export { ProxyHeaderError, ProxyTimeoutError, UntrustedProxyError, InvalidTrustedProxyError } from "./proxy/errors.js";
+export type { ProxyHeaderReason } from "./proxy/errors.js";
+export { SocketActivationError } from "./activation-error.js";
+export type { ActivationErrorReason } from "./activation-error.js";
+export type { ProxyOptions } from "./kit/proxy-options.js";
+export type { ProxyEndpoint, ProxyHeader } from "./proxy/header.js";
 
 export { defineHandler } from "./handler.js";
 export type { Connection, Handler, HandlerContext, HandlerExport, HandlerFactory } from "./handler.js";

@@ -11,6 +11,7 @@ import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
+import { proxyGate, type ProxyGate } from "./kit/proxy-options.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
@@ -63,6 +64,7 @@ export class EchoServer extends EventEmitter {
   readonly limits: NormalizedLimits;
   private readonly options: NormalizedModelOptions<string | URL | HandlerExport>;
   private readonly counters = new ServerStats();
+  private readonly gate: ProxyGate | undefined;
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
   private handler: Handler | undefined;
@@ -85,6 +87,7 @@ export class EchoServer extends EventEmitter {
     const model = this.options.raw.model;
     this.model = model === undefined ? "async" : checkOneOf("options.model", model, coreModels);
     this.limits = this.options.limits;
+    this.gate = proxyGate(this.options.proxy);
   }
 
   /**
@@ -195,6 +198,7 @@ export class EchoServer extends EventEmitter {
       worker: this.options.workerName,
       logger: this.options.logger,
       logConnections: this.options.logConnections,
+      ...(this.gate !== undefined ? { proxy: this.gate } : {}),
       onClose: () => {
         this.connections.delete(socket);
         this.drain?.closed();

@@ -25,10 +25,16 @@ export interface StatsSnapshot {
   timeouts: number;
   /** Bytes held now for clients that the kernel has not taken yet (sum over connections). */
   buffered: number;
+  /**
+   * Connections closed before serving because of the PROXY protocol (`proxyProtocol` on): from an
+   * untrusted address, with a malformed, missing or cut-short header, or past the header timeout.
+   * They are not counted in `accepted` or `closed`.
+   */
+  proxyRejected: number;
 }
 
 /** The counter names of {@link StatsSnapshot}, in a fixed order. */
-export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered"] as const;
+export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered", "proxyRejected"] as const;
 
 /** Mutable counters owned by a server; `snapshot()` returns a copy. */
 export class ServerStats implements StatsSnapshot {
@@ -42,6 +48,7 @@ export class ServerStats implements StatsSnapshot {
   errors = 0;
   timeouts = 0;
   buffered = 0;
+  proxyRejected = 0;
 
   /** A plain copy of the counters now. */
   snapshot(): StatsSnapshot {

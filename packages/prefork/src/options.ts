@@ -3,7 +3,7 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
+import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger, type ProxyOptions } from "@echo/core";
 import {
   checkInteger,
   checkOneOf,
@@ -29,7 +29,7 @@ export interface PrivilegeOptions {
 }
 
 /** Options of {@link PreforkServer}. */
-export interface PreforkOptions extends ListenOptions, LimitOptions {
+export interface PreforkOptions extends ListenOptions, LimitOptions, ProxyOptions {
   /**
    * A built-in handler name (`echo`, `upper`, `whoami`, `http-hello`), a module path or a `file:`
    * URL. A handler object cannot cross a process boundary, so a module is required. @default "echo"

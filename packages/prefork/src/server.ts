@@ -351,6 +351,8 @@ export class PreforkServer extends EventEmitter {
       path: listen.path,
       ipv6Only: listen.ipv6Only,
       backlog: listen.backlog,
+      fd: listen.fd,
+      proxy: this.o.proxy,
       limits,
       logConnections: this.o.logConnections,
       heartbeatInterval: this.o.heartbeatInterval,

@@ -2,7 +2,7 @@
  * Options of {@link SelectorServer}: core's listen and limit options, plus the selector to use.
  * @module
  */
-import type { LimitOptions, ListenOptions, Logger } from "@echo/core";
+import type { LimitOptions, ListenOptions, Logger, ProxyOptions } from "@echo/core";
 import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 import { selectorKinds, type SelectorKind } from "./internal/protocol.js";
 
@@ -10,7 +10,7 @@ export { selectorKinds };
 export type { SelectorKind };
 
 /** Options of {@link SelectorServer}. */
-export interface SelectorServerOptions extends ListenOptions, LimitOptions {
+export interface SelectorServerOptions extends ListenOptions, LimitOptions, ProxyOptions {
   /**
    * The readiness mechanism: `epoll`, `poll`, `select`, or `default` (epoll on Linux, else
    * poll). `select` refuses connections whose descriptor is at or above FD_SETSIZE (1024).

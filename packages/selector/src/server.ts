@@ -85,6 +85,7 @@ export class SelectorServer extends EventEmitter {
       logConnections: o.logConnections,
       listen: o.listen,
       limits: o.limits,
+      proxy: o.proxy,
       stats: this.statsBuffer,
     };
     const worker = new Worker(new URL("./loop-thread.js", import.meta.url), { workerData: init, name: o.workerName });

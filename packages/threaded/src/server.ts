@@ -14,6 +14,7 @@ import {
   sumStats,
   type NormalizedLimits,
   type NormalizedListenOptions,
+  type NormalizedProxyOptions,
 } from "@echo/core/model-kit";
 import { ThreadExitError } from "./errors.js";
 import { duplicateListener, helperPathFrom, type NativeHandle } from "./internal/listener.js";
@@ -69,6 +70,7 @@ export class ThreadedServer extends EventEmitter {
   private readonly logger: Logger;
   private readonly logConnections: boolean;
   private readonly acceptOption: "auto" | AcceptPath;
+  private readonly proxy: NormalizedProxyOptions | undefined;
   private readonly shared = new SharedArrayBuffer(SHARED_CELLS * Int32Array.BYTES_PER_ELEMENT);
   private readonly cells = new Int32Array(this.shared);
   private slots: (ServerThread | undefined)[] = [];
@@ -101,6 +103,7 @@ export class ThreadedServer extends EventEmitter {
     this.logger = o.logger;
     this.logConnections = o.logConnections;
     this.acceptOption = o.accept;
+    this.proxy = o.proxy;
   }
 
   /** How connections reach the threads; known once `listen()` has resolved. */
@@ -142,6 +145,7 @@ export class ThreadedServer extends EventEmitter {
       handlerOptions: this.handlerOptions,
       limits: this.limits,
       logConnections: this.logConnections,
+      proxy: this.proxy,
       shared: this.shared,
       helperPath: helperPathFrom(import.meta.url),
       balance: this.path === "shared",
@@ -163,6 +167,11 @@ export class ThreadedServer extends EventEmitter {
   }
 
   private async choosePath(): Promise<AcceptPath> {
+    // An inherited socket (listenFd) is already bound: every thread takes a duplicate of it.
+    if (this.listenOptions.fd !== undefined) {
+      if (this.acceptOption === "reusePort") throw new ListenError('options.accept "reusePort" cannot serve an inherited socket (listenFd): use "shared" or "auto"');
+      return "shared";
+    }
     const supported = await reusePortSupported();
     if (this.acceptOption === "reusePort" && !supported) {
       throw new ListenError("options.accept is \"reusePort\" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)");

@@ -5,7 +5,17 @@
  */
 import type { Socket } from "node:net";
 import type { Handler, Logger, StatsSnapshot } from "@echo/core";
-import { ServerStats, drainSockets, loadHandler, serveSocket, type Drain, type NormalizedLimits } from "@echo/core/model-kit";
+import {
+  ServerStats,
+  drainSockets,
+  loadHandler,
+  proxyGate,
+  serveSocket,
+  type Drain,
+  type NormalizedLimits,
+  type NormalizedProxyOptions,
+  type ProxyGate,
+} from "@echo/core/model-kit";
 
 export class DealtServer {
   private readonly counters = new ServerStats();
@@ -21,12 +31,21 @@ export class DealtServer {
     private readonly worker: string,
     private readonly logger: Logger,
     private readonly logConnections: boolean,
+    private readonly gate: ProxyGate | undefined,
   ) {}
 
   /** Loads the handler (throws core's HandlerLoadError). */
-  static async create(o: { handler: string; handlerOptions: unknown; limits: NormalizedLimits; name: string; logger: Logger; logConnections: boolean }): Promise<DealtServer> {
+  static async create(o: {
+    handler: string;
+    handlerOptions: unknown;
+    limits: NormalizedLimits;
+    name: string;
+    logger: Logger;
+    logConnections: boolean;
+    proxy: NormalizedProxyOptions | undefined;
+  }): Promise<DealtServer> {
     const handler = await loadHandler(o.handler, { worker: o.name, options: o.handlerOptions });
-    return new DealtServer(handler, o.limits, o.name, o.logger, o.logConnections);
+    return new DealtServer(handler, o.limits, o.name, o.logger, o.logConnections, proxyGate(o.proxy));
   }
 
   stats(): StatsSnapshot {
@@ -50,6 +69,7 @@ export class DealtServer {
       worker: this.worker,
       logger: this.logger,
       logConnections: this.logConnections,
+      ...(this.gate !== undefined ? { proxy: this.gate } : {}),
       onClose: () => {
         this.sockets.delete(socket);
         this.drain?.closed();

@@ -48,7 +48,8 @@ export const Stat = {
   ERRORS: 7,
   TIMEOUTS: 8,
   BUFFERED: 9,
-  COUNT: 10,
+  PROXY_REJECTED: 10,
+  COUNT: 11,
 } as const;
 
 /** Buffer sizes of `loopCreate`: `enum echo_layout`. `REC_INTS` int32 slots per record, at least `REC_MIN` records. */

@@ -25,6 +25,7 @@ static const named_t close_reason[] = { N("NORMAL", ECHO_CLOSE_NORMAL), N("IDLE"
 static const named_t stat[] = {
   N("ACCEPTED", ST_ACCEPTED), N("ACTIVE", ST_ACTIVE), N("QUEUED", ST_QUEUED), N("CLOSED", ST_CLOSED), N("REJECTED", ST_REJECTED),
   N("BYTES_IN", ST_BYTES_IN), N("BYTES_OUT", ST_BYTES_OUT), N("ERRORS", ST_ERRORS), N("TIMEOUTS", ST_TIMEOUTS), N("BUFFERED", ST_BUFFERED),
+  N("PROXY_REJECTED", ST_PROXY_REJECTED),
   N("COUNT", ST_COUNT),
 };
 static const named_t layout[] = { N("REC_INTS", REC_INTS), N("REC_MIN", REC_MIN) };

@@ -22,6 +22,7 @@ export class SharedStats implements StatsSnapshot {
   declare errors: number;
   declare timeouts: number;
   declare buffered: number;
+  declare proxyRejected: number;
 
   constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(statsKeys.length * Float64Array.BYTES_PER_ELEMENT)) {
     this.buffer = buffer;

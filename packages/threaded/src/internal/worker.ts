@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handler, Logger } from "@echo/core";
-import { drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
+import { drainSockets, loadHandler, listenServer, proxyGate, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
 import { duplicateListener, type NativeHandle } from "./listener.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedCell, SharedStats } from "./shared-stats.js";
@@ -30,6 +30,7 @@ const POLL_MS = 1;
 /** A backing-off thread stops once no thread has accepted a connection for this long. */
 const QUIET_STOP_MS = 1_000;
 const connections = new Set<Socket>();
+const gate = proxyGate(data.proxy);
 let server: Server | undefined;
 let closing = false;
 let drain: Drain | undefined;
@@ -121,6 +122,7 @@ function admit(handler: Handler, socket: Socket): void {
     worker: data.name,
     logger,
     logConnections: data.logConnections,
+    ...(gate !== undefined ? { proxy: gate } : {}),
     onClose: () => {
       connections.delete(socket);
       Atomics.sub(shared, SharedCell.ACTIVE, 1);
