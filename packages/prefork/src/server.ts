@@ -172,6 +172,9 @@ export class PreforkServer extends EventEmitter {
       throw reason;
     }
     this.state = "listening";
+    // Connections accepted while the first workers started (socket activation hands over a
+    // backlog before the process even runs) are dealt now.
+    this.flushPending();
     const every = Math.max(10, Math.min(1000, Math.floor(this.o.heartbeatTimeout / 4)));
     this.monitor = setInterval(() => this.checkHeartbeats(), every);
     this.monitor.unref();

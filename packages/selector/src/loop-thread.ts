@@ -337,7 +337,7 @@ async function start(): Promise<void> {
   let fd: number;
   try {
     // listenFd: an inherited socket, already bound and listening (descriptor numbers are process-wide).
-    fd = listen.fd ?? binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
+    fd = listen.fd !== undefined ? binding.adoptListener(listen.fd) : binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
   } catch (error) {
     throw toListenError(error, listen);
   }
