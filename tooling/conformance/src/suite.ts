@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { collect, open, randomBytes, readExactly, roundTrip, write, type TargetAddress } from "./net-helpers.js";
+import { proxySuite } from "./proxy-suite.js";
 
 /** Options the suite asks a target to start with (limits are core's option names). */
 export interface StartOptions {
@@ -23,6 +24,10 @@ export interface StartOptions {
   path?: string;
   /** Listen on this port of 127.0.0.1 instead of a free one. */
   port?: number;
+  /** Expect a PROXY header first (the PROXY part of the suite). */
+  proxyProtocol?: boolean;
+  trustedProxies?: string;
+  proxyHeaderTimeout?: number;
 }
 
 /** An error class, as `@echo/core` exports it. */
@@ -47,6 +52,7 @@ export interface SuiteStats {
   errors: number;
   timeouts: number;
   buffered: number;
+  proxyRejected: number;
 }
 
 /** A started server. */
@@ -394,4 +400,5 @@ export function conformanceSuite(target: ConformanceTarget): void {
       });
     });
   });
+  proxySuite(target);
 }
