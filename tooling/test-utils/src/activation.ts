@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 
 /** What {@link activatedRoundTrip} saw. */
 export interface ActivatedRun {
@@ -74,7 +74,7 @@ export async function activatedRoundTrip(o: { port: number; script: string; args
   const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 30_000);
   try {
     // The activator binds before anything else; retry the connect until it listens.
-    const socket = await new Promise<import("node:net").Socket>((resolve, reject) => {
+    const socket = await new Promise<Socket>((resolve, reject) => {
       const attempt = (left: number): void => {
         const s = connect(o.port, "127.0.0.1");
         s.once("connect", () => resolve(s));
