@@ -18,6 +18,15 @@ export const ErrorCodes = {
   CLOSE_TIMEOUT: "ECHO_ERR_CLOSE_TIMEOUT",
   /** `--user`/`--group`/`--umask` were given but the optional peer `@echo/privdrop` is not installed. */
   PRIVDROP_MISSING: "ECHO_ERR_PRIVDROP_MISSING",
+  // PROXY protocol and socket activation (issue 11).
+  /** A connection's PROXY header was malformed, too long, cut short, or missing; only that connection was closed. */
+  PROXY_HEADER: "ECHO_ERR_PROXY_HEADER",
+  /** A connection sent no complete PROXY header within `proxyHeaderTimeout`; only that connection was closed. */
+  PROXY_TIMEOUT: "ECHO_ERR_PROXY_TIMEOUT",
+  /** A connection came from an address outside `trustedProxies`; it was closed without a reply. */
+  PROXY_UNTRUSTED: "ECHO_ERR_PROXY_UNTRUSTED",
+  /** `listenFd` was given but no usable socket was passed (not activated, wrong pid, not a socket). */
+  SOCKET_ACTIVATION: "ECHO_ERR_SOCKET_ACTIVATION",
 } as const;
 
 /** One of the {@link ErrorCodes} values. */

@@ -23,6 +23,12 @@ export type { ErrorCode } from "./errors.js";
 export { InvalidMetricsAddressError } from "./observability/errors.js";
 export type { EndpointAddress } from "./observability/endpoint.js";
 export type { LogFormat } from "./observability/log-format.js";
+export { ProxyHeaderError, ProxyTimeoutError, UntrustedProxyError, InvalidTrustedProxyError } from "./proxy/errors.js";
+export type { ProxyHeaderReason } from "./proxy/errors.js";
+export { SocketActivationError } from "./activation-error.js";
+export type { ActivationErrorReason } from "./activation-error.js";
+export type { ProxyOptions } from "./kit/proxy-options.js";
+export type { ProxyEndpoint, ProxyHeader } from "./proxy/header.js";
 
 export { defineHandler } from "./handler.js";
 export type { Connection, Handler, HandlerContext, HandlerExport, HandlerFactory } from "./handler.js";

@@ -8,6 +8,14 @@
  */
 export { normalizeModelOptions } from "./kit/model-options.js";
 export type { HandlerCarrier, ModelOptions, NormalizedModelOptions } from "./kit/model-options.js";
+export { normalizeProxyOptions, proxyGate, resolveListenFd, DEFAULT_PROXY_HEADER_TIMEOUT } from "./kit/proxy-options.js";
+export type { NormalizedProxyOptions, ProxyGate, ProxyOptions } from "./kit/proxy-options.js";
+export { ProxyHeaderParser, parseProxyHeader } from "./proxy/parser.js";
+export type { ProxyHeaderParserOptions, ProxyParseResult } from "./proxy/parser.js";
+export type { ProxyEndpoint, ProxyHeader, ProxySslInfo, ProxyTlv } from "./proxy/header.js";
+export { parseTrustedProxies, TrustedProxies } from "./proxy/trusted-proxies.js";
+export { listenFds, activatedSocket, listenFdHandle, LISTEN_FDS_START } from "./activation.js";
+export type { ActivatedSocket, ActivationSelector, ListenFdsOptions } from "./activation.js";
 export {
   checkInteger,
   checkBoolean,

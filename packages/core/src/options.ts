@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "./errors.js";
 import type { HandlerExport } from "./handler.js";
+import type { ProxyOptions } from "./kit/proxy-options.js";
 
 /** Where a server listens. Give `port` (with `host`) or `path`. */
 export interface ListenOptions {
@@ -45,7 +46,7 @@ export interface Logger {
 export type CoreModel = "once" | "iterative" | "async";
 
 /** Options of {@link EchoServer}. */
-export interface ServerOptions extends ListenOptions, LimitOptions {
+export interface ServerOptions extends ListenOptions, LimitOptions, ProxyOptions {
   /** How connections are served. @default "async" */
   model?: CoreModel;
   /** A built-in handler name, a module path or URL, or a handler itself. @default "echo" */
@@ -75,6 +76,11 @@ export interface NormalizedListenOptions {
   path: string | undefined;
   ipv6Only: boolean;
   backlog: number;
+  /**
+   * An already-listening socket's descriptor to serve on instead of binding (socket activation,
+   * `listenFd`); set by the model kit, `host`/`port`/`path` are then unused.
+   */
+  fd?: number;
 }
 
 /** {@link LimitOptions} with defaults applied. */

@@ -16,6 +16,7 @@ import { logStructured, modelLogger, serveModelMetrics } from "./kit/observabili
 import type { EndpointAddress } from "./observability/endpoint.js";
 import { ConnectionLifetimes, type LifetimeSnapshot } from "./observability/lifetimes.js";
 import type { Observability } from "./observability/start.js";
+import { proxyGate, type ProxyGate } from "./kit/proxy-options.js";
 import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
@@ -72,6 +73,7 @@ export class EchoServer extends EventEmitter {
   /** `options.logger`, or a JSON logger over it with `logFormat: "json"` (set in listen()). */
   private logger: Logger;
   private observability: Observability | undefined;
+  private readonly gate: ProxyGate | undefined;
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
   private backoff: AcceptBackoff | undefined;
@@ -96,6 +98,7 @@ export class EchoServer extends EventEmitter {
     this.model = model === undefined ? "async" : checkOneOf("options.model", model, coreModels);
     this.limits = this.options.limits;
     this.logger = this.options.logger;
+    this.gate = proxyGate(this.options.proxy);
   }
 
   /**
@@ -257,6 +260,7 @@ export class EchoServer extends EventEmitter {
       logger: this.logger,
       logConnections: this.options.logConnections,
       lifetimes: this.lifetimes,
+      ...(this.gate !== undefined ? { proxy: this.gate } : {}),
       onClose: () => {
         this.connections.delete(socket);
         this.drain?.closed();

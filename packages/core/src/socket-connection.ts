@@ -6,8 +6,12 @@
 import type { Socket } from "node:net";
 import { HandlerError, IdleTimeoutError } from "./errors.js";
 import type { Connection, Handler } from "./handler.js";
+import type { ProxyGate } from "./kit/proxy-options.js";
 import type { Logger, NormalizedLimits } from "./options.js";
 import { logEvent } from "./kit/observability.js";
+import { ProxyHeaderError, ProxyTimeoutError, UntrustedProxyError } from "./proxy/errors.js";
+import type { ProxyHeader } from "./proxy/header.js";
+import { ProxyHeaderParser } from "./proxy/parser.js";
 import type { ServerStats } from "./stats.js";
 
 /** What {@link serveSocket} needs from the server that owns the socket. */
@@ -18,7 +22,13 @@ export interface SocketEnvironment {
   worker: string;
   logger: Logger;
   logConnections: boolean;
-  /** Called once when the connection is gone. */
+  /**
+   * Set when a PROXY header must come first (`proxyProtocol`): the handler sees nothing until
+   * a valid header from a trusted peer arrived; everything else is closed and counted in
+   * `stats.proxyRejected`.
+   */
+  proxy?: ProxyGate;
+  /** Called once when the connection is gone (also for one refused by the PROXY gate, with its error). */
   onClose?: (conn: Connection, error?: Error) => void;
   /** Called when a handler callback fails (after the connection is destroyed). */
   onHandlerError?: (error: HandlerError, conn: Connection) => void;
@@ -35,8 +45,10 @@ function isPromise(value: unknown): value is Promise<unknown> {
 /** A {@link Connection} over a `net.Socket`. */
 class SocketConnection implements Connection {
   readonly id = nextId++;
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  /** The PROXY header the connection started with (`proxyProtocol` on). */
+  proxyHeader: ProxyHeader | undefined;
   readonly worker: string;
   state: unknown = undefined;
   /** Set while a handler promise is pending: no reads until it settles. */
@@ -88,8 +100,84 @@ class SocketConnection implements Connection {
   }
 
   start(): void {
+    if (this.env.proxy === undefined) this.begin();
+    else this.awaitHeader(this.env.proxy);
+  }
+
+  /**
+   * The PROXY gate: an untrusted peer is closed at once, without a byte read or written; a
+   * trusted one has `headerTimeout` ms to send a valid header. The handler never sees a refused
+   * connection; bytes after the header are put back in front of the stream for it.
+   */
+  private awaitHeader(gate: ProxyGate): void {
+    const { socket } = this;
+    const peer = socket.remoteAddress;
+    if (!gate.trusted.matches(peer)) {
+      this.refuse(new UntrustedProxyError(peer ?? "unix"));
+      return;
+    }
+    const parser = new ProxyHeaderParser();
+    let received = 0;
+    const detach = (): void => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("end", onCut);
+      socket.off("close", onCut);
+      socket.off("error", onError);
+    };
+    const fail = (error: Error): void => {
+      detach();
+      this.refuse(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      const result = parser.feed(chunk);
+      if (result.status === "needMore") return;
+      if (result.status === "error") {
+        fail(new ProxyHeaderError(result.reason, result.message));
+        return;
+      }
+      detach();
+      socket.pause();
+      const { header, rest } = result;
+      this.proxyHeader = header;
+      if (header.source !== null) {
+        this.remoteAddress = header.source.address;
+        this.remotePort = header.source.port;
+      }
+      // The first application bytes go back in front, so the handler reads them as usual.
+      if (rest.length > 0) socket.unshift(rest);
+      this.begin();
+    };
+    const onCut = (): void => fail(new ProxyHeaderError("incomplete", `the connection ended after ${received} byte(s), before a complete PROXY header`));
+    const onError = (error: Error): void => {
+      this.env.stats.errors++;
+      fail(new ProxyHeaderError("incomplete", `connection error before a complete PROXY header: ${error.message}`));
+    };
+    const timer = setTimeout(() => fail(new ProxyTimeoutError(gate.headerTimeout, received)), gate.headerTimeout);
+    socket.on("data", onData);
+    socket.on("end", onCut);
+    socket.on("close", onCut);
+    socket.on("error", onError);
+    socket.resume();
+  }
+
+  /** Closes a connection the PROXY gate refused: never served, counted in `proxyRejected`. */
+  private refuse(error: Error): void {
+    const { socket, env } = this;
+    env.stats.active--;
+    env.stats.proxyRejected++;
+    if (env.logConnections) env.logger.info(`Refused ${socket.remoteAddress ?? "unix"}:${socket.remotePort ?? ""}: ${error.message}`);
+    socket.on("error", () => {});
+    socket.destroy();
+    env.onClose?.(this, error);
+  }
+
+  /** Serving proper: the handler's events, limits and counters. */
+  private begin(): void {
     const { socket, env } = this;
     const { limits, stats } = env;
+    if (env.proxy !== undefined) stats.accepted++;
     socket.setNoDelay(true);
     if (limits.idleTimeout > 0) {
       socket.setTimeout(limits.idleTimeout, () => {
@@ -130,7 +218,8 @@ class SocketConnection implements Connection {
       env.onClose?.(this, error);
     });
     if (env.logConnections) {
-      logEvent(env.logger, "info", `Connected by ${this.remoteAddress ?? "unix"}:${this.remotePort ?? socket.localAddress ?? ""}`, {
+      const host = this.remoteAddress?.includes(":") ? `[${this.remoteAddress}]` : (this.remoteAddress ?? "unix");
+      logEvent(env.logger, "info", `Connected by ${host}:${this.remotePort ?? socket.localAddress ?? ""}`, {
         event: "connection",
         id: this.id,
         remoteAddress: this.remoteAddress ?? null,
@@ -189,7 +278,9 @@ class SocketConnection implements Connection {
  * just accepted); counts it in `stats.accepted` and `stats.active`.
  */
 export function serveSocket(socket: Socket, env: SocketEnvironment): Connection {
-  env.stats.accepted++;
+  // With a PROXY gate, `accepted` counts once the header is in (see begin()); `active` counts
+  // from now, so headers in progress count toward maxConnections.
+  if (env.proxy === undefined) env.stats.accepted++;
   env.stats.active++;
   const conn = new SocketConnection(socket, env);
   conn.start();

@@ -30,10 +30,16 @@ export interface StatsSnapshot {
    * While that lasts the server pauses accepting briefly instead of retrying in a loop.
    */
   acceptErrors: number;
+  /**
+   * Connections closed before serving because of the PROXY protocol (`proxyProtocol` on): from an
+   * untrusted address, with a malformed, missing or cut-short header, or past the header timeout.
+   * They are not counted in `accepted` or `closed`.
+   */
+  proxyRejected: number;
 }
 
 /** The counter names of {@link StatsSnapshot}, in a fixed order. */
-export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered", "acceptErrors"] as const;
+export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered", "acceptErrors", "proxyRejected"] as const;
 
 /** Mutable counters owned by a server; `snapshot()` returns a copy. */
 export class ServerStats implements StatsSnapshot {
@@ -48,6 +54,7 @@ export class ServerStats implements StatsSnapshot {
   timeouts = 0;
   buffered = 0;
   acceptErrors = 0;
+  proxyRejected = 0;
 
   /** A plain copy of the counters now. */
   snapshot(): StatsSnapshot {

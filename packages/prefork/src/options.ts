@@ -3,7 +3,7 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
+import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger, type ProxyOptions } from "@echo/core";
 import {
   checkInteger,
   checkOneOf,
@@ -35,7 +35,7 @@ export interface PrivilegeOptions {
  * `/healthz`, `/readyz`, `/stats` over HTTP at `PORT`, `HOST:PORT` or `[IPV6]:PORT`, loopback by
  * default) and `logFormat` (`"json"`: one JSON object per line through pino).
  */
-export interface PreforkOptions extends ListenOptions, LimitOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
+export interface PreforkOptions extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /**
    * A built-in handler name (`echo`, `upper`, `whoami`, `http-hello`), a module path or a `file:`
    * URL. A handler object cannot cross a process boundary, so a module is required. @default "echo"

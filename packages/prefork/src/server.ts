@@ -203,6 +203,9 @@ export class PreforkServer extends EventEmitter {
       { starting: () => this.state === "starting", abort: () => this.close({ timeout: 0 }) },
     );
     this.state = "listening";
+    // Connections accepted while the first workers started (socket activation hands over a
+    // backlog before the process even runs) are dealt now.
+    this.flushPending();
     const every = Math.max(10, Math.min(1000, Math.floor(this.o.heartbeatTimeout / 4)));
     this.monitor = setInterval(() => this.checkHeartbeats(), every);
     this.monitor.unref();
@@ -413,6 +416,8 @@ export class PreforkServer extends EventEmitter {
       path: listen.path,
       ipv6Only: listen.ipv6Only,
       backlog: listen.backlog,
+      fd: listen.fd,
+      proxy: this.o.proxy,
       limits,
       logConnections: this.o.logConnections,
       heartbeatInterval: this.o.heartbeatInterval,

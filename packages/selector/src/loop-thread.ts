@@ -9,7 +9,18 @@ import { unlinkSync } from "node:fs";
 import { getSystemErrorName } from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
 import { HandlerError, IdleTimeoutError, type Connection, type Handler, type ServerAddress } from "@echo/core";
-import { ConnectionLifetimes, drainConnections, loadHandler, resolveHandler, toListenError, toWire, type Drain } from "@echo/core/model-kit";
+import { ProxyHeaderError, ProxyTimeoutError, UntrustedProxyError } from "@echo/core";
+import {
+  ConnectionLifetimes,
+  drainConnections,
+  loadHandler,
+  proxyGate,
+  resolveHandler,
+  toListenError,
+  toWire,
+  ProxyHeaderParser,
+  type Drain,
+} from "@echo/core/model-kit";
 import { FdSetSizeError } from "./errors.js";
 import { native, type NativeHandle } from "./internal/native.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
@@ -39,6 +50,8 @@ const byFd: (LoopConnection | undefined)[] = [];
 let closing = false;
 let drain: Drain | undefined;
 let fdSetSizeLogged = false;
+/** The PROXY gate (`proxyProtocol` on): headers are parsed here, before the handler sees a byte. */
+const gate = proxyGate(init.proxy);
 
 function post(message: FromLoop): void {
   port.postMessage(message);
@@ -63,14 +76,94 @@ class LoopConnection implements Connection {
   private waiting = false;
   private endPending = false;
   private closeError: Error | undefined;
+  /** While the PROXY header is awaited: its parser and deadline. */
+  parser: ProxyHeaderParser | undefined;
+  private headerTimer: NodeJS.Timeout | undefined;
+  private received = 0;
+  /** Refused by the PROXY gate: never served, its close is not the handler's. */
+  refused = false;
+  /** Bytes that followed the header, held while `onConnection`'s promise is pending. */
+  private held: Buffer | undefined;
 
   constructor(
     readonly fd: number,
     readonly id: number,
-    readonly remoteAddress: string | undefined,
-    readonly remotePort: number | undefined,
+    public remoteAddress: string | undefined,
+    public remotePort: number | undefined,
     readonly worker: string,
   ) {}
+
+  /** Starts waiting for the PROXY header; an untrusted peer is refused at once. */
+  awaitHeader(): void {
+    if (!gate!.trusted.matches(this.remoteAddress)) {
+      this.refuse(new UntrustedProxyError(this.remoteAddress ?? "unix"));
+      return;
+    }
+    this.parser = new ProxyHeaderParser();
+    this.headerTimer = setTimeout(() => this.refuse(new ProxyTimeoutError(gate!.headerTimeout, this.received)), gate!.headerTimeout);
+  }
+
+  /** Feeds bytes of a DATA record (a view on the shared input buffer) to the header parser. */
+  feedHeader(chunk: Buffer): void {
+    this.received += chunk.length;
+    const result = this.parser!.feed(chunk);
+    if (result.status === "needMore") return;
+    if (result.status === "error") {
+      this.refuse(new ProxyHeaderError(result.reason, result.message));
+      return;
+    }
+    this.parser = undefined;
+    clearTimeout(this.headerTimer);
+    const { header } = result;
+    if (header.source !== null) {
+      this.remoteAddress = header.source.address;
+      this.remotePort = header.source.port;
+    }
+    // `rest` points into the input buffer, which the next batch overwrites: copy it out.
+    const rest = result.rest.length > 0 ? Buffer.from(result.rest) : undefined;
+    // The C loop counted every byte received; the header's are not data.
+    stats[Stat.BYTES_IN] = stats[Stat.BYTES_IN]! - header.length;
+    this.serve(rest);
+  }
+
+  /** The peer ended before a complete header. */
+  headerEnded(): void {
+    this.refuse(new ProxyHeaderError("incomplete", `the connection ended after ${this.received} byte(s), before a complete PROXY header`));
+  }
+
+  /** Refused by the gate: closed without a reply, counted in proxyRejected, not in accepted/closed. */
+  refuse(error: Error): void {
+    if (this.refused || this.closed) return;
+    this.refused = true;
+    this.parser = undefined;
+    clearTimeout(this.headerTimer);
+    stats[Stat.ACCEPTED] = stats[Stat.ACCEPTED]! - 1;
+    stats[Stat.BYTES_IN] = stats[Stat.BYTES_IN]! - this.received;
+    stats[Stat.PROXY_REJECTED] = stats[Stat.PROXY_REJECTED]! + 1;
+    if (init.logConnections) post({ type: "log", level: "info", message: `Refused ${this.remoteAddress ?? "unix"}:${this.remotePort ?? ""}: ${error.message}` });
+    this.closeError = error;
+    binding.loopConn(loop, ConnOp.DESTROY, this.fd, this.id);
+  }
+
+  /** The connection is admitted: log it, then `onConnection`, then the bytes after the header. */
+  serve(first?: Buffer): void {
+    if (init.logConnections) {
+      const host = this.remoteAddress?.includes(":") ? `[${this.remoteAddress}]` : (this.remoteAddress ?? "unix");
+      post({
+        type: "log",
+        level: "info",
+        message: `Connected by ${host}:${this.remotePort ?? init.listen.path ?? ""}`,
+        fields: { event: "connection", id: this.id, remoteAddress: this.remoteAddress ?? null, remotePort: this.remotePort ?? null },
+      });
+    }
+    if (handler.onConnection) {
+      if (first !== undefined) this.held = first;
+      this.call("onConnection");
+      if (this.waiting || this.closed) return;
+      this.held = undefined;
+    }
+    if (first !== undefined) this.call("onData", first);
+  }
 
   get writableLength(): number {
     return this.closed ? 0 : binding.loopConn(loop, ConnOp.PENDING, this.fd, this.id);
@@ -110,6 +203,12 @@ class LoopConnection implements Connection {
         () => {
           this.waiting = false;
           if (this.closed) return;
+          if (this.held !== undefined) {
+            const first = this.held;
+            this.held = undefined;
+            this.call("onData", first);
+            if (this.waiting || this.closed) return;
+          }
           if (this.endPending) {
             this.endPending = false;
             this.peerEnded();
@@ -128,6 +227,12 @@ class LoopConnection implements Connection {
 
   closedBy(reason: number): void {
     this.closed = true;
+    clearTimeout(this.headerTimer);
+    if (this.refused) {
+      // Never served: not the handler's, and not counted as a closed connection.
+      stats[Stat.CLOSED] = stats[Stat.CLOSED]! - 1;
+      return;
+    }
     lifetimes.observe((now() - this.openedAt) / 1000);
     if (reason === CloseReason.IDLE) this.closeError ??= new IdleTimeoutError(init.limits.idleTimeout);
     else if (reason > 0) this.closeError ??= errnoError(reason);
@@ -175,15 +280,8 @@ function accepted(fd: number, id: number, family: number, remotePort: number, ad
   }
   const conn = new LoopConnection(fd, id, remoteAddress, rport, init.workerName);
   byFd[fd] = conn;
-  if (init.logConnections) {
-    post({
-      type: "log",
-      level: "info",
-      message: `Connected by ${remoteAddress ?? "unix"}:${rport ?? init.listen.path ?? ""}`,
-      fields: { event: "connection", id, remoteAddress: remoteAddress ?? null, remotePort: rport ?? null },
-    });
-  }
-  if (handler.onConnection) conn.call("onConnection");
+  if (gate !== undefined) conn.awaitHeader();
+  else conn.serve();
 }
 
 /** Called by the C loop once per wait that produced records. */
@@ -196,9 +294,11 @@ function onBatch(n: number): void {
     const fd = rec[b + RecField.FD]!;
     if (type === Rec.DATA) {
       const conn = byFd[fd];
-      if (conn === undefined || conn.id !== rec[b + RecField.ID] || conn.closed) continue;
+      if (conn === undefined || conn.id !== rec[b + RecField.ID] || conn.closed || conn.refused) continue;
       const offset = rec[b + RecField.A]!;
-      conn.call("onData", input.subarray(offset, offset + rec[b + RecField.B]!));
+      const chunk = input.subarray(offset, offset + rec[b + RecField.B]!);
+      if (conn.parser !== undefined) conn.feedHeader(chunk);
+      else conn.call("onData", chunk);
       continue;
     }
     if (type === Rec.ACCEPT) {
@@ -218,7 +318,8 @@ function onBatch(n: number): void {
     }
     const conn = byFd[fd];
     if (conn === undefined || conn.id !== rec[b + RecField.ID] || conn.closed) continue;
-    if (type === Rec.EOF) conn.peerEnded();
+    if (type === Rec.EOF && conn.parser !== undefined) conn.headerEnded();
+    else if (type === Rec.EOF) conn.peerEnded();
     else if (type === Rec.DRAIN) {
       if (handler.onDrain) conn.call("onDrain");
     } else if (type === Rec.CLOSE) {
@@ -261,11 +362,13 @@ function finish(): void {
 async function start(): Promise<void> {
   const handlerUrl = init.handlerUrl;
   handler = await loadHandler(handlerUrl, { worker: init.workerName, options: init.handlerOptions });
-  const echo = init.echoFastPath && handlerUrl === resolveHandler("echo");
+  // The fast path echoes in C before JS sees a byte: never while PROXY headers must be read first.
+  const echo = init.echoFastPath && gate === undefined && handlerUrl === resolveHandler("echo");
   const { listen, limits } = init;
   let fd: number;
   try {
-    fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
+    // listenFd: an inherited socket, already bound and listening (descriptor numbers are process-wide).
+    fd = listen.fd !== undefined ? binding.adoptListener(listen.fd) : binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
   } catch (error) {
     throw toListenError(error, listen);
   }

@@ -59,6 +59,8 @@ export class SelectorServer extends EventEmitter {
   private worker: Worker | undefined;
   private bound: ServerAddress | undefined;
   private listenFd = -1;
+  /** Serving an inherited socket (listenFd). */
+  private inherited = false;
   private state: State = "new";
   private closing: Promise<void> | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -88,6 +90,7 @@ export class SelectorServer extends EventEmitter {
     if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
     this.state = "starting";
     const o = this.options;
+    this.inherited = o.listen.fd !== undefined;
     let handlerUrl: string;
     try {
       native();
@@ -106,6 +109,7 @@ export class SelectorServer extends EventEmitter {
       logConnections: o.logConnections,
       listen: o.listen,
       limits: o.limits,
+      proxy: o.proxy,
       stats: this.statsBuffer,
       lifetimes: this.lifetimesBuffer,
     };
@@ -217,10 +221,14 @@ export class SelectorServer extends EventEmitter {
         // Stop accepting now, from this thread: shutdown() of a listening socket makes the
         // kernel refuse new connections at once (the loop thread closes the descriptor). The
         // message wakes the loop at once: libuv's descriptor is in the loop's own selector.
-        try {
-          native().shutdown(this.listenFd, 0);
-        } catch {
-          // The loop thread closed it already.
+        // Not for an inherited socket (listenFd): the service manager holds it too, and a
+        // shutdown would stop it listening for the next activation as well.
+        if (!this.inherited) {
+          try {
+            native().shutdown(this.listenFd, 0);
+          } catch {
+            // The loop thread closed it already.
+          }
         }
         worker.postMessage({ type: "close", timeout } satisfies ToLoop);
       } else if (worker) {

@@ -3,7 +3,7 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
+import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger, type ProxyOptions } from "@echo/core";
 import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions, type ModelOptions } from "@echo/core/model-kit";
 
 /**
@@ -21,7 +21,7 @@ export type AcceptPath = "reusePort" | "shared";
  * `/healthz`, `/readyz`, `/stats` over HTTP at `PORT`, `HOST:PORT` or `[IPV6]:PORT`, loopback by
  * default) and `logFormat` (`"json"`: one JSON object per line through pino).
  */
-export interface ThreadedServerOptions extends ListenOptions, LimitOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
+export interface ThreadedServerOptions extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /** Worker threads serving connections, each with its own event loop. @default os.availableParallelism() */
   threads?: number;
   /**

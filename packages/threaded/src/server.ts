@@ -22,6 +22,7 @@ import {
   type LogFormat,
   type NormalizedListenOptions,
   type Observability,
+  type NormalizedProxyOptions,
 } from "@echo/core/model-kit";
 import { ThreadExitError } from "./errors.js";
 import { duplicateListener, helperPathFrom, type NativeHandle } from "./internal/listener.js";
@@ -81,6 +82,7 @@ export class ThreadedServer extends EventEmitter {
   private observability: Observability | undefined;
   private readonly retiredLifetimes = new ConnectionLifetimes();
   private readonly acceptOption: "auto" | AcceptPath;
+  private readonly proxy: NormalizedProxyOptions | undefined;
   private readonly shared = new SharedArrayBuffer(SHARED_CELLS * Int32Array.BYTES_PER_ELEMENT);
   private readonly cells = new Int32Array(this.shared);
   private slots: (ServerThread | undefined)[] = [];
@@ -115,6 +117,7 @@ export class ThreadedServer extends EventEmitter {
     this.acceptOption = o.accept;
     this.metricsOption = o.metrics;
     this.logFormat = o.logFormat;
+    this.proxy = o.proxy;
   }
 
   /** How connections reach the threads; known once `listen()` has resolved. */
@@ -172,6 +175,7 @@ export class ThreadedServer extends EventEmitter {
       limits: this.limits,
       logConnections: this.logConnections,
       structured: isStructured(this.logger),
+      proxy: this.proxy,
       shared: this.shared,
       helperPath: helperPathFrom(import.meta.url),
       balance: this.path === "shared",
@@ -193,6 +197,11 @@ export class ThreadedServer extends EventEmitter {
   }
 
   private async choosePath(): Promise<AcceptPath> {
+    // An inherited socket (listenFd) is already bound: every thread takes a duplicate of it.
+    if (this.listenOptions.fd !== undefined) {
+      if (this.acceptOption === "reusePort") throw new ListenError('options.accept "reusePort" cannot serve an inherited socket (listenFd): use "shared" or "auto"');
+      return "shared";
+    }
     const supported = await reusePortSupported();
     if (this.acceptOption === "reusePort" && !supported) {
       throw new ListenError("options.accept is \"reusePort\" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)");

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { conformanceSuite, fixtures } from "./suite.js";
+export { proxySuite } from "./proxy-suite.js";
 export type { ConformanceTarget, CoreErrors, RunningTarget, StartOptions, SuiteStats } from "./suite.js";
 export { open, collect, readExactly, roundTrip, randomBytes, write } from "./net-helpers.js";
 export type { TargetAddress } from "./net-helpers.js";

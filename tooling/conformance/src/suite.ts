@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { exhaustionTest, type CliCommand } from "./exhaustion.js";
 import { collect, open, randomBytes, readExactly, roundTrip, write, type TargetAddress } from "./net-helpers.js";
+import { proxySuite } from "./proxy-suite.js";
 
 /** Options the suite asks a target to start with (limits are core's option names). */
 export interface StartOptions {
@@ -24,6 +25,10 @@ export interface StartOptions {
   path?: string;
   /** Listen on this port of 127.0.0.1 instead of a free one. */
   port?: number;
+  /** Expect a PROXY header first (the PROXY part of the suite). */
+  proxyProtocol?: boolean;
+  trustedProxies?: string;
+  proxyHeaderTimeout?: number;
 }
 
 /** An error class, as `@echo/core` exports it. */
@@ -48,6 +53,7 @@ export interface SuiteStats {
   errors: number;
   timeouts: number;
   buffered: number;
+  proxyRejected: number;
 }
 
 /** A started server. */
@@ -402,4 +408,5 @@ export function conformanceSuite(target: ConformanceTarget): void {
       });
     });
   });
+  proxySuite(target);
 }

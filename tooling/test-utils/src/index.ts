@@ -5,3 +5,6 @@
  */
 export { ensureDebianPackages, findCommand, whyNoInstall } from "./debian.js";
 export type { DebianTool, EnsureDebianOptions, EnsureDebianResult } from "./debian.js";
+export { activatedRoundTrip, freeLowPort, freePort } from "./activation.js";
+export type { ActivatedRun } from "./activation.js";
+export { socketActivationTests } from "./activation-suite.js";

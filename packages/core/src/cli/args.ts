@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.js";
 import { logFormats, type LogFormat } from "../observability/log-format.js";
 import { parseMetricsAddress } from "../observability/metrics-address.js";
+import type { ProxyOptions } from "../kit/proxy-options.js";
 import type { LimitOptions, ListenOptions } from "../options.js";
 
 /**
@@ -41,7 +42,7 @@ export interface PrivilegeArgs {
 /** What {@link parseServerArgs} returns. */
 export interface ServerArgs {
   /** Listen and limit options, ready for a server constructor. */
-  options: ListenOptions & LimitOptions & { handler: string; logConnections: boolean; logFormat: LogFormat; metrics?: string };
+  options: ListenOptions & LimitOptions & ProxyOptions & { handler: string; logConnections: boolean; logFormat: LogFormat; metrics?: string };
   /** `--mode`, when the CLI has modes. */
   mode: string | undefined;
   /** `--user` / `--group` / `--umask`, when any was given. */
@@ -63,6 +64,11 @@ export const commonFlags: Readonly<Record<string, FlagSpec>> = {
   "max-buffered": { kind: "integer", min: 1024, value: "BYTES", description: "output held per connection before reading pauses (default 1048576)" },
   "close-timeout": { kind: "integer", min: 0, value: "MS", description: "how long shutdown waits for connections (default 10000)" },
   "log-connections": { kind: "boolean", description: "log one line per connection (Connected by ADDR:PORT)" },
+  // PROXY protocol and socket activation (issue 11).
+  "proxy-protocol": { kind: "boolean", description: "expect a PROXY protocol v1/v2 header first on every connection (needs --trusted-proxies)" },
+  "trusted-proxies": { kind: "string", value: "ADDR|CIDR[,…]", description: "who may send a PROXY header; others are closed without a reply" },
+  "proxy-header-timeout": { kind: "integer", min: 1, value: "MS", description: "time a connection has to send its PROXY header (default 3000)" },
+  "listen-fd": { kind: "string", value: "N|auto", description: "serve on an inherited listening socket; auto: the one systemd passed (LISTEN_FDS)" },
   user: { kind: "string", value: "USER", description: "after binding, drop root privileges to USER (needs @echo/privdrop)" },
   group: { kind: "string", value: "GROUP", description: "group to drop to (default: nogroup, else nobody, else USER's group)" },
   umask: { kind: "string", value: "OCTAL", description: "umask after dropping (default 0007)" },
@@ -157,6 +163,18 @@ export function parseServerArgs(
     parseMetricsAddress(metrics, "--metrics");
     options.metrics = metrics;
   }
+  if (values["proxy-protocol"] === true) options.proxyProtocol = true;
+  assign("trustedProxies", str("trusted-proxies"));
+  assign("proxyHeaderTimeout", int("proxy-header-timeout"));
+  const listenFd = str("listen-fd");
+  if (listenFd !== undefined) {
+    if (listenFd !== "auto" && !/^\d+$/.test(listenFd)) throw new InvalidArgumentError(`--listen-fd must be a descriptor number or auto, got ${JSON.stringify(listenFd)}`);
+    const clash = ["host", "port", "path"].filter((name) => values[name] !== undefined);
+    if (clash.length > 0) throw new InvalidArgumentError(`--listen-fd cannot be combined with --${clash.join(", --")}: the passed socket is already bound`);
+    options.listenFd = listenFd === "auto" ? "auto" : Number(listenFd);
+  }
+  if (options.trustedProxies !== undefined && options.proxyProtocol !== true) throw new InvalidArgumentError("--trusted-proxies needs --proxy-protocol");
+  if (options.proxyProtocol === true && options.trustedProxies === undefined) throw new InvalidArgumentError("--proxy-protocol needs --trusted-proxies ADDR|CIDR[,…]");
   const extra: ServerArgs["extra"] = {};
   for (const name of Object.keys(config.extra ?? {})) extra[name] = values[name];
   return { options, mode, privileges, extra, help: values.help === true };

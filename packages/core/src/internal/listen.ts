@@ -9,6 +9,7 @@ import type { NormalizedListenOptions } from "../options.js";
 
 /** `host:port` or the socket path, for messages. */
 export function describeAddress(listen: NormalizedListenOptions): string {
+  if (listen.fd !== undefined) return `fd ${listen.fd}`;
   if (listen.path !== undefined) return listen.path;
   return listen.host.includes(":") ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
 }
@@ -25,7 +26,8 @@ function listenOnce(server: Server, listen: NormalizedListenOptions, extra: Reco
     };
     server.once("error", onError);
     server.once("listening", onListening);
-    if (listen.path !== undefined) server.listen({ path: listen.path, backlog: listen.backlog, ...extra });
+    if (listen.fd !== undefined) server.listen({ fd: listen.fd, backlog: listen.backlog, ...extra });
+    else if (listen.path !== undefined) server.listen({ path: listen.path, backlog: listen.backlog, ...extra });
     else server.listen({ host: listen.host, port: listen.port, backlog: listen.backlog, ipv6Only: listen.ipv6Only, ...extra });
   });
 }
@@ -52,7 +54,7 @@ export async function listenServer(server: Server, listen: NormalizedListenOptio
     await listenOnce(server, listen, extra);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE" && listen.path !== undefined && (await isStaleSocket(listen.path))) {
+    if (code === "EADDRINUSE" && listen.fd === undefined && listen.path !== undefined && (await isStaleSocket(listen.path))) {
       unlinkSync(listen.path);
       return listenServer(server, listen, extra);
     }

@@ -22,9 +22,10 @@ import {
   type NormalizedLimits,
   type NormalizedListenOptions,
 } from "../options.js";
+import { normalizeProxyOptions, resolveListenFd, type NormalizedProxyOptions, type ProxyOptions } from "./proxy-options.js";
 
 /** The options every model shares. A model's own options interface extends this one. */
-export interface ModelOptions extends ListenOptions, LimitOptions {
+export interface ModelOptions extends ListenOptions, LimitOptions, ProxyOptions {
   /** A built-in handler name, a module path or a `file:` URL (a handler object in-process only). */
   handler?: string | URL | HandlerExport;
   /** Passed to a handler factory as `context.options`. */
@@ -73,6 +74,8 @@ export interface NormalizedModelOptions<H = string | URL> {
   /** Where the metrics endpoint listens; `undefined` when off. */
   metrics: MetricsAddress | undefined;
   logFormat: LogFormat;
+  /** PROXY protocol settings; `undefined` when `proxyProtocol` is off. */
+  proxy: NormalizedProxyOptions | undefined;
 }
 
 function describeType(value: unknown): string {
@@ -113,10 +116,11 @@ export function normalizeModelOptions<C extends HandlerCarrier>(
     logConnections: o.logConnections === undefined ? false : checkBoolean("options.logConnections", o.logConnections),
     logger: o.logger === undefined ? stderrLogger : checkLogger("options.logger", o.logger),
     workerName: o.workerName === undefined || config.workerName === undefined ? (config.workerName ?? "") : checkString("options.workerName", o.workerName),
-    listen: normalizeListenOptions(o),
+    listen: withListenFd(normalizeListenOptions(o), o),
     limits: normalizeLimits(o),
     metrics: o.metrics === undefined ? undefined : normalizeMetricsAddress(o.metrics, "options.metrics"),
     logFormat: o.logFormat === undefined ? "text" : checkLogFormat(o.logFormat, "options.logFormat"),
+    proxy: normalizeProxyOptions(o),
   };
 }
 
@@ -128,4 +132,9 @@ function checkCarried(value: unknown, carrier: { kind: "structuredClone" | "json
     const what = carrier.kind === "json" ? "JSON-serializable" : "structured-cloneable";
     throw new InvalidArgumentError(`options.handlerOptions must be ${what} to reach ${carrier.destination}: ${(error as Error).message}`);
   }
+}
+
+function withListenFd(listen: NormalizedListenOptions, o: ModelOptions): NormalizedListenOptions {
+  const fd = resolveListenFd(o);
+  return fd === undefined ? listen : { ...listen, fd };
 }

@@ -30,6 +30,7 @@ export const ProxyErrorCodes = {
  * - `length`: a v2 address block shorter than its family needs
  * - `tlv`: a TLV (or an SSL sub-TLV) running past its container, or with a wrong size
  * - `checksum`: a CRC32c TLV that does not match the header
+ * - `incomplete`: the connection ended (or failed) before a complete header arrived, or sent none
  */
 export type ProxyHeaderReason =
   | "signature"
@@ -42,7 +43,8 @@ export type ProxyHeaderReason =
   | "family"
   | "length"
   | "tlv"
-  | "checksum";
+  | "checksum"
+  | "incomplete";
 
 /** A connection's PROXY header was rejected. Only that connection is closed. */
 export class ProxyHeaderError extends EchoError {

@@ -12,9 +12,12 @@ import {
   loadHandler,
   logStructured,
   serveSocket,
+  proxyGate,
   type Drain,
   type LifetimeSnapshot,
   type NormalizedLimits,
+  type NormalizedProxyOptions,
+  type ProxyGate,
 } from "@echo/core/model-kit";
 
 export class DealtServer {
@@ -32,12 +35,21 @@ export class DealtServer {
     private readonly worker: string,
     private readonly logger: Logger,
     private readonly logConnections: boolean,
+    private readonly gate: ProxyGate | undefined,
   ) {}
 
   /** Loads the handler (throws core's HandlerLoadError). */
-  static async create(o: { handler: string; handlerOptions: unknown; limits: NormalizedLimits; name: string; logger: Logger; logConnections: boolean }): Promise<DealtServer> {
+  static async create(o: {
+    handler: string;
+    handlerOptions: unknown;
+    limits: NormalizedLimits;
+    name: string;
+    logger: Logger;
+    logConnections: boolean;
+    proxy: NormalizedProxyOptions | undefined;
+  }): Promise<DealtServer> {
     const handler = await loadHandler(o.handler, { worker: o.name, options: o.handlerOptions });
-    return new DealtServer(handler, o.limits, o.name, o.logger, o.logConnections);
+    return new DealtServer(handler, o.limits, o.name, o.logger, o.logConnections, proxyGate(o.proxy));
   }
 
   stats(): StatsSnapshot {
@@ -72,6 +84,7 @@ export class DealtServer {
       logger: this.logger,
       logConnections: this.logConnections,
       lifetimes: this.lifetimes,
+      ...(this.gate !== undefined ? { proxy: this.gate } : {}),
       onClose: () => {
         this.sockets.delete(socket);
         this.drain?.closed();

@@ -4,7 +4,7 @@
  * @internal
  */
 import type { LimitOptions, ServerAddress, StatsSnapshot } from "@echo/core";
-import type { LifetimeSnapshot, WireError } from "@echo/core/model-kit";
+import type { LifetimeSnapshot, NormalizedProxyOptions, WireError } from "@echo/core/model-kit";
 import type { PrivilegeOptions } from "../options.js";
 
 /** What a worker needs to serve. */
@@ -17,6 +17,10 @@ export interface WorkerConfig {
   path: string | undefined;
   ipv6Only: boolean;
   backlog: number;
+  /** `os`: the master's inherited listening descriptor (listenFd); cluster resolves it in the master. */
+  fd: number | undefined;
+  /** PROXY protocol settings (`proxyProtocol` on), gated in the worker. */
+  proxy: NormalizedProxyOptions | undefined;
   limits: Required<LimitOptions>;
   logConnections: boolean;
   heartbeatInterval: number;

@@ -3,7 +3,7 @@
  * @internal
  */
 import type { ServerAddress } from "@echo/core";
-import type { NormalizedLimits, NormalizedListenOptions, WireError } from "@echo/core/model-kit";
+import type { NormalizedLimits, NormalizedListenOptions, NormalizedProxyOptions, WireError } from "@echo/core/model-kit";
 
 export interface LoopInit {
   kind: number;
@@ -14,6 +14,8 @@ export interface LoopInit {
   logConnections: boolean;
   listen: NormalizedListenOptions;
   limits: NormalizedLimits;
+  /** PROXY protocol settings (`proxyProtocol` on): headers are read in the loop thread; the echo fast path is off. */
+  proxy: NormalizedProxyOptions | undefined;
   /** Float64Array slots in core's statsKeys order, written by the loop, read by stats(). */
   stats: SharedArrayBuffer;
   /** The connection lifetime histogram (core's ConnectionLifetimes memory), written by the loop thread. */

@@ -12,6 +12,8 @@ import type { nativeEnums } from "./protocol.js";
 /** What the addon exports (src/native/addon.c registers it). */
 export interface NativeBinding {
   listen(host: string | null, port: number, path: string | null, backlog: number, ipv6Only: boolean): number;
+  /** Takes an inherited listening socket: checks it listens, makes it non-blocking and close-on-exec; returns it. */
+  adoptListener(fd: number): number;
   accept(fd: number): number;
   recv(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
   send(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;

@@ -49,6 +49,7 @@ export const Stat = {
   TIMEOUTS: 8,
   BUFFERED: 9,
   ACCEPT_ERRORS: 10,
+  PROXY_REJECTED: 11,
   COUNT: 11,
 } as const;
 

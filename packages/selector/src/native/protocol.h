@@ -51,7 +51,7 @@ enum echo_family { ECHO_FAMILY_UNIX = 0, ECHO_FAMILY_IPV4 = 4, ECHO_FAMILY_IPV6 
 enum echo_close_reason { ECHO_CLOSE_NORMAL = 0, ECHO_CLOSE_IDLE = -1 };
 
 /* Slots of the shared stats array, in the order of @echo/core's statsKeys: protocol.ts Stat */
-enum echo_stat { ST_ACCEPTED, ST_ACTIVE, ST_QUEUED, ST_CLOSED, ST_REJECTED, ST_BYTES_IN, ST_BYTES_OUT, ST_ERRORS, ST_TIMEOUTS, ST_BUFFERED, ST_ACCEPT_ERRORS, ST_COUNT };
+enum echo_stat { ST_ACCEPTED, ST_ACTIVE, ST_QUEUED, ST_CLOSED, ST_REJECTED, ST_BYTES_IN, ST_BYTES_OUT, ST_ERRORS, ST_TIMEOUTS, ST_BUFFERED, ST_ACCEPT_ERRORS, ST_PROXY_REJECTED, ST_COUNT };
 
 /* Sizes of the buffers JS hands to loopCreate: protocol.ts Layout */
 enum echo_layout {

@@ -163,6 +163,24 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* adoptListener(fd): takes an inherited listening socket (socket activation) for the loop: it
+ * must be a listening stream socket; it is made non-blocking (the loop accepts until EAGAIN)
+ * and close-on-exec. Returns fd. */
+static napi_value js_adopt_listener(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (arg_int(env, argv[0], &fd) || fd < 0) return throw_errno(env, "adoptListener", EBADF);
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) return throw_errno(env, "getsockopt", errno);
+  if (!listening) return throw_errno(env, "adoptListener", EINVAL);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return throw_errno(env, "fcntl", errno);
+  int fdflags = fcntl(fd, F_GETFD);
+  if (fdflags < 0 || fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC) < 0) return throw_errno(env, "fcntl", errno);
+  return int_value(env, fd);
+}
+
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   ARGS(2);
   int32_t fd, how;
@@ -245,6 +263,7 @@ napi_status sockets_init(napi_env env, napi_value exports) {
     EXPORT_FN("send", js_send),
     EXPORT_FN("close", js_close),
     EXPORT_FN("shutdown", js_shutdown),
+    EXPORT_FN("adoptListener", js_adopt_listener),
     EXPORT_FN("sockname", js_sockname),
     EXPORT_FN("peername", js_peername),
     EXPORT_FN("pipe", js_pipe),

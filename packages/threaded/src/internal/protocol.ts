@@ -3,7 +3,7 @@
  * @internal
  */
 import type { ServerAddress } from "@echo/core";
-import type { NormalizedLimits, NormalizedListenOptions, WireError } from "@echo/core/model-kit";
+import type { NormalizedLimits, NormalizedListenOptions, NormalizedProxyOptions, WireError } from "@echo/core/model-kit";
 
 /** What a serving thread is started with (`workerData`). */
 export interface ThreadData {
@@ -16,6 +16,8 @@ export interface ThreadData {
   handlerOptions: unknown;
   limits: NormalizedLimits;
   logConnections: boolean;
+  /** PROXY protocol settings (`proxyProtocol` on), gated in each thread. */
+  proxy: NormalizedProxyOptions | undefined;
   /** This thread's counters (see SharedStats). */
   stats: SharedArrayBuffer;
   /** This thread's connection lifetime histogram (a Float64Array for core's ConnectionLifetimes). */

@@ -23,6 +23,7 @@ export class SharedStats implements StatsSnapshot {
   declare timeouts: number;
   declare buffered: number;
   declare acceptErrors: number;
+  declare proxyRejected: number;
 
   constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(statsKeys.length * Float64Array.BYTES_PER_ELEMENT)) {
     this.buffer = buffer;

@@ -13,6 +13,7 @@ import {
   drainSockets,
   loadHandler,
   listenServer,
+  proxyGate,
   serveSocket,
   serverAddress,
   toWire,
@@ -53,6 +54,7 @@ const POLL_MS = 1;
 /** A backing-off thread stops once no thread has accepted a connection for this long. */
 const QUIET_STOP_MS = 1_000;
 const connections = new Set<Socket>();
+const gate = proxyGate(data.proxy);
 let server: Server | undefined;
 let closing = false;
 let drain: Drain | undefined;
@@ -152,6 +154,7 @@ function admit(handler: Handler, socket: Socket): void {
     logger,
     logConnections: data.logConnections,
     lifetimes,
+    ...(gate !== undefined ? { proxy: gate } : {}),
     onClose: () => {
       connections.delete(socket);
       Atomics.sub(shared, SharedCell.ACTIVE, 1);
