@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
-import { allGone, alive, openEvents, post, startWeb, type EventStream, type WebProcess } from "./web-process.js";
+import { allGone, alive, childRunning, openEvents, post, startWeb, type EventStream, type WebProcess } from "./web-process.js";
 
 interface State {
   server: { spec: { model: string } } | null;
@@ -152,10 +152,10 @@ describe("echo-demo web: nothing a page starts outlives it", () => {
     const { page, pids } = await preforkPage(web);
     // The selector comparison runs a child process that holds the idle connections.
     expect((await post(web.url, "/api/selector/compare", { session: page.session, idle: 200 })).status).toBe(200);
-    const state = await page.until<State>((s) => s.children.length > pids.length, "the idle-connection holder", 30_000);
-    const children = state.children;
+    // Each holder lives for one selector's measurement (a few hundred ms): find it in /proc.
+    const holder = await childRunning(web.child.pid!, "idle-holder");
     page.close();
-    await allGone(children);
+    await allGone([...pids, holder]);
     // The web view itself goes on serving other pages.
     const next = await openEvents(web.url);
     expect(next.session).not.toBe(page.session);

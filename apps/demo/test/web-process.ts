@@ -2,7 +2,7 @@
 // it, and checks on process ids.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { get, type IncomingMessage } from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -131,5 +131,28 @@ export async function allGone(pids: number[], ms = 20_000): Promise<void> {
   while (pids.some(alive)) {
     if (Date.now() > deadline) throw new Error(`still alive after ${ms} ms: ${pids.filter(alive).join(", ")}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Polls /proc every 20 ms until a child of `parent` whose command line contains `marker` runs, and
+ * returns its pid; rejects after `ms`. Polling the process table (not the page's once-a-second
+ * state) sees a child that lives only a few hundred milliseconds.
+ */
+export async function childRunning(parent: number, marker: string, ms = 30_000): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        if (ppid === parent && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker)) return Number(entry);
+      } catch {
+        // The process ended while it was read.
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`no child of ${parent} running ${marker} after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
