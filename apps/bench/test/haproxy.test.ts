@@ -48,7 +48,22 @@ function waitFor(child: ChildProcess, text: RegExp, output: () => string, what: 
 
 async function startBackend(name: string, script: string, args: string[], worker: RegExp): Promise<Backend> {
   const port = await freePort();
-  const child = spawn(process.execPath, [script, "--port", String(port), "--handler", "whoami", "--proxy-protocol", "--trusted-proxies", "127.0.0.1", "--log-connections", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [
+      script,
+      "--port",
+      String(port),
+      "--handler",
+      "whoami",
+      "--proxy-protocol",
+      "--trusted-proxies",
+      "127.0.0.1",
+      "--log-connections",
+      ...args,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   const backend: Backend = { name, worker, port, child, log: "" };
   child.stdout.on("data", (d: Buffer) => (backend.log += d.toString()));
   child.stderr.on("data", (d: Buffer) => (backend.log += d.toString()));
@@ -193,7 +208,9 @@ ${servers}
   const backendOf = (worker: string): Backend | undefined => backends.find((b) => b.worker.test(worker));
 
   it("balances clients from 127.0.0.2…9 over the three models, byte-exact, each logging the real client address", async () => {
-    const conns = await Promise.all(Array.from({ length: 24 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)));
+    const conns = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)),
+    );
     for (let round = 0; round < 3; round++) {
       const ok = await Promise.all(conns.map((c) => c.exchange(512 + round * 4096)));
       expect(ok.every(Boolean)).toBe(true);
@@ -210,17 +227,27 @@ ${servers}
 
   it("a SIGKILLed backend costs at most the connections it held; HAProxy routes the rest", async () => {
     const victim = byName("selector");
-    const conns = await Promise.all(Array.from({ length: 30 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)));
+    const conns = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)),
+    );
     expect((await Promise.all(conns.map((c) => c.exchange()))).every(Boolean)).toBe(true);
     const onVictim = conns.filter((c) => victim.worker.test(c.worker)).length;
     victim.child.kill("SIGKILL");
-    await new Promise<void>((resolve) => (victim.child.exitCode !== null || victim.child.signalCode !== null ? resolve() : victim.child.once("exit", () => resolve())));
+    await new Promise<void>((resolve) =>
+      victim.child.exitCode !== null || victim.child.signalCode !== null
+        ? resolve()
+        : victim.child.once("exit", () => resolve()),
+    );
     const after = await Promise.all(conns.map((c) => c.exchange()));
     const failed = after.filter((ok) => !ok).length;
     // New connections keep coming while HAProxy notices: each is served by a survivor.
-    const fresh = await Promise.all(Array.from({ length: 20 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)));
+    const fresh = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)),
+    );
     const freshOk = await Promise.all(fresh.map((c) => c.exchange()));
-    console.log(`[echo] failover: ${onVictim} of 30 connections were on the killed backend (${victim.name}); ${failed} failed; ${freshOk.filter(Boolean).length} of 20 new connections served by the others`);
+    console.log(
+      `[echo] failover: ${onVictim} of 30 connections were on the killed backend (${victim.name}); ${failed} failed; ${freshOk.filter(Boolean).length} of 20 new connections served by the others`,
+    );
     expect(onVictim).toBeGreaterThan(0);
     expect(failed).toBeLessThanOrEqual(onVictim);
     expect(freshOk.every(Boolean)).toBe(true);
@@ -230,7 +257,9 @@ ${servers}
 
   it("draining a backend in HAProxy, then SIGTERMing it, loses no bytes", async () => {
     const victim = byName("prefork");
-    const conns = await Promise.all(Array.from({ length: 16 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)));
+    const conns = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => Conn.open(frontPort, clientAddresses[i % 8]!)),
+    );
     expect((await Promise.all(conns.map((c) => c.exchange()))).every(Boolean)).toBe(true);
     const onVictim = conns.filter((c) => victim.worker.test(c.worker));
     expect(onVictim.length).toBeGreaterThan(0);
@@ -242,11 +271,17 @@ ${servers}
     const exited = new Promise<number | null>((resolve) => victim.child.once("exit", (code) => resolve(code)));
     victim.child.kill("SIGTERM");
     // Connections open on the draining backend finish their exchanges, byte-exact, then close.
-    for (let round = 0; round < 3; round++) expect((await Promise.all(conns.map((c) => c.exchange(8192)))).every(Boolean)).toBe(true);
+    for (let round = 0; round < 3; round++)
+      expect((await Promise.all(conns.map((c) => c.exchange(8192)))).every(Boolean)).toBe(true);
     for (const c of [...conns, ...fresh]) c.close();
     expect(await exited).toBe(0);
-    console.log(`[echo] drain: ${onVictim.length} of 16 connections were on the drained backend (${victim.name}); all finished byte-exact before it exited 0`);
+    console.log(
+      `[echo] drain: ${onVictim.length} of 16 connections were on the drained backend (${victim.name}); all finished byte-exact before it exited 0`,
+    );
   });
 });
 
-if (haproxyPath === undefined) console.error(`[echo] haproxy stays missing: ${missing.map((m) => m.reason).join("; ")}; the HAProxy test is skipped`);
+if (haproxyPath === undefined)
+  console.error(
+    `[echo] haproxy stays missing: ${missing.map((m) => m.reason).join("; ")}; the HAProxy test is skipped`,
+  );

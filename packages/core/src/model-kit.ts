@@ -8,7 +8,12 @@
  */
 export { normalizeModelOptions } from "./kit/model-options.js";
 export type { HandlerCarrier, ModelOptions, NormalizedModelOptions } from "./kit/model-options.js";
-export { normalizeProxyOptions, proxyGate, resolveListenFd, DEFAULT_PROXY_HEADER_TIMEOUT } from "./kit/proxy-options.js";
+export {
+  normalizeProxyOptions,
+  proxyGate,
+  resolveListenFd,
+  DEFAULT_PROXY_HEADER_TIMEOUT,
+} from "./kit/proxy-options.js";
 export type { NormalizedProxyOptions, ProxyGate, ProxyOptions } from "./kit/proxy-options.js";
 export { ProxyHeaderParser, parseProxyHeader } from "./proxy/parser.js";
 export type { ProxyHeaderParserOptions, ProxyParseResult } from "./proxy/parser.js";
@@ -51,7 +56,16 @@ export { runServerCli, cliLogger } from "./cli/run.js";
 export type { RunningServer, ServerCli } from "./cli/run.js";
 export { loadPrivdrop, preparePrivilegeDrop } from "./cli/privileges.js";
 
-export { carryFields, isStructured, logEvent, logStructured, jsonLoggerOver, modelLogger, serveModelMetrics, startModelMetrics } from "./kit/observability.js";
+export {
+  carryFields,
+  isStructured,
+  logEvent,
+  logStructured,
+  jsonLoggerOver,
+  modelLogger,
+  serveModelMetrics,
+  startModelMetrics,
+} from "./kit/observability.js";
 export type { MetricsStartHooks, ModelMetricsOptions } from "./kit/observability.js";
 export { ConnectionLifetimes, defaultLifetimeBuckets } from "./observability/lifetimes.js";
 export type { LifetimeSnapshot } from "./observability/lifetimes.js";

@@ -21,7 +21,14 @@ import { asyncModel } from "./models/async.js";
 import { iterativeModel } from "./models/iterative.js";
 import type { Model, ModelHost } from "./models/model.js";
 import { onceModel } from "./models/once.js";
-import { checkOneOf, normalizeLimits, type CoreModel, type Logger, type NormalizedLimits, type ServerOptions } from "./options.js";
+import {
+  checkOneOf,
+  normalizeLimits,
+  type CoreModel,
+  type Logger,
+  type NormalizedLimits,
+  type ServerOptions,
+} from "./options.js";
 import { serveSocket } from "./socket-connection.js";
 import { ServerStats, type StatsSnapshot } from "./stats.js";
 
@@ -116,7 +123,11 @@ export class EchoServer extends EventEmitter {
       this.handler =
         typeof spec === "string" || spec instanceof URL
           ? await loadHandler(spec, context)
-          : await instantiateHandler(spec, context, spec && "name" in spec && typeof spec.name === "string" ? spec.name : "handler");
+          : await instantiateHandler(
+              spec,
+              context,
+              spec && "name" in spec && typeof spec.name === "string" ? spec.name : "handler",
+            );
       this.modelImpl = this.createModel();
       const server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.modelImpl.pauseOnConnect });
       server.on("connection", (socket) => {
@@ -135,7 +146,9 @@ export class EchoServer extends EventEmitter {
         {
           address: this.options.metrics,
           model: this.model,
-          source: () => ({ workers: [{ worker: this.options.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
+          source: () => ({
+            workers: [{ worker: this.options.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }],
+          }),
           stats: () => this.stats(),
         },
         { starting: () => this.state === "listening", abort: () => Promise.resolve() },
@@ -183,14 +196,24 @@ export class EchoServer extends EventEmitter {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     this.state = "closing";
     this.observability?.setDraining();
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      logStructured(this.logger, "info", `draining ${this.connections.size} connections`, { event: "drain", open: this.connections.size, timeout });
-      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.logger.error(`[echo] ${error.message}`) });
+      logStructured(this.logger, "info", `draining ${this.connections.size} connections`, {
+        event: "drain",
+        open: this.connections.size,
+        timeout,
+      });
+      this.drain = drainSockets(this.connections, {
+        timeout,
+        onTimeout: (error) => this.logger.error(`[echo] ${error.message}`),
+      });
       if (this.connections.size > 0) await this.drain.done;
       await this.observability?.close();
       this.state = "closed";
@@ -276,11 +299,16 @@ export class EchoServer extends EventEmitter {
   private reject(socket: Socket): void {
     this.counters.rejected++;
     const error = new MaxConnectionsError(this.limits.maxConnections);
-    logStructured(this.logger, "info", `rejected a connection from ${socket.remoteAddress ?? "unix"}: ${error.message}`, {
-      event: "rejection",
-      remoteAddress: socket.remoteAddress ?? null,
-      code: error.code,
-    });
+    logStructured(
+      this.logger,
+      "info",
+      `rejected a connection from ${socket.remoteAddress ?? "unix"}: ${error.message}`,
+      {
+        event: "rejection",
+        remoteAddress: socket.remoteAddress ?? null,
+        code: error.code,
+      },
+    );
     if (this.listenerCount("reject") > 0) this.emit("reject", error, socket.remoteAddress);
     socket.destroy();
   }

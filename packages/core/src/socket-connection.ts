@@ -149,7 +149,13 @@ class SocketConnection implements Connection {
       if (rest.length > 0) socket.unshift(rest);
       this.begin();
     };
-    const onCut = (): void => fail(new ProxyHeaderError("incomplete", `the connection ended after ${received} byte(s), before a complete PROXY header`));
+    const onCut = (): void =>
+      fail(
+        new ProxyHeaderError(
+          "incomplete",
+          `the connection ended after ${received} byte(s), before a complete PROXY header`,
+        ),
+      );
     const onError = (error: Error): void => {
       this.env.stats.errors++;
       fail(new ProxyHeaderError("incomplete", `connection error before a complete PROXY header: ${error.message}`));
@@ -167,7 +173,8 @@ class SocketConnection implements Connection {
     const { socket, env } = this;
     env.stats.active--;
     env.stats.proxyRejected++;
-    if (env.logConnections) env.logger.info(`Refused ${socket.remoteAddress ?? "unix"}:${socket.remotePort ?? ""}: ${error.message}`);
+    if (env.logConnections)
+      env.logger.info(`Refused ${socket.remoteAddress ?? "unix"}:${socket.remotePort ?? ""}: ${error.message}`);
     socket.on("error", () => {});
     socket.destroy();
     env.onClose?.(this, error);
@@ -267,7 +274,11 @@ class SocketConnection implements Connection {
   private fail(name: string, thrown: unknown): void {
     const error = new HandlerError(name, thrown);
     this.env.stats.errors++;
-    logEvent(this.env.logger, "error", `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}`, { event: "handler-error", id: this.id, err: error });
+    logEvent(this.env.logger, "error", `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}`, {
+      event: "handler-error",
+      id: this.id,
+      err: error,
+    });
     this.destroy(error);
     this.env.onHandlerError?.(error, this);
   }

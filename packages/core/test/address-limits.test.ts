@@ -31,7 +31,10 @@ describe("AddressLimiter", () => {
   });
 
   it("stays bounded: 100,000 distinct addresses keep the table at maxTrackedAddresses plus those open", () => {
-    const limiter = new AddressLimiter({ maxNewConnectionsPerAddress: { count: 5, seconds: 60 }, maxTrackedAddresses: 1000 });
+    const limiter = new AddressLimiter({
+      maxNewConnectionsPerAddress: { count: 5, seconds: 60 },
+      maxTrackedAddresses: 1000,
+    });
     const open = [];
     for (let i = 0; i < 10; i++) open.push(limiter.admit(`192.0.2.${i}`, 0));
     let largest = 0;
@@ -57,7 +60,9 @@ describe("AddressLimiter", () => {
     expect(parseAddressRate("--max-new-connections-per-address", "20/1")).toEqual({ count: 20, seconds: 1 });
     for (const bad of ["20", "0/1", "5/0", "a/b", "1.5/1", "-1/1"]) {
       expect(() => parseAddressRate("--max-new-connections-per-address", bad)).toThrow(InvalidArgumentError);
-      expect(() => parseAddressRate("--max-new-connections-per-address", bad)).toThrow(/--max-new-connections-per-address must be N\/SECONDS/);
+      expect(() => parseAddressRate("--max-new-connections-per-address", bad)).toThrow(
+        /--max-new-connections-per-address must be N\/SECONDS/,
+      );
     }
   });
 });

@@ -39,6 +39,10 @@ observabilitySuite({
     const server = new EchoServer({ model: "async", host: "127.0.0.1", port: 0, ...options });
     const address = await server.listen();
     if (address.kind !== "tcp") throw new Error("expected a TCP address");
-    return { address: { host: address.host, port: address.port }, metrics: server.metricsAddress()!, close: () => server.close() };
+    return {
+      address: { host: address.host, port: address.port },
+      metrics: server.metricsAddress()!,
+      close: () => server.close(),
+    };
   },
 });

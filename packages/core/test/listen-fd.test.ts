@@ -2,4 +2,11 @@
 import { fileURLToPath } from "node:url";
 import { socketActivationTests } from "@echo/test-utils";
 
-socketActivationTests(fileURLToPath(new URL("../dist/cli/echo-server.js", import.meta.url)), [{ name: "async", args: [] }, { name: "iterative", args: ["--mode", "iterative"] }], 7);
+socketActivationTests(
+  fileURLToPath(new URL("../dist/cli/echo-server.js", import.meta.url)),
+  [
+    { name: "async", args: [] },
+    { name: "iterative", args: ["--mode", "iterative"] },
+  ],
+  7,
+);

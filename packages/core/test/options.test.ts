@@ -3,8 +3,16 @@ import { EchoServer, InvalidArgumentError, type ServerOptions } from "@echo/core
 import { parseServerArgs } from "@echo/core/model-kit";
 
 const cases: [string, unknown, RegExp][] = [
-  ["metrics", { metrics: "localhost" }, /^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT .*got "localhost": no port$/],
-  ["metrics", { metrics: 70000 }, /^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT .*got 70000: the port must be an integer from 0 to 65535$/],
+  [
+    "metrics",
+    { metrics: "localhost" },
+    /^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT .*got "localhost": no port$/,
+  ],
+  [
+    "metrics",
+    { metrics: 70000 },
+    /^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT .*got 70000: the port must be an integer from 0 to 65535$/,
+  ],
   ["metrics", { metrics: { host: "", port: 1 } }, /^options\.metrics\.host must be a non-empty string$/],
   ["logFormat", { logFormat: "yaml" }, /^options\.logFormat must be "text" or "json", got "yaml"$/],
   ["model", { model: "forking" }, /^options\.model must be one of "once", "iterative", "async", got "forking"$/],
@@ -17,7 +25,11 @@ const cases: [string, unknown, RegExp][] = [
   ["maxConnections", { maxConnections: 0 }, /^options\.maxConnections must be an integer >= 1, got 0$/],
   ["idleTimeout", { idleTimeout: -1 }, /^options\.idleTimeout must be an integer between 0 and 2147483647, got -1$/],
   ["maxBuffered", { maxBuffered: 10 }, /^options\.maxBuffered must be an integer >= 1024, got 10$/],
-  ["closeTimeout", { closeTimeout: 1.5 }, /^options\.closeTimeout must be an integer between 0 and 2147483647, got 1\.5$/],
+  [
+    "closeTimeout",
+    { closeTimeout: 1.5 },
+    /^options\.closeTimeout must be an integer between 0 and 2147483647, got 1\.5$/,
+  ],
   ["logger", { logger: {} }, /^options\.logger must be an object with info\(message\) and error\(message\) functions$/],
   ["logConnections", { logConnections: 1 }, /^options\.logConnections must be a boolean, got 1$/],
   ["workerName", { workerName: "" }, /^options\.workerName must be a non-empty string, got ""$/],
@@ -34,7 +46,9 @@ describe("EchoServer options are validated up front", () => {
         caught = error;
       }
       // A bad metrics string or port is the InvalidArgumentError subclass InvalidMetricsAddressError.
-      const name = /^options\.metrics must be PORT/.test((caught as Error).message) ? "InvalidMetricsAddressError" : "InvalidArgumentError";
+      const name = /^options\.metrics must be PORT/.test((caught as Error).message)
+        ? "InvalidMetricsAddressError"
+        : "InvalidArgumentError";
       expect(caught).toMatchObject({ code: "ECHO_ERR_INVALID_ARG", name });
       expect(caught).toBeInstanceOf(InvalidArgumentError);
       expect((caught as Error).message).toMatch(message);
@@ -48,18 +62,60 @@ describe("EchoServer options are validated up front", () => {
   it("applies documented defaults", () => {
     const server = new EchoServer();
     expect(server.model).toBe("async");
-    expect(server.limits).toEqual({ maxConnections: 10000, idleTimeout: 60000, maxBuffered: 1048576, closeTimeout: 10000 });
+    expect(server.limits).toEqual({
+      maxConnections: 10000,
+      idleTimeout: 60000,
+      maxBuffered: 1048576,
+      closeTimeout: 10000,
+    });
   });
 });
 
 describe("parseServerArgs", () => {
   it("parses the common flags", () => {
     const args = parseServerArgs(
-      ["--host", "::1", "--port", "7", "--handler", "upper", "--max-connections", "5", "--idle-timeout", "0", "--max-buffered", "4096", "--close-timeout", "100", "--log-connections", "--user", "nobody", "--umask", "0027", "--mode", "iterative", "--metrics", "9464", "--log-format", "json"],
+      [
+        "--host",
+        "::1",
+        "--port",
+        "7",
+        "--handler",
+        "upper",
+        "--max-connections",
+        "5",
+        "--idle-timeout",
+        "0",
+        "--max-buffered",
+        "4096",
+        "--close-timeout",
+        "100",
+        "--log-connections",
+        "--user",
+        "nobody",
+        "--umask",
+        "0027",
+        "--mode",
+        "iterative",
+        "--metrics",
+        "9464",
+        "--log-format",
+        "json",
+      ],
       { modes: ["once", "iterative", "async"], defaultMode: "async" },
     );
     expect(args.mode).toBe("iterative");
-    expect(args.options).toEqual({ handler: "upper", logConnections: true, host: "::1", port: 7, maxConnections: 5, idleTimeout: 0, maxBuffered: 4096, closeTimeout: 100, metrics: "9464", logFormat: "json" });
+    expect(args.options).toEqual({
+      handler: "upper",
+      logConnections: true,
+      host: "::1",
+      port: 7,
+      maxConnections: 5,
+      idleTimeout: 0,
+      maxBuffered: 4096,
+      closeTimeout: 100,
+      metrics: "9464",
+      logFormat: "json",
+    });
     expect(parseServerArgs([]).options).toEqual({ handler: "echo", logConnections: false, logFormat: "text" });
     expect(args.privileges).toEqual({ user: "nobody", umask: 0o027 });
   });
@@ -70,11 +126,16 @@ describe("parseServerArgs", () => {
     [["--umask", "999"], /^--umask must be an octal mode such as 0007, got "999"$/],
     [["--mode", "forking"], /^--mode must be one of once, iterative, async, got "forking"$/],
     [["--bogus"], /Unknown option '--bogus'/],
-    [["--metrics", "localhost"], /^--metrics must be PORT, HOST:PORT or \[IPV6\]:PORT \(for example 9464, 127\.0\.0\.1:9464 or \[::1\]:9464\), got "localhost": no port$/],
+    [
+      ["--metrics", "localhost"],
+      /^--metrics must be PORT, HOST:PORT or \[IPV6\]:PORT \(for example 9464, 127\.0\.0\.1:9464 or \[::1\]:9464\), got "localhost": no port$/,
+    ],
     [["--log-format", "yaml"], /^--log-format must be one of text, json, got "yaml"$/],
   ] as const) {
     it(`rejects ${argv.join(" ")}`, () => {
-      expect(() => parseServerArgs(argv, { modes: ["once", "iterative", "async"], defaultMode: "async" })).toThrow(message);
+      expect(() => parseServerArgs(argv, { modes: ["once", "iterative", "async"], defaultMode: "async" })).toThrow(
+        message,
+      );
     });
   }
 });

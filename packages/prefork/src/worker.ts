@@ -8,7 +8,14 @@
 import cluster from "node:cluster";
 import type { Socket } from "node:net";
 import { EchoServer, type Logger, type StatsSnapshot } from "@echo/core";
-import { ServerStats, carryFields, loadPrivdrop, toWire, type JsonLogger, type LifetimeSnapshot } from "@echo/core/model-kit";
+import {
+  ServerStats,
+  carryFields,
+  loadPrivdrop,
+  toWire,
+  type JsonLogger,
+  type LifetimeSnapshot,
+} from "@echo/core/model-kit";
 import { DealtServer } from "./internal/dealt-server.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
 
@@ -102,8 +109,16 @@ async function start(config: WorkerConfig): Promise<void> {
         model: "async",
         handler: config.handler,
         handlerOptions: config.handlerOptions,
-        ...(config.fd !== undefined ? { listenFd: config.fd } : { host: config.host, port: config.port, ...(config.path !== undefined ? { path: config.path } : {}) }),
-        ...(config.proxy !== undefined ? { proxyProtocol: true, trustedProxies: [...config.proxy.trustedProxies], proxyHeaderTimeout: config.proxy.headerTimeout } : {}),
+        ...(config.fd !== undefined
+          ? { listenFd: config.fd }
+          : { host: config.host, port: config.port, ...(config.path !== undefined ? { path: config.path } : {}) }),
+        ...(config.proxy !== undefined
+          ? {
+              proxyProtocol: true,
+              trustedProxies: [...config.proxy.trustedProxies],
+              proxyHeaderTimeout: config.proxy.headerTimeout,
+            }
+          : {}),
         ipv6Only: config.ipv6Only,
         backlog: config.backlog,
         ...config.limits,
@@ -128,7 +143,8 @@ async function start(config: WorkerConfig): Promise<void> {
     send({ echo: 1, type: "bootError", error: toWire(error) }, () => process.exit(1));
     return;
   }
-  const beat = (): void => send({ echo: 1, type: "heartbeat", stats: server!.stats(), lifetimes: server!.connectionLifetimes() });
+  const beat = (): void =>
+    send({ echo: 1, type: "heartbeat", stats: server!.stats(), lifetimes: server!.connectionLifetimes() });
   beat();
   setInterval(beat, config.heartbeatInterval).unref();
 }
@@ -147,7 +163,8 @@ process.on("message", (message: unknown, handle: unknown) => {
   } else if (m.type === "start") void start(m.config);
   else if (m.type === "stop") stop(m.timeout);
   else if (m.type === "bye") bye?.();
-  else if (m.type === "stats") send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats(), ...lifetimesOf(server) });
+  else if (m.type === "stats")
+    send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats(), ...lifetimesOf(server) });
 });
 
 // Messages that arrive before a listener exists are dropped: ask for the configuration now.

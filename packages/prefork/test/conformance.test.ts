@@ -2,7 +2,13 @@
 // worker_connections); the suite's limit is the whole server's, so a start that sets it runs one
 // worker.
 import { once } from "node:events";
-import { conformanceSuite, killedWorkerSuite, observabilitySuite, type ObservedStartOptions, type StartOptions } from "@echo/conformance";
+import {
+  conformanceSuite,
+  killedWorkerSuite,
+  observabilitySuite,
+  type ObservedStartOptions,
+  type StartOptions,
+} from "@echo/conformance";
 import * as core from "@echo/core";
 import { PreforkServer, type Schedule } from "@echo/prefork";
 import { fileURLToPath } from "node:url";
@@ -20,7 +26,15 @@ function target(schedule: Schedule) {
     cli: { command: process.execPath, args: [cli, "--workers", "2", "--schedule", schedule] },
     async start(options: StartOptions) {
       const workers = options.maxConnections === undefined ? 2 : 1;
-      const server = new PreforkServer({ schedule, workers, execArgv: [], host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const server = new PreforkServer({
+        schedule,
+        workers,
+        execArgv: [],
+        host: "127.0.0.1",
+        port: 0,
+        logger: quiet,
+        ...options,
+      });
       const address = await server.listen();
       return {
         address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },

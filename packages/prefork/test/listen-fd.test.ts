@@ -2,4 +2,11 @@
 import { fileURLToPath } from "node:url";
 import { socketActivationTests } from "@echo/test-utils";
 
-socketActivationTests(fileURLToPath(new URL("../dist/cli.js", import.meta.url)), [{ name: "prefork os", args: ["--workers", "2", "--schedule", "os"] }, { name: "prefork round-robin", args: ["--workers", "2", "--schedule", "round-robin"] }], 13);
+socketActivationTests(
+  fileURLToPath(new URL("../dist/cli.js", import.meta.url)),
+  [
+    { name: "prefork os", args: ["--workers", "2", "--schedule", "os"] },
+    { name: "prefork round-robin", args: ["--workers", "2", "--schedule", "round-robin"] },
+  ],
+  13,
+);

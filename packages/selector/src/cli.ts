@@ -8,7 +8,13 @@ import { selectorKinds, type SelectorKind } from "./options.js";
 import { SelectorServer } from "./server.js";
 
 const extra: Record<string, FlagSpec> = {
-  selector: { kind: "choice", choices: selectorKinds, default: "default", value: "KIND", description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux)` },
+  selector: {
+    kind: "choice",
+    choices: selectorKinds,
+    default: "default",
+    value: "KIND",
+    description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux)`,
+  },
   "no-fast-path": { kind: "boolean", description: "run the built-in echo handler through JavaScript like any other" },
 };
 
@@ -26,6 +32,12 @@ await runServerCli({
       logger: cliLogger,
     });
     const address = await server.listen();
-    return { address, model: `selector (${server.backend})`, close: () => server.close(), finished: server.finished, metrics: server.metricsAddress() };
+    return {
+      address,
+      model: `selector (${server.backend})`,
+      close: () => server.close(),
+      finished: server.finished,
+      metrics: server.metricsAddress(),
+    };
   },
 });

@@ -100,7 +100,10 @@ class LoopConnection implements Connection {
       return;
     }
     this.parser = new ProxyHeaderParser();
-    this.headerTimer = setTimeout(() => this.refuse(new ProxyTimeoutError(gate!.headerTimeout, this.received)), gate!.headerTimeout);
+    this.headerTimer = setTimeout(
+      () => this.refuse(new ProxyTimeoutError(gate!.headerTimeout, this.received)),
+      gate!.headerTimeout,
+    );
   }
 
   /** Feeds bytes of a DATA record (a view on the shared input buffer) to the header parser. */
@@ -128,7 +131,12 @@ class LoopConnection implements Connection {
 
   /** The peer ended before a complete header. */
   headerEnded(): void {
-    this.refuse(new ProxyHeaderError("incomplete", `the connection ended after ${this.received} byte(s), before a complete PROXY header`));
+    this.refuse(
+      new ProxyHeaderError(
+        "incomplete",
+        `the connection ended after ${this.received} byte(s), before a complete PROXY header`,
+      ),
+    );
   }
 
   /** Refused by the gate: closed without a reply, counted in proxyRejected, not in accepted/closed. */
@@ -140,7 +148,12 @@ class LoopConnection implements Connection {
     stats[Stat.ACCEPTED] = stats[Stat.ACCEPTED]! - 1;
     stats[Stat.BYTES_IN] = stats[Stat.BYTES_IN]! - this.received;
     stats[Stat.PROXY_REJECTED] = stats[Stat.PROXY_REJECTED]! + 1;
-    if (init.logConnections) post({ type: "log", level: "info", message: `Refused ${this.remoteAddress ?? "unix"}:${this.remotePort ?? ""}: ${error.message}` });
+    if (init.logConnections)
+      post({
+        type: "log",
+        level: "info",
+        message: `Refused ${this.remoteAddress ?? "unix"}:${this.remotePort ?? ""}: ${error.message}`,
+      });
     this.closeError = error;
     binding.loopConn(loop, ConnOp.DESTROY, this.fd, this.id);
   }
@@ -153,7 +166,12 @@ class LoopConnection implements Connection {
         type: "log",
         level: "info",
         message: `Connected by ${host}:${this.remotePort ?? init.listen.path ?? ""}`,
-        fields: { event: "connection", id: this.id, remoteAddress: this.remoteAddress ?? null, remotePort: this.remotePort ?? null },
+        fields: {
+          event: "connection",
+          id: this.id,
+          remoteAddress: this.remoteAddress ?? null,
+          remotePort: this.remotePort ?? null,
+        },
       });
     }
     if (handler.onConnection) {
@@ -252,7 +270,11 @@ class LoopConnection implements Connection {
       type: "log",
       level: "error",
       message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}`,
-      fields: { event: "handler-error", id: this.id, err: { type: error.name, message: error.message, code: error.code } },
+      fields: {
+        event: "handler-error",
+        id: this.id,
+        err: { type: error.name, message: error.message, code: error.code },
+      },
     });
     post({ type: "handlerError", error: toWire(error) });
     this.destroy(error);
@@ -368,7 +390,16 @@ async function start(): Promise<void> {
   let fd: number;
   try {
     // listenFd: an inherited socket, already bound and listening (descriptor numbers are process-wide).
-    fd = listen.fd !== undefined ? binding.adoptListener(listen.fd) : binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
+    fd =
+      listen.fd !== undefined
+        ? binding.adoptListener(listen.fd)
+        : binding.listen(
+            listen.path === undefined ? listen.host : null,
+            listen.port,
+            listen.path ?? null,
+            listen.backlog,
+            listen.ipv6Only,
+          );
   } catch (error) {
     throw toListenError(error, listen);
   }
@@ -378,8 +409,21 @@ async function start(): Promise<void> {
   }
   const raw = binding.sockname(fd);
   const address: ServerAddress =
-    "path" in raw ? { kind: "unix", path: listen.path ?? raw.path } : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
-  loop = binding.loopCreate(init.kind, fd, limits.maxConnections, limits.maxBuffered, limits.idleTimeout, echo, input, records, stats, onBatch);
+    "path" in raw
+      ? { kind: "unix", path: listen.path ?? raw.path }
+      : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
+  loop = binding.loopCreate(
+    init.kind,
+    fd,
+    limits.maxConnections,
+    limits.maxBuffered,
+    limits.idleTimeout,
+    echo,
+    input,
+    records,
+    stats,
+    onBatch,
+  );
   port.on("message", (message: ToLoop) => {
     if (message.type === "close") beginClose(message.timeout);
   });

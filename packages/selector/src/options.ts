@@ -3,7 +3,13 @@
  * @module
  */
 import type { LimitOptions, ListenOptions, Logger, ProxyOptions } from "@echo/core";
-import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedModelOptions, type ModelOptions } from "@echo/core/model-kit";
+import {
+  checkBoolean,
+  checkOneOf,
+  normalizeModelOptions,
+  type NormalizedModelOptions,
+  type ModelOptions,
+} from "@echo/core/model-kit";
 import { selectorKinds, type SelectorKind } from "./internal/protocol.js";
 
 export { selectorKinds };
@@ -15,7 +21,8 @@ export type { SelectorKind };
  * `/healthz`, `/readyz`, `/stats` over HTTP at `PORT`, `HOST:PORT` or `[IPV6]:PORT`, loopback by
  * default) and `logFormat` (`"json"`: one JSON object per line through pino).
  */
-export interface SelectorServerOptions extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
+export interface SelectorServerOptions
+  extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /**
    * The readiness mechanism: `epoll`, `poll`, `select`, or `default` (epoll on Linux, else
    * poll). `select` refuses connections whose descriptor is at or above FD_SETSIZE (1024).

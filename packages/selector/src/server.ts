@@ -24,7 +24,12 @@ import { selectorErrorClasses } from "./errors.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
 import { STATS_SLOTS, defaultKind, kindNumber } from "./internal/protocol.js";
-import { normalizeSelectorOptions, type NormalizedSelectorOptions, type SelectorKind, type SelectorServerOptions } from "./options.js";
+import {
+  normalizeSelectorOptions,
+  type NormalizedSelectorOptions,
+  type SelectorKind,
+  type SelectorServerOptions,
+} from "./options.js";
 
 type State = "new" | "starting" | "listening" | "closing" | "closed";
 
@@ -138,12 +143,14 @@ export class SelectorServer extends EventEmitter {
           }
           case "log": {
             const logger = this.logger;
-            if (message.fields !== undefined && isStructured(logger)) logger[message.level](message.message, message.fields);
+            if (message.fields !== undefined && isStructured(logger))
+              logger[message.level](message.message, message.fields);
             else logger[message.level](message.message);
             break;
           }
           case "handlerError":
-            if (this.listenerCount("handlerError") > 0) this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
+            if (this.listenerCount("handlerError") > 0)
+              this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
             break;
           case "closed":
             void worker.terminate();
@@ -170,7 +177,9 @@ export class SelectorServer extends EventEmitter {
       {
         address: o.metrics,
         model: "selector",
-        source: () => ({ workers: [{ worker: o.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }] }),
+        source: () => ({
+          workers: [{ worker: o.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }],
+        }),
         stats: () => this.stats(),
       },
       {
@@ -210,7 +219,10 @@ export class SelectorServer extends EventEmitter {
    */
   close(options: SelectorCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
     const worker = this.worker;
     const wasListening = this.state === "listening";
     this.observability?.setDraining();

@@ -12,9 +12,19 @@ function target(selector: SelectorKind, echoFastPath: boolean) {
     errors: core,
     concurrent: true,
     worker: /^SelectorThread$/,
-    cli: { command: process.execPath, args: [cli, "--selector", selector, ...(echoFastPath ? [] : ["--no-fast-path"])] },
+    cli: {
+      command: process.execPath,
+      args: [cli, "--selector", selector, ...(echoFastPath ? [] : ["--no-fast-path"])],
+    },
     async start(options: StartOptions) {
-      const server = new SelectorServer({ selector, echoFastPath, host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const server = new SelectorServer({
+        selector,
+        echoFastPath,
+        host: "127.0.0.1",
+        port: 0,
+        logger: quiet,
+        ...options,
+      });
       const address = await server.listen();
       return {
         address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },
@@ -40,7 +50,11 @@ function observed(selector: SelectorKind, echoFastPath: boolean) {
       const server = new SelectorServer({ selector, echoFastPath, host: "127.0.0.1", port: 0, ...options });
       const address = await server.listen();
       if (address.kind !== "tcp") throw new Error("expected a TCP address");
-      return { address: { host: address.host, port: address.port }, metrics: server.metricsAddress()!, close: () => server.close() };
+      return {
+        address: { host: address.host, port: address.port },
+        metrics: server.metricsAddress()!,
+        close: () => server.close(),
+      };
     },
   };
 }

@@ -2,4 +2,11 @@
 import { fileURLToPath } from "node:url";
 import { socketActivationTests } from "@echo/test-utils";
 
-socketActivationTests(fileURLToPath(new URL("../dist/cli.js", import.meta.url)), [{ name: "selector epoll", args: ["--selector", "epoll"] }, { name: "selector select", args: ["--selector", "select"] }], 19);
+socketActivationTests(
+  fileURLToPath(new URL("../dist/cli.js", import.meta.url)),
+  [
+    { name: "selector epoll", args: ["--selector", "epoll"] },
+    { name: "selector select", args: ["--selector", "select"] },
+  ],
+  19,
+);

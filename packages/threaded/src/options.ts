@@ -3,8 +3,20 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger, type ProxyOptions } from "@echo/core";
-import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions, type ModelOptions } from "@echo/core/model-kit";
+import {
+  InvalidArgumentError,
+  type LimitOptions,
+  type ListenOptions,
+  type Logger,
+  type ProxyOptions,
+} from "@echo/core";
+import {
+  checkInteger,
+  checkOneOf,
+  normalizeModelOptions,
+  type NormalizedModelOptions,
+  type ModelOptions,
+} from "@echo/core/model-kit";
 
 /**
  * How connections reach the threads.
@@ -21,7 +33,8 @@ export type AcceptPath = "reusePort" | "shared";
  * `/healthz`, `/readyz`, `/stats` over HTTP at `PORT`, `HOST:PORT` or `[IPV6]:PORT`, loopback by
  * default) and `logFormat` (`"json"`: one JSON object per line through pino).
  */
-export interface ThreadedServerOptions extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
+export interface ThreadedServerOptions
+  extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /** Worker threads serving connections, each with its own event loop. @default os.availableParallelism() */
   threads?: number;
   /**
@@ -59,16 +72,24 @@ export const MAX_THREADS = 1024;
  * @internal
  */
 export function normalizeThreadedOptions(options: ThreadedServerOptions | undefined): NormalizedThreadedOptions {
-  const common = normalizeModelOptions(options, { carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" } });
+  const common = normalizeModelOptions(options, {
+    carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" },
+  });
   const { raw, ...shared } = common;
   const o = raw as ThreadedServerOptions;
-  const threads = o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
+  const threads =
+    o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
   if (common.listen.path !== undefined) {
-    throw new InvalidArgumentError("options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)");
+    throw new InvalidArgumentError(
+      "options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)",
+    );
   }
   return {
     ...shared,
     threads,
-    accept: o.accept === undefined ? "auto" : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
+    accept:
+      o.accept === undefined
+        ? "auto"
+        : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
   };
 }

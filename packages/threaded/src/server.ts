@@ -5,7 +5,14 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server } from "node:net";
-import { InvalidArgumentError, ListenError, ServerStateError, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import {
+  InvalidArgumentError,
+  ListenError,
+  ServerStateError,
+  type Logger,
+  type ServerAddress,
+  type StatsSnapshot,
+} from "@echo/core";
 import {
   ConnectionLifetimes,
   isStructured,
@@ -145,7 +152,9 @@ export class ThreadedServer extends EventEmitter {
           address: this.metricsOption,
           model: "threaded",
           source: () => ({
-            workers: this.slots.filter((t) => t !== undefined).map((t) => ({ worker: t.name, stats: t.stats.snapshot(), lifetimes: t.lifetimes.snapshot() })),
+            workers: this.slots
+              .filter((t) => t !== undefined)
+              .map((t) => ({ worker: t.name, stats: t.stats.snapshot(), lifetimes: t.lifetimes.snapshot() })),
             retired: { stats: this.retired, lifetimes: this.retiredLifetimes.snapshot() },
           }),
           stats: () => this.stats(),
@@ -199,12 +208,17 @@ export class ThreadedServer extends EventEmitter {
   private async choosePath(): Promise<AcceptPath> {
     // An inherited socket (listenFd) is already bound: every thread takes a duplicate of it.
     if (this.listenOptions.fd !== undefined) {
-      if (this.acceptOption === "reusePort") throw new ListenError('options.accept "reusePort" cannot serve an inherited socket (listenFd): use "shared" or "auto"');
+      if (this.acceptOption === "reusePort")
+        throw new ListenError(
+          'options.accept "reusePort" cannot serve an inherited socket (listenFd): use "shared" or "auto"',
+        );
       return "shared";
     }
     const supported = await reusePortSupported();
     if (this.acceptOption === "reusePort" && !supported) {
-      throw new ListenError("options.accept is \"reusePort\" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)");
+      throw new ListenError(
+        'options.accept is "reusePort" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)',
+      );
     }
     if (this.acceptOption !== "auto") return this.acceptOption;
     return supported ? "reusePort" : "shared";
@@ -231,7 +245,10 @@ export class ThreadedServer extends EventEmitter {
       // Kept, never listened on: the source of every thread's own duplicate, replacements too.
       this.source = await duplicate;
     } catch (error) {
-      throw new ListenError(`cannot share the listener of ${this.listenOptions.host}:${this.port()} with the threads: ${errorMessage(error)}`, { cause: error });
+      throw new ListenError(
+        `cannot share the listener of ${this.listenOptions.host}:${this.port()} with the threads: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -271,7 +288,10 @@ export class ThreadedServer extends EventEmitter {
     if (!thread.listening || this.state !== "listening") return;
     Atomics.sub(this.cells, SharedCell.LIVE, 1);
     const exit = new ThreadExitError(thread.name, code, error);
-    if (isStructured(this.logger)) this.logger.child(thread.name).error(`[echo] ${exit.message}; starting a replacement`, { event: "worker-exit", code, err: exit });
+    if (isStructured(this.logger))
+      this.logger
+        .child(thread.name)
+        .error(`[echo] ${exit.message}; starting a replacement`, { event: "worker-exit", code, err: exit });
     else this.logger.error(`[echo] ${exit.message}; starting a replacement`);
     if (this.listenerCount("threadExit") > 0) this.emit("threadExit", exit);
     // A thread that dies right after starting waits longer each time (up to 5 s).
@@ -308,12 +328,14 @@ export class ThreadedServer extends EventEmitter {
     } catch (error) {
       if (this.slots[index] === thread) this.slots[index] = undefined;
       await thread.terminate();
-      if (this.state === "listening") this.logger.error(`[echo] Thread-${index + 1} could not be replaced: ${errorMessage(error)}`);
+      if (this.state === "listening")
+        this.logger.error(`[echo] Thread-${index + 1} could not be replaced: ${errorMessage(error)}`);
       return;
     }
     if (this.state !== "listening") return;
     Atomics.add(this.cells, SharedCell.LIVE, 1);
-    if (isStructured(this.logger)) this.logger.child(thread.name).info(`${thread.name} replaced`, { event: "worker-replaced" });
+    if (isStructured(this.logger))
+      this.logger.child(thread.name).info(`${thread.name} replaced`, { event: "worker-replaced" });
     if (this.listenerCount("threadReplaced") > 0) this.emit("threadReplaced", thread.name);
   }
 
@@ -349,7 +371,10 @@ export class ThreadedServer extends EventEmitter {
   close(options: ThreadedCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     this.observability?.setDraining();
     if (this.state === "listening") {
       logStructured(this.logger, "info", `draining (closeTimeout ${timeout} ms)`, { event: "drain", timeout });

@@ -2,4 +2,8 @@
 import { fileURLToPath } from "node:url";
 import { socketActivationTests } from "@echo/test-utils";
 
-socketActivationTests(fileURLToPath(new URL("../dist/cli.js", import.meta.url)), [{ name: "threaded", args: ["--threads", "2"] }], 9);
+socketActivationTests(
+  fileURLToPath(new URL("../dist/cli.js", import.meta.url)),
+  [{ name: "threaded", args: ["--threads", "2"] }],
+  9,
+);

@@ -32,7 +32,9 @@ interface Run {
 }
 
 function run(target: CliTarget, args: readonly string[]): Run {
-  const child = spawn(process.execPath, [target.entry, ...(target.args ?? []), ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [target.entry, ...(target.args ?? []), ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -62,7 +64,9 @@ function run(target: CliTarget, args: readonly string[]): Run {
       new Promise((resolve, reject) => {
         waiters.push({ pattern, resolve });
         check();
-        void exited.then(() => reject(new Error(`${target.name} exited before printing ${String(pattern)}; stdout: ${out}; stderr: ${err}`)));
+        void exited.then(() =>
+          reject(new Error(`${target.name} exited before printing ${String(pattern)}; stdout: ${out}; stderr: ${err}`)),
+        );
       }),
   };
 }
@@ -81,16 +85,20 @@ export function cliObservabilitySuite(target: CliTarget): void {
   describe(`${target.name} --metrics and --log-format`, () => {
     const runs: Run[] = [];
     afterEach(() => {
-      for (const r of runs.splice(0)) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
+      for (const r of runs.splice(0))
+        if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
     });
 
-    it.each(["nope", "127.0.0.1", "::1:9464", "127.0.0.1:70000", ""])("a bad --metrics %j is a usage error (exit 2) saying what was expected", async (value) => {
-      const r = run(target, ["--port", "0", "--metrics", value]);
-      runs.push(r);
-      const [code] = await r.exited;
-      expect(code).toBe(2);
-      expect(r.stderr()).toContain(`${target.name}: --metrics must be PORT, HOST:PORT or [IPV6]:PORT`);
-    });
+    it.each(["nope", "127.0.0.1", "::1:9464", "127.0.0.1:70000", ""])(
+      "a bad --metrics %j is a usage error (exit 2) saying what was expected",
+      async (value) => {
+        const r = run(target, ["--port", "0", "--metrics", value]);
+        runs.push(r);
+        const [code] = await r.exited;
+        expect(code).toBe(2);
+        expect(r.stderr()).toContain(`${target.name}: --metrics must be PORT, HOST:PORT or [IPV6]:PORT`);
+      },
+    );
 
     it("a bad --log-format is a usage error (exit 2)", async () => {
       const r = run(target, ["--port", "0", "--log-format", "yaml"]);
@@ -100,48 +108,59 @@ export function cliObservabilitySuite(target: CliTarget): void {
       expect(r.stderr()).toContain("--log-format must be one of text, json");
     });
 
-    it("--metrics 127.0.0.1:0 serves /metrics, /healthz, /readyz and /stats on loopback", { timeout: 60_000 }, async () => {
-      const r = run(target, ["--port", "0", "--metrics", "127.0.0.1:0"]);
-      runs.push(r);
-      const listening = await r.line(/ listening on /);
-      const port = Number(/:(\d+) \(/.exec(listening)![1]);
-      const metricsLine = await r.line(/ metrics on http:/);
-      expect(metricsLine).toMatch(new RegExp(`^${target.name} metrics on http://127\\.0\\.0\\.1:\\d+/metrics$`));
-      const where = { host: "127.0.0.1", port: Number(/:(\d+)\/metrics$/.exec(metricsLine)![1]) };
-      await echoOnce(port);
-      const deadline = Date.now() + 15_000;
-      let closed = -1;
-      while (closed !== 1 && Date.now() < deadline) {
+    it(
+      "--metrics 127.0.0.1:0 serves /metrics, /healthz, /readyz and /stats on loopback",
+      { timeout: 60_000 },
+      async () => {
+        const r = run(target, ["--port", "0", "--metrics", "127.0.0.1:0"]);
+        runs.push(r);
+        const listening = await r.line(/ listening on /);
+        const port = Number(/:(\d+) \(/.exec(listening)![1]);
+        const metricsLine = await r.line(/ metrics on http:/);
+        expect(metricsLine).toMatch(new RegExp(`^${target.name} metrics on http://127\\.0\\.0\\.1:\\d+/metrics$`));
+        const where = { host: "127.0.0.1", port: Number(/:(\d+)\/metrics$/.exec(metricsLine)![1]) };
+        await echoOnce(port);
+        const deadline = Date.now() + 15_000;
+        let closed = -1;
+        while (closed !== 1 && Date.now() < deadline) {
+          const samples = parseMetrics((await get(where, "/metrics")).body);
+          closed =
+            samples.find((s) => s.name === "echo_connections_closed_total" && s.labels.worker === "all")?.value ?? -1;
+          if (closed !== 1) await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        expect(closed).toBe(1);
         const samples = parseMetrics((await get(where, "/metrics")).body);
-        closed = samples.find((s) => s.name === "echo_connections_closed_total" && s.labels.worker === "all")?.value ?? -1;
-        if (closed !== 1) await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      expect(closed).toBe(1);
-      const samples = parseMetrics((await get(where, "/metrics")).body);
-      expect(samples.find((s) => s.name === "echo_connections_accepted_total" && s.labels.worker === "all")).toMatchObject({ labels: { model: target.model }, value: 1 });
-      expect((await get(where, "/healthz")).status).toBe(200);
-      expect((await get(where, "/readyz")).status).toBe(200);
-      expect(JSON.parse((await get(where, "/stats")).body)).toMatchObject({ accepted: 1, closed: 1 });
-      r.child.kill("SIGTERM");
-      const [code] = await r.exited;
-      expect(code).toBe(0);
-    });
+        expect(
+          samples.find((s) => s.name === "echo_connections_accepted_total" && s.labels.worker === "all"),
+        ).toMatchObject({ labels: { model: target.model }, value: 1 });
+        expect((await get(where, "/healthz")).status).toBe(200);
+        expect((await get(where, "/readyz")).status).toBe(200);
+        expect(JSON.parse((await get(where, "/stats")).body)).toMatchObject({ accepted: 1, closed: 1 });
+        r.child.kill("SIGTERM");
+        const [code] = await r.exited;
+        expect(code).toBe(0);
+      },
+    );
 
-    it("--log-format json writes one JSON object per line: listening, connection, drain, exit", { timeout: 60_000 }, async () => {
-      const r = run(target, ["--port", "0", "--log-format", "json", "--log-connections"]);
-      runs.push(r);
-      const listening = JSON.parse(await r.line(/"event":"listening"/)) as { address: string };
-      const port = Number(/:(\d+)$/.exec(listening.address)![1]);
-      await echoOnce(port);
-      await r.line(/"event":"connection"/);
-      r.child.kill("SIGTERM");
-      const [code] = await r.exited;
-      expect(code).toBe(0);
-      const lines = `${r.stdout()}${r.stderr()}`.split("\n").filter((l) => l !== "");
-      const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-      for (const line of parsed) expectLogLine(line, target.model);
-      const events = parsed.map((l) => l.event);
-      for (const event of ["listening", "connection", "drain", "exit"]) expect(events).toContain(event);
-    });
+    it(
+      "--log-format json writes one JSON object per line: listening, connection, drain, exit",
+      { timeout: 60_000 },
+      async () => {
+        const r = run(target, ["--port", "0", "--log-format", "json", "--log-connections"]);
+        runs.push(r);
+        const listening = JSON.parse(await r.line(/"event":"listening"/)) as { address: string };
+        const port = Number(/:(\d+)$/.exec(listening.address)![1]);
+        await echoOnce(port);
+        await r.line(/"event":"connection"/);
+        r.child.kill("SIGTERM");
+        const [code] = await r.exited;
+        expect(code).toBe(0);
+        const lines = `${r.stdout()}${r.stderr()}`.split("\n").filter((l) => l !== "");
+        const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+        for (const line of parsed) expectLogLine(line, target.model);
+        const events = parsed.map((l) => l.event);
+        for (const event of ["listening", "connection", "drain", "exit"]) expect(events).toContain(event);
+      },
+    );
   });
 }

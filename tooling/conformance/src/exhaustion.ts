@@ -63,9 +63,13 @@ function cpuTicks(pids: readonly number[]): number {
 const TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 function startCli(cli: CliCommand): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn("bash", ["-c", `ulimit -n ${START_LIMIT} && exec "$@"`, "bash", cli.command, ...cli.args, "--port", "0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    "bash",
+    ["-c", `ulimit -n ${START_LIMIT} && exec "$@"`, "bash", cli.command, ...cli.args, "--port", "0"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line within 20 s: ${output}`)), 20_000);
@@ -136,31 +140,28 @@ async function servesAgain(port: number, deadlineMs: number): Promise<string> {
 
 /** Registers the exhaustion test (inside the target's describe block). */
 export function exhaustionTest(cli: CliCommand): void {
-  it(
-    `uses under ${MAX_CORES * 100}% of a core while out of descriptors, then serves again`,
-    async () => {
-      const { child, port, output } = await startCli(cli);
-      const clients: Socket[] = [];
-      try {
-        await openClients(port, FIRST_CLIENTS, clients);
-        const pids = descendants(child.pid!);
-        await settled(pids);
-        for (const pid of pids) spawnSync("prlimit", ["--pid", String(pid), `--nofile=${LOWERED_LIMIT}:${START_LIMIT}`]);
-        await openClients(port, MORE_CLIENTS, clients);
-        const before = cpuTicks(pids);
-        const started = performance.now();
-        await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
-        const cores = (cpuTicks(pids) - before) / TICKS_PER_SECOND / ((performance.now() - started) / 1000);
-        expect(cores, `server CPU while exhausted (cores); output:\n${output().slice(0, 2000)}`).toBeLessThan(MAX_CORES);
-        for (const pid of descendants(child.pid!)) spawnSync("prlimit", ["--pid", String(pid), `--nofile=${START_LIMIT}:${START_LIMIT}`]);
-        for (const socket of clients.splice(0)) socket.destroy();
-        // Descriptors free up as the server sees its clients go; it must accept again by itself.
-        expect(await servesAgain(port, 15_000)).toBe("back again");
-      } finally {
-        for (const socket of clients) socket.destroy();
-        child.kill("SIGKILL");
-      }
-    },
-    60_000,
-  );
+  it(`uses under ${MAX_CORES * 100}% of a core while out of descriptors, then serves again`, async () => {
+    const { child, port, output } = await startCli(cli);
+    const clients: Socket[] = [];
+    try {
+      await openClients(port, FIRST_CLIENTS, clients);
+      const pids = descendants(child.pid!);
+      await settled(pids);
+      for (const pid of pids) spawnSync("prlimit", ["--pid", String(pid), `--nofile=${LOWERED_LIMIT}:${START_LIMIT}`]);
+      await openClients(port, MORE_CLIENTS, clients);
+      const before = cpuTicks(pids);
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+      const cores = (cpuTicks(pids) - before) / TICKS_PER_SECOND / ((performance.now() - started) / 1000);
+      expect(cores, `server CPU while exhausted (cores); output:\n${output().slice(0, 2000)}`).toBeLessThan(MAX_CORES);
+      for (const pid of descendants(child.pid!))
+        spawnSync("prlimit", ["--pid", String(pid), `--nofile=${START_LIMIT}:${START_LIMIT}`]);
+      for (const socket of clients.splice(0)) socket.destroy();
+      // Descriptors free up as the server sees its clients go; it must accept again by itself.
+      expect(await servesAgain(port, 15_000)).toBe("back again");
+    } finally {
+      for (const socket of clients) socket.destroy();
+      child.kill("SIGKILL");
+    }
+  }, 60_000);
 }

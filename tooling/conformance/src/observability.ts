@@ -55,12 +55,21 @@ interface Sample {
 }
 
 /** GETs `path` from the endpoint. */
-export function get(where: { host: string; port: number }, path: string): Promise<{ status: number; type: string; body: string }> {
+export function get(
+  where: { host: string; port: number },
+  path: string,
+): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: where.host, port: where.port, path, agent: false, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"] ?? ""), body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          type: String(res.headers["content-type"] ?? ""),
+          body: Buffer.concat(chunks).toString("utf8"),
+        }),
+      );
     });
     req.on("timeout", () => req.destroy(new Error(`GET ${path} timed out`)));
     req.on("error", reject);
@@ -152,78 +161,103 @@ export function observabilitySuite(target: ObservabilityTarget): void {
       return sockets;
     }
 
-    it("scraped under load, the totals equal what the clients counted, per worker and in all", { timeout: 60_000 }, async () => {
-      const running = await start();
-      const sockets = await openEchoed(running.address, CONNECTIONS);
-      const during = await scrape(running.metrics);
-      expect(value(during, "echo_connections_accepted_total")).toBe(CONNECTIONS);
-      expect(value(during, "echo_connections_active")).toBe(CONNECTIONS);
-      expect(value(during, "echo_received_bytes_total")).toBe(CONNECTIONS * PAYLOAD);
-      expect(value(during, "echo_sent_bytes_total")).toBe(CONNECTIONS * PAYLOAD);
-      // Every series has both labels; live workers are named as the model names them.
-      const echo = during.filter((s) => s.name.startsWith("echo_"));
-      expect(echo.length).toBeGreaterThan(0);
-      for (const s of echo) {
-        expect(s.labels.model).toBe(target.model);
-        expect(s.labels.worker === "all" || target.worker.test(s.labels.worker!)).toBe(true);
-      }
-      const perWorker = echo.filter((s) => s.name === "echo_connections_accepted_total" && s.labels.worker !== "all");
-      expect(perWorker.reduce((sum, s) => sum + s.value, 0)).toBe(CONNECTIONS);
-      // prom-client's default process metrics, labelled too.
-      const cpu = during.find((s) => s.name === "process_cpu_user_seconds_total");
-      expect(cpu?.labels.model).toBe(target.model);
-      expect(typeof cpu?.labels.worker).toBe("string");
+    it(
+      "scraped under load, the totals equal what the clients counted, per worker and in all",
+      { timeout: 60_000 },
+      async () => {
+        const running = await start();
+        const sockets = await openEchoed(running.address, CONNECTIONS);
+        const during = await scrape(running.metrics);
+        expect(value(during, "echo_connections_accepted_total")).toBe(CONNECTIONS);
+        expect(value(during, "echo_connections_active")).toBe(CONNECTIONS);
+        expect(value(during, "echo_received_bytes_total")).toBe(CONNECTIONS * PAYLOAD);
+        expect(value(during, "echo_sent_bytes_total")).toBe(CONNECTIONS * PAYLOAD);
+        // Every series has both labels; live workers are named as the model names them.
+        const echo = during.filter((s) => s.name.startsWith("echo_"));
+        expect(echo.length).toBeGreaterThan(0);
+        for (const s of echo) {
+          expect(s.labels.model).toBe(target.model);
+          expect(s.labels.worker === "all" || target.worker.test(s.labels.worker!)).toBe(true);
+        }
+        const perWorker = echo.filter((s) => s.name === "echo_connections_accepted_total" && s.labels.worker !== "all");
+        expect(perWorker.reduce((sum, s) => sum + s.value, 0)).toBe(CONNECTIONS);
+        // prom-client's default process metrics, labelled too.
+        const cpu = during.find((s) => s.name === "process_cpu_user_seconds_total");
+        expect(cpu?.labels.model).toBe(target.model);
+        expect(typeof cpu?.labels.worker).toBe("string");
 
-      for (const socket of sockets) socket.end();
-      const after = await until(
-        "every connection closed",
-        () => scrape(running.metrics),
-        (s) => value(s, "echo_connections_closed_total") === CONNECTIONS && value(s, "echo_connection_lifetime_seconds_count") === CONNECTIONS,
-      );
-      expect(value(after, "echo_connections_active")).toBe(0);
-      expect(value(after, "echo_connections_rejected_total")).toBe(0);
-      expect(value(after, "echo_errors_total")).toBe(0);
-      expect(value(after, "echo_proxy_header_failures_total")).toBe(0);
-      expect(after.find((s) => s.name === "echo_connection_lifetime_seconds_bucket" && s.labels.worker === "all" && s.labels.le === "+Inf")?.value).toBe(CONNECTIONS);
-      // /stats is the stats() JSON.
-      const stats = JSON.parse((await get(running.metrics, "/stats")).body) as { accepted: number; closed: number };
-      expect(stats.accepted).toBe(CONNECTIONS);
-      expect(stats.closed).toBe(CONNECTIONS);
-    });
+        for (const socket of sockets) socket.end();
+        const after = await until(
+          "every connection closed",
+          () => scrape(running.metrics),
+          (s) =>
+            value(s, "echo_connections_closed_total") === CONNECTIONS &&
+            value(s, "echo_connection_lifetime_seconds_count") === CONNECTIONS,
+        );
+        expect(value(after, "echo_connections_active")).toBe(0);
+        expect(value(after, "echo_connections_rejected_total")).toBe(0);
+        expect(value(after, "echo_errors_total")).toBe(0);
+        expect(value(after, "echo_proxy_header_failures_total")).toBe(0);
+        expect(
+          after.find(
+            (s) =>
+              s.name === "echo_connection_lifetime_seconds_bucket" &&
+              s.labels.worker === "all" &&
+              s.labels.le === "+Inf",
+          )?.value,
+        ).toBe(CONNECTIONS);
+        // /stats is the stats() JSON.
+        const stats = JSON.parse((await get(running.metrics, "/stats")).body) as { accepted: number; closed: number };
+        expect(stats.accepted).toBe(CONNECTIONS);
+        expect(stats.closed).toBe(CONNECTIONS);
+      },
+    );
 
-    it("/readyz is 200 while listening and 503 once close() starts draining, while /healthz stays 200", { timeout: 60_000 }, async () => {
-      const running = await start({ closeTimeout: 30_000 });
-      expect((await get(running.metrics, "/readyz")).status).toBe(200);
-      expect((await get(running.metrics, "/healthz")).status).toBe(200);
-      // An open connection keeps the drain going until the client leaves.
-      const [socket] = await openEchoed(running.address, 1);
-      const closed = running.close();
-      const ready = await get(running.metrics, "/readyz");
-      expect(ready.status).toBe(503);
-      expect(ready.body).toBe("draining\n");
-      expect((await get(running.metrics, "/healthz")).status).toBe(200);
-      socket!.end();
-      await closed;
-    });
+    it(
+      "/readyz is 200 while listening and 503 once close() starts draining, while /healthz stays 200",
+      { timeout: 60_000 },
+      async () => {
+        const running = await start({ closeTimeout: 30_000 });
+        expect((await get(running.metrics, "/readyz")).status).toBe(200);
+        expect((await get(running.metrics, "/healthz")).status).toBe(200);
+        // An open connection keeps the drain going until the client leaves.
+        const [socket] = await openEchoed(running.address, 1);
+        const closed = running.close();
+        const ready = await get(running.metrics, "/readyz");
+        expect(ready.status).toBe(503);
+        expect(ready.body).toBe("draining\n");
+        expect((await get(running.metrics, "/healthz")).status).toBe(200);
+        socket!.end();
+        await closed;
+      },
+    );
 
-    it("--log-format json: every line is one JSON object with level, time, msg, model and worker", { timeout: 60_000 }, async () => {
-      const lines: string[] = [];
-      const logger: LineLogger = { info: (line) => lines.push(line), error: (line) => lines.push(line) };
-      const running = await start({ logFormat: "json", logger, logConnections: true });
-      const sockets = await openEchoed(running.address, 2);
-      for (const socket of sockets) socket.end();
-      const parsed = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-      await until("two connection lines", () => Promise.resolve(parsed().filter((l) => l.event === "connection").length), (n) => n === 2);
-      await running.close();
-      const all = parsed();
-      for (const line of all) expectLogLine(line, target.model);
-      const connections = all.filter((l) => l.event === "connection");
-      for (const line of connections) {
-        expect(target.worker.test(String(line.worker))).toBe(true);
-        expect(line.remoteAddress).toBe("127.0.0.1");
-      }
-      expect(all.some((l) => l.event === "drain")).toBe(true);
-    });
+    it(
+      "--log-format json: every line is one JSON object with level, time, msg, model and worker",
+      { timeout: 60_000 },
+      async () => {
+        const lines: string[] = [];
+        const logger: LineLogger = { info: (line) => lines.push(line), error: (line) => lines.push(line) };
+        const running = await start({ logFormat: "json", logger, logConnections: true });
+        const sockets = await openEchoed(running.address, 2);
+        for (const socket of sockets) socket.end();
+        const parsed = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+        await until(
+          "two connection lines",
+          () => Promise.resolve(parsed().filter((l) => l.event === "connection").length),
+          (n) => n === 2,
+        );
+        await running.close();
+        const all = parsed();
+        for (const line of all) expectLogLine(line, target.model);
+        const connections = all.filter((l) => l.event === "connection");
+        for (const line of connections) {
+          expect(target.worker.test(String(line.worker))).toBe(true);
+          expect(line.remoteAddress).toBe("127.0.0.1");
+        }
+        expect(all.some((l) => l.event === "drain")).toBe(true);
+      },
+    );
   });
 }
 
@@ -242,7 +276,11 @@ export function killedWorkerSuite(target: ObservabilityTarget): void {
             socket.end();
           }),
         );
-        const before = await until("every connection closed", () => scrape(running.metrics), (s) => value(s, "echo_connections_closed_total") === CONNECTIONS);
+        const before = await until(
+          "every connection closed",
+          () => scrape(running.metrics),
+          (s) => value(s, "echo_connections_closed_total") === CONNECTIONS,
+        );
         expect(value(before, "echo_connections_accepted_total")).toBe(CONNECTIONS);
         await running.killWorker!();
         const after = await scrape(running.metrics);

@@ -28,7 +28,12 @@ export function proxySuite(target: ConformanceTarget): void {
   describe(`PROXY protocol: ${target.name}`, () => {
     const running: RunningTarget[] = [];
     const start = async (options: Partial<StartOptions> = {}): Promise<RunningTarget> => {
-      const server = await target.start({ handler: peerFixture, proxyProtocol: true, trustedProxies: "127.0.0.1", ...options });
+      const server = await target.start({
+        handler: peerFixture,
+        proxyProtocol: true,
+        trustedProxies: "127.0.0.1",
+        ...options,
+      });
       running.push(server);
       return server;
     };
@@ -39,9 +44,12 @@ export function proxySuite(target: ConformanceTarget): void {
     it("serves the client a v1 header names (conn.remoteAddress/remotePort), then echoes byte for byte", async () => {
       const server = await start();
       const { host, port } = tcp(server.address);
-      const client = await EchoClient.connect({ host, port }, { proxyHeader: { version: 1, source: { address: "192.0.2.10", port: 40001 } } });
+      const client = await EchoClient.connect(
+        { host, port },
+        { proxyHeader: { version: 1, source: { address: "192.0.2.10", port: 40001 } } },
+      );
       try {
-        expect(peerOf((await client.receive(LINE)))).toBe("192.0.2.10 40001");
+        expect(peerOf(await client.receive(LINE))).toBe("192.0.2.10 40001");
         const payload = Buffer.from("PROXY inside the data is just data\r\n");
         await client.send(payload);
         expect((await client.receive(payload.length)).equals(payload)).toBe(true);
@@ -54,9 +62,18 @@ export function proxySuite(target: ConformanceTarget): void {
     it("serves an IPv6 client a v2 header names", async () => {
       const server = await start();
       const { host, port } = tcp(server.address);
-      const client = await EchoClient.connect({ host, port }, { proxyHeader: { version: 2, source: { address: "2001:db8::7", port: 443 }, destination: { address: "2001:db8::1", port: 7 } } });
+      const client = await EchoClient.connect(
+        { host, port },
+        {
+          proxyHeader: {
+            version: 2,
+            source: { address: "2001:db8::7", port: 443 },
+            destination: { address: "2001:db8::1", port: 7 },
+          },
+        },
+      );
       try {
-        expect(peerOf((await client.receive(LINE)))).toBe("2001:db8::7 443");
+        expect(peerOf(await client.receive(LINE))).toBe("2001:db8::7 443");
         await client.send("v2");
         expect((await client.receive(2)).toString()).toBe("v2");
       } finally {
@@ -67,7 +84,11 @@ export function proxySuite(target: ConformanceTarget): void {
     it("reads a header that arrives one byte at a time, with data in its last segment", async () => {
       const server = await start();
       const socket = await open(server.address);
-      const header = encodeProxyHeader({ version: 2, source: { address: "198.51.100.3", port: 9 }, destination: { address: "127.0.0.1", port: 7 } });
+      const header = encodeProxyHeader({
+        version: 2,
+        source: { address: "198.51.100.3", port: 9 },
+        destination: { address: "127.0.0.1", port: 7 },
+      });
       for (let i = 0; i < header.length - 1; i++) await write(socket, header.subarray(i, i + 1));
       await write(socket, Buffer.concat([header.subarray(header.length - 1), Buffer.from("tail")]));
       const reply = await readExactly(socket, LINE + 4);
@@ -90,7 +111,13 @@ export function proxySuite(target: ConformanceTarget): void {
       const server = await start({ trustedProxies: "192.0.2.0/24,2001:db8::/32" });
       const socket = await open(server.address);
       const done = collect(socket);
-      socket.write(encodeProxyHeader({ version: 1, source: { address: "192.0.2.1", port: 1 }, destination: { address: "127.0.0.1", port: 7 } }));
+      socket.write(
+        encodeProxyHeader({
+          version: 1,
+          source: { address: "192.0.2.1", port: 1 },
+          destination: { address: "127.0.0.1", port: 7 },
+        }),
+      );
       socket.write("hello");
       const { data } = await done;
       expect(data.length).toBe(0);
@@ -102,13 +129,21 @@ export function proxySuite(target: ConformanceTarget): void {
     it("closes a connection without a header, or with a malformed one, and keeps serving another client", async () => {
       const server = await start();
       const { host, port } = tcp(server.address);
-      const connectGood = (): Promise<EchoClient> => EchoClient.connect({ host, port }, { proxyHeader: { version: 1, source: { address: "192.0.2.20", port: 2000 } } });
+      const connectGood = (): Promise<EchoClient> =>
+        EchoClient.connect(
+          { host, port },
+          { proxyHeader: { version: 1, source: { address: "192.0.2.20", port: 2000 } } },
+        );
       // One at a time (iterative): a waiting bad connection's turn comes after the open one, so
       // the other client is served before and after instead of alongside.
       let good = target.concurrent ? await connectGood() : undefined;
       try {
-        if (good) expect(peerOf((await good.receive(LINE)))).toBe("192.0.2.20 2000");
-        for (const bad of ["hello, no header\n", "PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n", "PROXY TCP4 " + "9".repeat(120)]) {
+        if (good) expect(peerOf(await good.receive(LINE))).toBe("192.0.2.20 2000");
+        for (const bad of [
+          "hello, no header\n",
+          "PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n",
+          "PROXY TCP4 " + "9".repeat(120),
+        ]) {
           const socket = await open(server.address);
           const done = collect(socket);
           socket.write(bad);
@@ -120,7 +155,7 @@ export function proxySuite(target: ConformanceTarget): void {
         }
         if (!good) {
           good = await connectGood();
-          expect(peerOf((await good.receive(LINE)))).toBe("192.0.2.20 2000");
+          expect(peerOf(await good.receive(LINE))).toBe("192.0.2.20 2000");
         }
       } finally {
         await good?.close();

@@ -53,7 +53,13 @@ export async function freeLowPort(preferred = 7): Promise<number> {
 
 function ids(status: string, key: string): number[] {
   const line = status.split("\n").find((l) => l.startsWith(`${key}:`));
-  return line === undefined ? [] : line.slice(key.length + 1).trim().split(/\s+/).map(Number);
+  return line === undefined
+    ? []
+    : line
+        .slice(key.length + 1)
+        .trim()
+        .split(/\s+/)
+        .map(Number);
 }
 
 /**
@@ -62,10 +68,21 @@ function ids(status: string, key: string): number[] {
  * (which triggers the exec), sends `payload`, reads as many bytes back, reads the server's
  * /proc status while it serves, then stops it with SIGTERM. Bounded by `timeoutMs`.
  */
-export async function activatedRoundTrip(o: { port: number; script: string; args: readonly string[]; nobody?: boolean; payload?: Buffer; timeoutMs?: number }): Promise<ActivatedRun> {
+export async function activatedRoundTrip(o: {
+  port: number;
+  script: string;
+  args: readonly string[];
+  nobody?: boolean;
+  payload?: Buffer;
+  timeoutMs?: number;
+}): Promise<ActivatedRun> {
   const payload = o.payload ?? Buffer.from("socket-activated\n");
   const drop = o.nobody ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
-  const child = spawn("systemd-socket-activate", ["-l", `127.0.0.1:${o.port}`, ...drop, process.execPath, o.script, ...o.args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    "systemd-socket-activate",
+    ["-l", `127.0.0.1:${o.port}`, ...drop, process.execPath, o.script, ...o.args],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -79,7 +96,8 @@ export async function activatedRoundTrip(o: { port: number; script: string; args
         const s = connect(o.port, "127.0.0.1");
         s.once("connect", () => resolve(s));
         s.once("error", (error) => {
-          if (left <= 0 || child.exitCode !== null) reject(new Error(`cannot connect to 127.0.0.1:${o.port}: ${error.message}\n${output}`));
+          if (left <= 0 || child.exitCode !== null)
+            reject(new Error(`cannot connect to 127.0.0.1:${o.port}: ${error.message}\n${output}`));
           else setTimeout(() => attempt(left - 1), 50);
         });
       };
@@ -111,7 +129,14 @@ export async function activatedRoundTrip(o: { port: number; script: string; args
     child.kill("SIGTERM");
     const exitCode = await exited;
     const capLine = status.split("\n").find((l) => l.startsWith("CapEff:")) ?? "";
-    return { reply, uid: ids(status, "Uid"), gid: ids(status, "Gid"), capEff: capLine.slice(7).trim(), output, exitCode };
+    return {
+      reply,
+      uid: ids(status, "Uid"),
+      gid: ids(status, "Gid"),
+      capEff: capLine.slice(7).trim(),
+      output,
+      exitCode,
+    };
   } finally {
     clearTimeout(timer);
     if (child.exitCode === null) child.kill("SIGKILL");

@@ -42,7 +42,9 @@ export interface PrivilegeArgs {
 /** What {@link parseServerArgs} returns. */
 export interface ServerArgs {
   /** Listen and limit options, ready for a server constructor. */
-  options: ListenOptions & LimitOptions & ProxyOptions & { handler: string; logConnections: boolean; logFormat: LogFormat; metrics?: string };
+  options: ListenOptions &
+    LimitOptions &
+    ProxyOptions & { handler: string; logConnections: boolean; logFormat: LogFormat; metrics?: string };
   /** `--mode`, when the CLI has modes. */
   mode: string | undefined;
   /** `--user` / `--group` / `--umask`, when any was given. */
@@ -58,23 +60,75 @@ export const commonFlags: Readonly<Record<string, FlagSpec>> = {
   host: { kind: "string", value: "HOST", description: "interface to bind (default 127.0.0.1; :: for all, IPv6 too)" },
   port: { kind: "integer", min: 0, max: 65535, value: "PORT", description: "TCP port, 0 for any free one (default 0)" },
   path: { kind: "string", value: "PATH", description: "listen on a Unix domain socket instead of TCP" },
-  handler: { kind: "string", value: "NAME|PATH", description: "echo, upper, whoami, http-hello, or a module path (default echo)" },
+  handler: {
+    kind: "string",
+    value: "NAME|PATH",
+    description: "echo, upper, whoami, http-hello, or a module path (default echo)",
+  },
   "max-connections": { kind: "integer", min: 1, value: "N", description: "connections open at once (default 10000)" },
-  "idle-timeout": { kind: "integer", min: 0, value: "MS", description: "close a client silent this long; 0 disables (default 60000)" },
-  "max-buffered": { kind: "integer", min: 1024, value: "BYTES", description: "output held per connection before reading pauses (default 1048576)" },
-  "close-timeout": { kind: "integer", min: 0, value: "MS", description: "how long shutdown waits for connections (default 10000)" },
+  "idle-timeout": {
+    kind: "integer",
+    min: 0,
+    value: "MS",
+    description: "close a client silent this long; 0 disables (default 60000)",
+  },
+  "max-buffered": {
+    kind: "integer",
+    min: 1024,
+    value: "BYTES",
+    description: "output held per connection before reading pauses (default 1048576)",
+  },
+  "close-timeout": {
+    kind: "integer",
+    min: 0,
+    value: "MS",
+    description: "how long shutdown waits for connections (default 10000)",
+  },
   "log-connections": { kind: "boolean", description: "log one line per connection (Connected by ADDR:PORT)" },
   // PROXY protocol and socket activation (issue 11).
-  "proxy-protocol": { kind: "boolean", description: "expect a PROXY protocol v1/v2 header first on every connection (needs --trusted-proxies)" },
-  "trusted-proxies": { kind: "string", value: "ADDR|CIDR[,…]", description: "who may send a PROXY header; others are closed without a reply" },
-  "proxy-header-timeout": { kind: "integer", min: 1, value: "MS", description: "time a connection has to send its PROXY header (default 3000)" },
-  "listen-fd": { kind: "string", value: "N|auto", description: "serve on an inherited listening socket; auto: the one systemd passed (LISTEN_FDS)" },
-  user: { kind: "string", value: "USER", description: "after binding, drop root privileges to USER (needs @echo/privdrop)" },
-  group: { kind: "string", value: "GROUP", description: "group to drop to (default: nogroup, else nobody, else USER's group)" },
+  "proxy-protocol": {
+    kind: "boolean",
+    description: "expect a PROXY protocol v1/v2 header first on every connection (needs --trusted-proxies)",
+  },
+  "trusted-proxies": {
+    kind: "string",
+    value: "ADDR|CIDR[,…]",
+    description: "who may send a PROXY header; others are closed without a reply",
+  },
+  "proxy-header-timeout": {
+    kind: "integer",
+    min: 1,
+    value: "MS",
+    description: "time a connection has to send its PROXY header (default 3000)",
+  },
+  "listen-fd": {
+    kind: "string",
+    value: "N|auto",
+    description: "serve on an inherited listening socket; auto: the one systemd passed (LISTEN_FDS)",
+  },
+  user: {
+    kind: "string",
+    value: "USER",
+    description: "after binding, drop root privileges to USER (needs @echo/privdrop)",
+  },
+  group: {
+    kind: "string",
+    value: "GROUP",
+    description: "group to drop to (default: nogroup, else nobody, else USER's group)",
+  },
   umask: { kind: "string", value: "OCTAL", description: "umask after dropping (default 0007)" },
   // --- observability (issue 12) ---
-  metrics: { kind: "string", value: "HOST:PORT", description: "serve /metrics /healthz /readyz /stats over HTTP here (PORT alone: on 127.0.0.1)" },
-  "log-format": { kind: "choice", choices: logFormats, default: "text", description: "text (default) or json: one JSON object per line, through pino" },
+  metrics: {
+    kind: "string",
+    value: "HOST:PORT",
+    description: "serve /metrics /healthz /readyz /stats over HTTP here (PORT alone: on 127.0.0.1)",
+  },
+  "log-format": {
+    kind: "choice",
+    choices: logFormats,
+    default: "text",
+    description: "text (default) or json: one JSON object per line, through pino",
+  },
   help: { kind: "boolean", description: "print this help" },
 };
 
@@ -89,7 +143,9 @@ export function parseFlag(flag: string, spec: FlagSpec, raw: string | boolean | 
   if (spec.kind === "integer") {
     const { min, max = Number.MAX_SAFE_INTEGER } = spec;
     if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-      throw new InvalidArgumentError(`--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}, got ${JSON.stringify(text)}`);
+      throw new InvalidArgumentError(
+        `--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}, got ${JSON.stringify(text)}`,
+      );
     }
     return Number(text);
   }
@@ -101,7 +157,14 @@ export function parseFlag(flag: string, spec: FlagSpec, raw: string | boolean | 
 
 function modeFlag(config: { modes?: readonly string[]; defaultMode?: string }): Record<string, FlagSpec> {
   if (!config.modes) return {};
-  return { mode: { kind: "choice", choices: config.modes, ...(config.defaultMode !== undefined ? { default: config.defaultMode } : {}), description: "concurrency model" } };
+  return {
+    mode: {
+      kind: "choice",
+      choices: config.modes,
+      ...(config.defaultMode !== undefined ? { default: config.defaultMode } : {}),
+      description: "concurrency model",
+    },
+  };
 }
 
 /**
@@ -115,7 +178,8 @@ export function parseServerArgs(
 ): ServerArgs {
   const table: Record<string, FlagSpec> = { ...commonFlags, ...modeFlag(config), ...(config.extra ?? {}) };
   const spec: Record<string, { type: "string" | "boolean" }> = {};
-  for (const [name, flag] of Object.entries(table)) spec[name] = { type: flag.kind === "boolean" ? "boolean" : "string" };
+  for (const [name, flag] of Object.entries(table))
+    spec[name] = { type: flag.kind === "boolean" ? "boolean" : "string" };
   let raw: Record<string, string | boolean | undefined>;
   try {
     raw = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false }).values;
@@ -168,22 +232,38 @@ export function parseServerArgs(
   assign("proxyHeaderTimeout", int("proxy-header-timeout"));
   const listenFd = str("listen-fd");
   if (listenFd !== undefined) {
-    if (listenFd !== "auto" && !/^\d+$/.test(listenFd)) throw new InvalidArgumentError(`--listen-fd must be a descriptor number or auto, got ${JSON.stringify(listenFd)}`);
+    if (listenFd !== "auto" && !/^\d+$/.test(listenFd))
+      throw new InvalidArgumentError(
+        `--listen-fd must be a descriptor number or auto, got ${JSON.stringify(listenFd)}`,
+      );
     const clash = ["host", "port", "path"].filter((name) => values[name] !== undefined);
-    if (clash.length > 0) throw new InvalidArgumentError(`--listen-fd cannot be combined with --${clash.join(", --")}: the passed socket is already bound`);
+    if (clash.length > 0)
+      throw new InvalidArgumentError(
+        `--listen-fd cannot be combined with --${clash.join(", --")}: the passed socket is already bound`,
+      );
     options.listenFd = listenFd === "auto" ? "auto" : Number(listenFd);
   }
-  if (options.trustedProxies !== undefined && options.proxyProtocol !== true) throw new InvalidArgumentError("--trusted-proxies needs --proxy-protocol");
-  if (options.proxyProtocol === true && options.trustedProxies === undefined) throw new InvalidArgumentError("--proxy-protocol needs --trusted-proxies ADDR|CIDR[,…]");
+  if (options.trustedProxies !== undefined && options.proxyProtocol !== true)
+    throw new InvalidArgumentError("--trusted-proxies needs --proxy-protocol");
+  if (options.proxyProtocol === true && options.trustedProxies === undefined)
+    throw new InvalidArgumentError("--proxy-protocol needs --trusted-proxies ADDR|CIDR[,…]");
   const extra: ServerArgs["extra"] = {};
   for (const name of Object.keys(config.extra ?? {})) extra[name] = values[name];
   return { options, mode, privileges, extra, help: values.help === true };
 }
 
 /** Formats `--help` text for a server CLI. */
-export function formatHelp(name: string, summary: string, config: { modes?: readonly string[]; extra?: Record<string, FlagSpec> } = {}): string {
+export function formatHelp(
+  name: string,
+  summary: string,
+  config: { modes?: readonly string[]; extra?: Record<string, FlagSpec> } = {},
+): string {
   const flags: [string, FlagSpec][] = [];
-  flags.push(...Object.entries(modeFlag(config)), ...Object.entries(config.extra ?? {}), ...Object.entries(commonFlags));
+  flags.push(
+    ...Object.entries(modeFlag(config)),
+    ...Object.entries(config.extra ?? {}),
+    ...Object.entries(commonFlags),
+  );
   const lines = flags.map(([flag, f]) => {
     const placeholder = f.value ?? (f.kind === "choice" ? f.choices.join("|") : undefined);
     const left = `  --${flag}${placeholder ? ` ${placeholder}` : ""}`;

@@ -78,7 +78,8 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
     return;
   }
   // --log-format json: this CLI's own lines (listening, drain, exit) are JSON too.
-  const json = args.options.logFormat === "json" ? await jsonLoggerOver(cliLogger, running.model.split(" ")[0]!) : undefined;
+  const json =
+    args.options.logFormat === "json" ? await jsonLoggerOver(cliLogger, running.model.split(" ")[0]!) : undefined;
   const exit = (code: number): never => {
     json?.info(`${cli.name} exiting`, { event: "exit", code });
     process.exit(code);
@@ -102,12 +103,21 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
   try {
     const dropped = drop?.();
     const where = formatAddress(running.address);
-    const metrics = running.metrics ? `http://${running.metrics.family === "IPv6" ? `[${running.metrics.host}]` : running.metrics.host}:${running.metrics.port}/metrics` : undefined;
+    const metrics = running.metrics
+      ? `http://${running.metrics.family === "IPv6" ? `[${running.metrics.host}]` : running.metrics.host}:${running.metrics.port}/metrics`
+      : undefined;
     if (json) {
-      json.info(`${cli.name} listening on ${where}`, { event: "listening", address: where, handler: args.options.handler, ...(metrics ? { metrics } : {}) });
+      json.info(`${cli.name} listening on ${where}`, {
+        event: "listening",
+        address: where,
+        handler: args.options.handler,
+        ...(metrics ? { metrics } : {}),
+      });
       if (dropped) json.info(`${cli.name}: ${dropped}`);
     } else {
-      process.stdout.write(`${cli.name} listening on ${where} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`);
+      process.stdout.write(
+        `${cli.name} listening on ${where} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`,
+      );
       if (metrics) process.stdout.write(`${cli.name} metrics on ${metrics}\n`);
       if (dropped) process.stdout.write(`${cli.name}: ${dropped}\n`);
     }
@@ -124,6 +134,9 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
 }
 
 function reportError(name: string, error: unknown): void {
-  const code = error instanceof EchoError || (typeof error === "object" && error !== null && "code" in error) ? `${(error as { code: string }).code}: ` : "";
+  const code =
+    error instanceof EchoError || (typeof error === "object" && error !== null && "code" in error)
+      ? `${(error as { code: string }).code}: `
+      : "";
   process.stderr.write(`${name}: error: ${code}${(error as Error)?.message ?? String(error)}\n`);
 }

@@ -28,7 +28,14 @@ function listenOnce(server: Server, listen: NormalizedListenOptions, extra: Reco
     server.once("listening", onListening);
     if (listen.fd !== undefined) server.listen({ fd: listen.fd, backlog: listen.backlog, ...extra });
     else if (listen.path !== undefined) server.listen({ path: listen.path, backlog: listen.backlog, ...extra });
-    else server.listen({ host: listen.host, port: listen.port, backlog: listen.backlog, ipv6Only: listen.ipv6Only, ...extra });
+    else
+      server.listen({
+        host: listen.host,
+        port: listen.port,
+        backlog: listen.backlog,
+        ipv6Only: listen.ipv6Only,
+        ...extra,
+      });
   });
 }
 
@@ -48,13 +55,22 @@ function isStaleSocket(path: string): Promise<boolean> {
  * Makes `server` listen; rejects with AddressInUseError, PermissionDeniedError or ListenError.
  * `extra` passes further `server.listen()` options (for example `reusePort`).
  */
-export async function listenServer(server: Server, listen: NormalizedListenOptions, extra: Record<string, unknown> = {}): Promise<void> {
+export async function listenServer(
+  server: Server,
+  listen: NormalizedListenOptions,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const address = describeAddress(listen);
   try {
     await listenOnce(server, listen, extra);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE" && listen.fd === undefined && listen.path !== undefined && (await isStaleSocket(listen.path))) {
+    if (
+      code === "EADDRINUSE" &&
+      listen.fd === undefined &&
+      listen.path !== undefined &&
+      (await isStaleSocket(listen.path))
+    ) {
       unlinkSync(listen.path);
       return listenServer(server, listen, extra);
     }
@@ -63,9 +79,14 @@ export async function listenServer(server: Server, listen: NormalizedListenOptio
 }
 
 /** Translates an OS listen error into the matching typed error. */
-export function toListenError(error: unknown, listen: NormalizedListenOptions, address = describeAddress(listen)): Error {
+export function toListenError(
+  error: unknown,
+  listen: NormalizedListenOptions,
+  address = describeAddress(listen),
+): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "EADDRINUSE") return new AddressInUseError(address, { cause: error });
-  if (code === "EACCES" || code === "EPERM") return new PermissionDeniedError(address, listen.path === undefined ? listen.port : undefined, { cause: error });
+  if (code === "EACCES" || code === "EPERM")
+    return new PermissionDeniedError(address, listen.path === undefined ? listen.port : undefined, { cause: error });
   return new ListenError(`cannot listen on ${address}: ${(error as Error).message}`, { cause: error });
 }

@@ -123,7 +123,9 @@ export class AcceptBackoff {
   accepted(): void {
     if (this.episodeStart === undefined || this.paused) return;
     const ms = Math.round(performance.now() - this.episodeStart);
-    this.o.logger.error(`[echo] ${this.o.name}: accepting again after ${ms} ms out of descriptors (${this.episodeErrors} failed accepts)`);
+    this.o.logger.error(
+      `[echo] ${this.o.name}: accepting again after ${ms} ms out of descriptors (${this.episodeErrors} failed accepts)`,
+    );
     this.episodeStart = undefined;
     this.episodeErrors = 0;
     this.delay = this.minDelay;
@@ -172,7 +174,9 @@ export class AcceptBackoff {
             this.o.stats.acceptErrors++;
             this.episodeErrors++;
           } else {
-            this.o.logger.error(`[echo] ${this.o.name}: could not resume accepting: ${(error as Error)?.message ?? String(error)}`);
+            this.o.logger.error(
+              `[echo] ${this.o.name}: could not resume accepting: ${(error as Error)?.message ?? String(error)}`,
+            );
           }
           this.schedule();
         },

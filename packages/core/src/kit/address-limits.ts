@@ -30,7 +30,8 @@ export interface AddressLimitOptions {
 export type AddressRefusal = "per-address-connections" | "per-address-rate";
 
 /** The outcome of {@link AddressLimiter.admit}. */
-export type AddressAdmission = { readonly ok: true; release(): void } | { readonly ok: false; readonly reason: AddressRefusal };
+export type AddressAdmission =
+  { readonly ok: true; release(): void } | { readonly ok: false; readonly reason: AddressRefusal };
 
 interface Entry {
   open: number;
@@ -47,7 +48,9 @@ export function parseAddressRate(option: string, value: string): AddressRate {
   const count = match ? Number(match[1]) : NaN;
   const seconds = match ? Number(match[2]) : NaN;
   if (!match || count < 1 || seconds < 1) {
-    throw new InvalidArgumentError(`${option} must be N/SECONDS with positive integers (e.g. 20/1), got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(
+      `${option} must be N/SECONDS with positive integers (e.g. 20/1), got ${JSON.stringify(value)}`,
+    );
   }
   return { count, seconds };
 }

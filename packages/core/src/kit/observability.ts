@@ -13,7 +13,9 @@ import { startObservability, type Observability } from "../observability/start.j
 
 /** True when `logger` writes structured lines (a {@link JsonLogger}). */
 export function isStructured(logger: Logger): logger is JsonLogger {
-  return (logger as Partial<JsonLogger>).structured === true && typeof (logger as Partial<JsonLogger>).child === "function";
+  return (
+    (logger as Partial<JsonLogger>).structured === true && typeof (logger as Partial<JsonLogger>).child === "function"
+  );
 }
 
 /**
@@ -75,7 +77,12 @@ export async function jsonLoggerOver(logger: Logger, model: string, worker = "Ma
  * The logger a model serves with: `logger` itself for `text`, a JSON logger over it for `json`
  * (see {@link jsonLoggerOver}).
  */
-export async function modelLogger(logger: Logger, format: LogFormat, model: string, worker = "MainThread"): Promise<Logger> {
+export async function modelLogger(
+  logger: Logger,
+  format: LogFormat,
+  model: string,
+  worker = "MainThread",
+): Promise<Logger> {
   return format === "json" ? jsonLoggerOver(logger, model, worker) : logger;
 }
 
@@ -123,7 +130,10 @@ export interface MetricsStartHooks {
  * error thrown; if the server was closed meanwhile the endpoint is closed again and a
  * `ServerStateError` thrown.
  */
-export async function serveModelMetrics(options: ModelMetricsOptions, hooks: MetricsStartHooks): Promise<Observability | undefined> {
+export async function serveModelMetrics(
+  options: ModelMetricsOptions,
+  hooks: MetricsStartHooks,
+): Promise<Observability | undefined> {
   let observability: Observability | undefined;
   try {
     observability = await startModelMetrics(options);

@@ -53,23 +53,32 @@ const MAX_TIMER = 2 ** 31 - 1;
 export function normalizeProxyOptions(o: ProxyOptions): NormalizedProxyOptions | undefined {
   const on = o.proxyProtocol === undefined ? false : checkBoolean("options.proxyProtocol", o.proxyProtocol);
   const timeout =
-    o.proxyHeaderTimeout === undefined ? DEFAULT_PROXY_HEADER_TIMEOUT : checkInteger("options.proxyHeaderTimeout", o.proxyHeaderTimeout, 1, MAX_TIMER);
+    o.proxyHeaderTimeout === undefined
+      ? DEFAULT_PROXY_HEADER_TIMEOUT
+      : checkInteger("options.proxyHeaderTimeout", o.proxyHeaderTimeout, 1, MAX_TIMER);
   if (!on) {
-    if (o.trustedProxies !== undefined) throw new InvalidArgumentError("options.trustedProxies is given but options.proxyProtocol is not true");
+    if (o.trustedProxies !== undefined)
+      throw new InvalidArgumentError("options.trustedProxies is given but options.proxyProtocol is not true");
     return undefined;
   }
   if (o.trustedProxies === undefined) {
-    throw new InvalidArgumentError("options.trustedProxies is required when options.proxyProtocol is true (ADDR|CIDR[,…]: who may send a PROXY header)");
+    throw new InvalidArgumentError(
+      "options.trustedProxies is required when options.proxyProtocol is true (ADDR|CIDR[,…]: who may send a PROXY header)",
+    );
   }
   const trusted = parseTrustedProxies(o.trustedProxies, "options.trustedProxies");
-  if (trusted.entries.length === 0) throw new InvalidArgumentError("options.trustedProxies must name at least one address or network");
+  if (trusted.entries.length === 0)
+    throw new InvalidArgumentError("options.trustedProxies must name at least one address or network");
   return { trustedProxies: trusted.entries, headerTimeout: timeout };
 }
 
 /** The gate a model's serving code uses, from the carried {@link NormalizedProxyOptions}. */
 export function proxyGate(options: NormalizedProxyOptions | undefined): ProxyGate | undefined {
   if (options === undefined) return undefined;
-  return { trusted: parseTrustedProxies(options.trustedProxies, "options.trustedProxies"), headerTimeout: options.headerTimeout };
+  return {
+    trusted: parseTrustedProxies(options.trustedProxies, "options.trustedProxies"),
+    headerTimeout: options.headerTimeout,
+  };
 }
 
 /**
@@ -78,12 +87,16 @@ export function proxyGate(options: NormalizedProxyOptions | undefined): ProxyGat
  * @throws {InvalidArgumentError} with `port`, `host` or `path`, or not a number/`"auto"`.
  * @throws {SocketActivationError} nothing was passed, or the descriptor is not a socket.
  */
-export function resolveListenFd(o: ProxyOptions & { port?: unknown; host?: unknown; path?: unknown }): number | undefined {
+export function resolveListenFd(
+  o: ProxyOptions & { port?: unknown; host?: unknown; path?: unknown },
+): number | undefined {
   const value = o.listenFd;
   if (value === undefined) return undefined;
   const clash = (["port", "host", "path"] as const).filter((key) => o[key] !== undefined);
   if (clash.length > 0) {
-    throw new InvalidArgumentError(`options.listenFd cannot be combined with options.${clash.join(", options.")}: the passed socket is already bound`);
+    throw new InvalidArgumentError(
+      `options.listenFd cannot be combined with options.${clash.join(", options.")}: the passed socket is already bound`,
+    );
   }
   if (value === "auto") return activatedSocket().fd;
   const fd = checkInteger("options.listenFd", value, 0, MAX_TIMER);

@@ -67,11 +67,16 @@ export class DealtServer {
   serve(socket: Socket): void {
     if (this.sockets.size >= this.limits.maxConnections) {
       this.counters.rejected++;
-      logStructured(this.logger, "info", `rejected a connection: maxConnections (${this.limits.maxConnections}) reached`, {
-        event: "rejection",
-        remoteAddress: socket.remoteAddress ?? null,
-        code: "ECHO_ERR_MAX_CONNECTIONS",
-      });
+      logStructured(
+        this.logger,
+        "info",
+        `rejected a connection: maxConnections (${this.limits.maxConnections}) reached`,
+        {
+          event: "rejection",
+          remoteAddress: socket.remoteAddress ?? null,
+          code: "ECHO_ERR_MAX_CONNECTIONS",
+        },
+      );
       socket.destroy();
       return;
     }
@@ -96,7 +101,10 @@ export class DealtServer {
   /** Lets open connections finish for up to `timeout` ms, then destroys the rest. */
   close({ timeout }: { timeout: number }): Promise<void> {
     if (!this.closing) {
-      this.drain = drainSockets(this.sockets, { timeout, onTimeout: (error) => this.logger.error(`[echo] ${error.message}`) });
+      this.drain = drainSockets(this.sockets, {
+        timeout,
+        onTimeout: (error) => this.logger.error(`[echo] ${error.message}`),
+      });
       this.closing = this.drain.done;
     }
     return this.closing;

@@ -33,8 +33,10 @@ const post = (message: FromThread): void => port.postMessage(message);
 const logger: Logger | JsonLogger = data.structured
   ? {
       structured: true,
-      info: (message: string, fields?: LogFields) => post({ type: "log", level: "info", message, fields: carryFields(fields) }),
-      error: (message: string, fields?: LogFields) => post({ type: "log", level: "error", message, fields: carryFields(fields) }),
+      info: (message: string, fields?: LogFields) =>
+        post({ type: "log", level: "info", message, fields: carryFields(fields) }),
+      error: (message: string, fields?: LogFields) =>
+        post({ type: "log", level: "error", message, fields: carryFields(fields) }),
       child: () => logger as JsonLogger,
     }
   : {
@@ -134,11 +136,14 @@ function admit(handler: Handler, socket: Socket): void {
     Atomics.sub(shared, SharedCell.ACTIVE, 1);
     stats.rejected++;
     if (data.structured) {
-      (logger as JsonLogger).info(`rejected a connection from ${socket.remoteAddress ?? "unix"}: maxConnections (${data.limits.maxConnections}) reached`, {
-        event: "rejection",
-        remoteAddress: socket.remoteAddress ?? null,
-        code: "ECHO_ERR_MAX_CONNECTIONS",
-      });
+      (logger as JsonLogger).info(
+        `rejected a connection from ${socket.remoteAddress ?? "unix"}: maxConnections (${data.limits.maxConnections}) reached`,
+        {
+          event: "rejection",
+          remoteAddress: socket.remoteAddress ?? null,
+          code: "ECHO_ERR_MAX_CONNECTIONS",
+        },
+      );
     }
     socket.destroy();
     return;
@@ -215,7 +220,10 @@ let backoff: AcceptBackoff | undefined;
 async function listen(handler: Handler, how: ListenHow): Promise<void> {
   server = await openListener(handler, how);
   const bound = serverAddress(server);
-  const again: ListenHow = how.how === "reusePort" && bound.kind === "tcp" ? { how: "reusePort", listen: { ...how.listen, port: bound.port } } : how;
+  const again: ListenHow =
+    how.how === "reusePort" && bound.kind === "tcp"
+      ? { how: "reusePort", listen: { ...how.listen, port: bound.port } }
+      : how;
   backoff = new AcceptBackoff({
     name: data.name,
     logger,
@@ -256,7 +264,12 @@ function close(timeout: number): void {
 async function main(): Promise<void> {
   let handler: Handler;
   try {
-    handler = await loadHandler(data.handlerUrl, { worker: data.name, options: data.handlerOptions }, undefined, data.handlerLabel);
+    handler = await loadHandler(
+      data.handlerUrl,
+      { worker: data.name, options: data.handlerOptions },
+      undefined,
+      data.handlerLabel,
+    );
   } catch (error) {
     post({ type: "loadError", error: toWire(error) });
     // Nothing else keeps this thread alive: it ends, and the main thread fails listen().
@@ -272,7 +285,11 @@ async function main(): Promise<void> {
             return;
           }
           Atomics.store(open, 0, 1);
-          post({ type: "listening", address: serverAddress(server!), fd: (server as unknown as { _handle: { fd: number } })._handle.fd });
+          post({
+            type: "listening",
+            address: serverAddress(server!),
+            fd: (server as unknown as { _handle: { fd: number } })._handle.fd,
+          });
         },
         (error: unknown) => post({ type: "listenError", error: toWire(error) }),
       );
