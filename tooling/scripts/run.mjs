@@ -50,6 +50,8 @@ const extra = process.argv.slice(3);
 
 pnpm(["install", "--frozen-lockfile", "--prefer-offline"]);
 if (task === "test") {
+  // Formatting first: a layout slip fails in a second, before the build.
+  pnpm(["run", "format:check"]);
   // Lint and typecheck before tests: a type error fails fast, before minutes of socket tests.
   pnpm(["exec", "turbo", "run", "build", "lint", "typecheck", "check:package", "--output-logs=errors-only"]);
   clearResults();
