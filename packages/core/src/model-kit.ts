@@ -46,8 +46,8 @@ export { serverAddress } from "./server.js";
 export { drainConnections, drainSockets } from "./kit/drain.js";
 export type { Drain, DrainOptions } from "./kit/drain.js";
 export { toWire, fromWire } from "./kit/wire.js";
-export { AcceptBackoff, isDescriptorExhaustion } from "./kit/accept-backoff.js";
-export type { AcceptBackoffOptions } from "./kit/accept-backoff.js";
+export { AcceptBackoff, isDescriptorExhaustion, listenerBackoff } from "./kit/accept-backoff.js";
+export type { AcceptBackoffOptions, ListenerBackoffOptions } from "./kit/accept-backoff.js";
 export type { ErrorClass, WireError } from "./kit/wire.js";
 
 export { parseServerArgs, parseFlag, formatHelp, commonFlags } from "./cli/args.js";

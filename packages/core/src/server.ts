@@ -9,7 +9,7 @@ import type { HandlerError } from "./errors.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
 import { listenServer } from "./internal/listen.js";
-import { AcceptBackoff } from "./kit/accept-backoff.js";
+import { listenerBackoff, type AcceptBackoff } from "./kit/accept-backoff.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
 import { logStructured, modelLogger, serveModelMetrics } from "./kit/observability.js";
@@ -231,18 +231,12 @@ export class EchoServer extends EventEmitter {
   /** Out of descriptors, accepting pauses (the listener closes) and resumes on the same address. */
   private acceptBackoff(server: Server): AcceptBackoff {
     const bound = serverAddress(server);
-    const again = bound.kind === "tcp" ? { ...this.options.listen, port: bound.port } : this.options.listen;
-    const backoff = new AcceptBackoff({
+    return listenerBackoff(server, this.options.listen, bound.kind === "tcp" ? bound.port : undefined, {
       name: this.options.workerName,
       logger: this.options.logger,
       stats: this.counters,
-      pause: () => {
-        if (server.listening) server.close();
-      },
-      resume: () => (this.state === "listening" && !server.listening ? listenServer(server, again) : Promise.resolve()),
+      active: () => this.state === "listening",
     });
-    backoff.watch();
-    return backoff;
   }
 
   private stopAccepting(): void {

@@ -10,11 +10,11 @@ import { createServer as createNetServer, type Server, type Socket } from "node:
 import { fileURLToPath } from "node:url";
 import { ServerStateError, type CloseOptions, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
-  AcceptBackoff,
   ConnectionLifetimes,
   ServerStats,
   fromWire,
   isStructured,
+  listenerBackoff,
   logStructured,
   modelLogger,
   serveModelMetrics,
@@ -25,6 +25,7 @@ import {
   serverAddress,
   statsKeys,
   sumStats,
+  type AcceptBackoff,
   type EndpointAddress,
   type LifetimeSnapshot,
   type LogFields,
@@ -571,24 +572,18 @@ export class PreforkServer extends EventEmitter {
     }
   }
 
-  /** Round-robin: hands `socket` to the next ready worker (never one that is leaving). */
   /** The master's own accept loop (round-robin) backs off when it runs out of descriptors. */
   private backoffFor(dealer: Server, bound: ServerAddress): AcceptBackoff {
-    const again = bound.kind === "tcp" ? { ...this.o.listen, port: bound.port } : this.o.listen;
-    const backoff = new AcceptBackoff({
+    return listenerBackoff(dealer, this.o.listen, bound.kind === "tcp" ? bound.port : undefined, {
       name: "master",
       logger: this.o.logger,
       // Counted with the exited workers' counters, which stats() adds to the live ones.
       stats: this.retired,
-      pause: () => {
-        if (dealer.listening) dealer.close();
-      },
-      resume: () => (this.state === "listening" && !dealer.listening ? listenServer(dealer, again) : Promise.resolve()),
+      active: () => this.state === "listening",
     });
-    backoff.watch();
-    return backoff;
   }
 
+  /** Round-robin: hands `socket` to the next ready worker (never one that is leaving). */
   private deal(socket: Socket, attempt = 0): void {
     socket.on("error", () => {});
     const ready = [...this.records.values()].filter((r) => r.state === "listening" && !r.leaving);

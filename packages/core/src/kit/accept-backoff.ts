@@ -3,7 +3,9 @@
  * @module
  */
 import { closeSync, openSync } from "node:fs";
-import type { Logger } from "../options.js";
+import type { Server } from "node:net";
+import { listenServer } from "../internal/listen.js";
+import type { Logger, NormalizedListenOptions } from "../options.js";
 
 /** How often a listener checks that descriptors are left (one open and close of /dev/null). */
 const PROBE_MS = 100;
@@ -183,4 +185,40 @@ export class AcceptBackoff {
       );
     }, wait);
   }
+}
+
+/** What {@link listenerBackoff} needs besides the listener. */
+export interface ListenerBackoffOptions {
+  /** Names the listener in the log line (`MainThread`, `master`…). */
+  name: string;
+  logger: Logger;
+  /** Where exhaustion episodes are counted. */
+  stats: { acceptErrors: number };
+  /** Whether the server still wants to accept (false once it is closing). */
+  active: () => boolean;
+}
+
+/**
+ * An {@link AcceptBackoff} for a `net.Server` that is listening on `listen`: pausing closes the
+ * listener, so waiting clients queue in the kernel's backlog; resuming listens again on the same
+ * address (`port` is the bound one, which matters when `listen.port` was 0). Already watching.
+ */
+export function listenerBackoff(
+  server: Server,
+  listen: NormalizedListenOptions,
+  boundPort: number | undefined,
+  o: ListenerBackoffOptions,
+): AcceptBackoff {
+  const again = boundPort === undefined ? listen : { ...listen, port: boundPort };
+  const backoff = new AcceptBackoff({
+    name: o.name,
+    logger: o.logger,
+    stats: o.stats,
+    pause: () => {
+      if (server.listening) server.close();
+    },
+    resume: () => (o.active() && !server.listening ? listenServer(server, again) : Promise.resolve()),
+  });
+  backoff.watch();
+  return backoff;
 }
