@@ -18,6 +18,8 @@ export const ErrorCodes = {
   CLOSE_TIMEOUT: "ECHO_ERR_CLOSE_TIMEOUT",
   /** `--user`/`--group`/`--umask` were given but the optional peer `@echo/privdrop` is not installed. */
   PRIVDROP_MISSING: "ECHO_ERR_PRIVDROP_MISSING",
+  /** A model cannot serve UDP on this Node.js version (`DatagramUnsupportedError` names the version needed). */
+  DATAGRAM_UNSUPPORTED: "ECHO_ERR_DATAGRAM_UNSUPPORTED",
 } as const;
 
 /** One of the {@link ErrorCodes} values. */

@@ -21,6 +21,11 @@ export {
 } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 
+export { DatagramUnsupportedError } from "./datagram/bind.js";
+export type { Datagram, DatagramHandler, Transport } from "./datagram/contract.js";
+export type { DatagramOptions } from "./datagram/options.js";
+export type { DatagramDropReason, DatagramStatsSnapshot } from "./datagram/stats.js";
+
 export { defineHandler } from "./handler.js";
 export type { Connection, Handler, HandlerContext, HandlerExport, HandlerFactory } from "./handler.js";
 

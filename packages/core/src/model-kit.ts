@@ -40,3 +40,16 @@ export type { FlagSpec, FlagValue, PrivilegeArgs, ServerArgs } from "./cli/args.
 export { runServerCli, cliLogger } from "./cli/run.js";
 export type { RunningServer, ServerCli } from "./cli/run.js";
 export { loadPrivdrop, preparePrivilegeDrop } from "./cli/privileges.js";
+
+export { serveDatagrams, MAX_PENDING_DATAGRAMS, MAX_QUEUED_DATAGRAMS } from "./datagram/serve.js";
+export type { DatagramEnvironment, DatagramService } from "./datagram/serve.js";
+export { bindDatagramSocket, dgramHasReusePort, reusePortNodeVersions } from "./datagram/bind.js";
+export type { BindDatagramOptions } from "./datagram/bind.js";
+export { listenTransport } from "./datagram/listen-transport.js";
+export type { TransportListeners } from "./datagram/listen-transport.js";
+export { normalizeDatagramOptions, parseDatagramRate, MAX_UDP_PAYLOAD } from "./datagram/options.js";
+export type { NormalizedDatagramOptions } from "./datagram/options.js";
+export { DatagramStats, sumDatagramStats, datagramDropReasons } from "./datagram/stats.js";
+export { RateLimiter, isReflectionPort, reflectionPorts } from "./datagram/safety.js";
+export type { DatagramRate } from "./datagram/safety.js";
+export { transports } from "./datagram/contract.js";

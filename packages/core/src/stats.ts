@@ -2,6 +2,7 @@
  * Server counters, readable in process at any time.
  * @module
  */
+import { sumDatagramStats, type DatagramStatsSnapshot } from "./datagram/stats.js";
 
 /** A snapshot of a server's counters. */
 export interface StatsSnapshot {
@@ -25,6 +26,8 @@ export interface StatsSnapshot {
   timeouts: number;
   /** Bytes held now for clients that the kernel has not taken yet (sum over connections). */
   buffered: number;
+  /** The datagram counters, present when the server serves UDP (`transport` `udp` or `both`). */
+  datagram?: DatagramStatsSnapshot;
 }
 
 /** The counter names of {@link StatsSnapshot}, in a fixed order. */
@@ -55,5 +58,8 @@ export class ServerStats implements StatsSnapshot {
 export function sumStats(parts: readonly StatsSnapshot[]): StatsSnapshot {
   const total = new ServerStats();
   for (const part of parts) for (const key of statsKeys) total[key] += part[key];
-  return total.snapshot();
+  const out = total.snapshot();
+  const datagram = sumDatagramStats(parts.map((p) => p.datagram));
+  if (datagram !== undefined) out.datagram = datagram;
+  return out;
 }

@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.js";
+import { transports } from "../datagram/contract.js";
+import { parseDatagramRate, type DatagramOptions } from "../datagram/options.js";
 import type { LimitOptions, ListenOptions } from "../options.js";
 
 /**
@@ -39,7 +41,7 @@ export interface PrivilegeArgs {
 /** What {@link parseServerArgs} returns. */
 export interface ServerArgs {
   /** Listen and limit options, ready for a server constructor. */
-  options: ListenOptions & LimitOptions & { handler: string; logConnections: boolean };
+  options: ListenOptions & LimitOptions & DatagramOptions & { handler: string; logConnections: boolean };
   /** `--mode`, when the CLI has modes. */
   mode: string | undefined;
   /** `--user` / `--group` / `--umask`, when any was given. */
@@ -64,6 +66,10 @@ export const commonFlags: Readonly<Record<string, FlagSpec>> = {
   user: { kind: "string", value: "USER", description: "after binding, drop root privileges to USER (needs @echo/privdrop)" },
   group: { kind: "string", value: "GROUP", description: "group to drop to (default: nogroup, else nobody, else USER's group)" },
   umask: { kind: "string", value: "OCTAL", description: "umask after dropping (default 0007)" },
+  // Datagrams (UDP, RFC 862): the transport and its safety limits.
+  transport: { kind: "choice", choices: transports, default: "tcp", description: "tcp, udp, or both on the same port number (default tcp)" },
+  "max-datagram": { kind: "integer", min: 1, max: 65507, value: "BYTES", description: "larger datagrams are dropped and counted as truncated (default 65507)" },
+  "max-datagrams-per-address": { kind: "string", value: "N/SECONDS", description: "per-source UDP rate limit, e.g. 100/1 (default off)" },
   help: { kind: "boolean", description: "print this help" },
 };
 
@@ -145,6 +151,10 @@ export function parseServerArgs(
   assign("idleTimeout", int("idle-timeout"));
   assign("maxBuffered", int("max-buffered"));
   assign("closeTimeout", int("close-timeout"));
+  if (str("transport") !== "tcp") assign("transport", str("transport") as DatagramOptions["transport"]);
+  assign("maxDatagram", int("max-datagram"));
+  const rate = str("max-datagrams-per-address");
+  if (rate !== undefined) assign("maxDatagramsPerAddress", parseDatagramRate("--max-datagrams-per-address", rate));
   const extra: ServerArgs["extra"] = {};
   for (const name of Object.keys(config.extra ?? {})) extra[name] = values[name];
   return { options, mode, privileges, extra, help: values.help === true };

@@ -90,7 +90,7 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   try {
     const dropped = drop?.();
-    process.stdout.write(`${cli.name} listening on ${formatAddress(running.address)} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`);
+    process.stdout.write(`${cli.name} listening on ${formatAddress(running.address)} (model ${running.model}, handler ${args.options.handler}${args.options.transport ? `, transport ${args.options.transport}` : ""}, pid ${process.pid})\n`);
     if (dropped) process.stdout.write(`${cli.name}: ${dropped}\n`);
   } catch (error) {
     // Never serve with privileges we were asked to drop.

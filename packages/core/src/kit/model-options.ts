@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
+import { normalizeDatagramOptions, type DatagramOptions, type NormalizedDatagramOptions } from "../datagram/options.js";
 import type { HandlerExport } from "../handler.js";
 import {
   checkBoolean,
@@ -21,7 +22,7 @@ import {
 } from "../options.js";
 
 /** The options every model shares. A model's own options interface extends this one. */
-export interface ModelOptions extends ListenOptions, LimitOptions {
+export interface ModelOptions extends ListenOptions, LimitOptions, DatagramOptions {
   /** A built-in handler name, a module path or a `file:` URL (a handler object in-process only). */
   handler?: string | URL | HandlerExport;
   /** Passed to a handler factory as `context.options`. */
@@ -59,6 +60,8 @@ export interface NormalizedModelOptions<H = string | URL> {
   workerName: string;
   listen: NormalizedListenOptions;
   limits: NormalizedLimits;
+  /** `transport`, `maxDatagram`, `maxDatagramsPerAddress`. */
+  datagram: NormalizedDatagramOptions;
 }
 
 function describeType(value: unknown): string {
@@ -101,6 +104,7 @@ export function normalizeModelOptions<C extends HandlerCarrier>(
     workerName: o.workerName === undefined || config.workerName === undefined ? (config.workerName ?? "") : checkString("options.workerName", o.workerName),
     listen: normalizeListenOptions(o),
     limits: normalizeLimits(o),
+    datagram: normalizeDatagramOptions(o),
   };
 }
 
