@@ -49,7 +49,7 @@ export { listenTransport } from "./datagram/listen-transport.js";
 export type { TransportListeners } from "./datagram/listen-transport.js";
 export { normalizeDatagramOptions, parseDatagramRate, MAX_UDP_PAYLOAD } from "./datagram/options.js";
 export type { NormalizedDatagramOptions } from "./datagram/options.js";
-export { DatagramStats, sumDatagramStats, datagramDropReasons } from "./datagram/stats.js";
+export { DatagramStats, sumDatagramStats, datagramDropReasons, DATAGRAM_STATS_BYTES } from "./datagram/stats.js";
 export { RateLimiter, isReflectionPort, reflectionPorts } from "./datagram/safety.js";
 export type { DatagramRate } from "./datagram/safety.js";
 export { transports } from "./datagram/contract.js";

@@ -3,7 +3,7 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
+import { InvalidArgumentError, type DatagramOptions, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
 import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 
 /**
@@ -16,7 +16,7 @@ import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOp
 export type AcceptPath = "reusePort" | "shared";
 
 /** Options of {@link ThreadedServer}. */
-export interface ThreadedServerOptions extends ListenOptions, LimitOptions {
+export interface ThreadedServerOptions extends ListenOptions, LimitOptions, DatagramOptions {
   /** Worker threads serving connections, each with its own event loop. @default os.availableParallelism() */
   threads?: number;
   /**

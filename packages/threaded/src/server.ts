@@ -5,13 +5,16 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server } from "node:net";
-import { InvalidArgumentError, ListenError, ServerStateError, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import { DatagramUnsupportedError, InvalidArgumentError, ListenError, ServerStateError, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
+  dgramHasReusePort,
   listenServer,
+  reusePortNodeVersions,
   normalizeLimits,
   resolveHandler,
   serverAddress,
   sumStats,
+  type NormalizedDatagramOptions,
   type NormalizedLimits,
   type NormalizedListenOptions,
 } from "@echo/core/model-kit";
@@ -69,6 +72,7 @@ export class ThreadedServer extends EventEmitter {
   private readonly logger: Logger;
   private readonly logConnections: boolean;
   private readonly acceptOption: "auto" | AcceptPath;
+  private readonly datagram: NormalizedDatagramOptions;
   private readonly shared = new SharedArrayBuffer(SHARED_CELLS * Int32Array.BYTES_PER_ELEMENT);
   private readonly cells = new Int32Array(this.shared);
   private slots: (ServerThread | undefined)[] = [];
@@ -78,7 +82,7 @@ export class ThreadedServer extends EventEmitter {
   private source: NativeHandle | undefined;
   private boundAddress: ServerAddress | undefined;
   private path: AcceptPath | undefined;
-  private threadData: Omit<ThreadData, "name" | "stats" | "open"> | undefined;
+  private threadData: Omit<ThreadData, "name" | "stats" | "open" | "datagramStats"> | undefined;
   private state: State = "new";
   private starting: Promise<unknown> | undefined;
   private closing: Promise<void> | undefined;
@@ -101,6 +105,14 @@ export class ThreadedServer extends EventEmitter {
     this.logger = o.logger;
     this.logConnections = o.logConnections;
     this.acceptOption = o.accept;
+    this.datagram = o.datagram;
+    if (this.datagram.transport !== "tcp") {
+      // One SO_REUSEPORT datagram socket per thread: Node's dgram has reusePort from 22.12 / 23.1.
+      if (!dgramHasReusePort()) throw new DatagramUnsupportedError(`ThreadedServer with transport ${JSON.stringify(this.datagram.transport)}`, reusePortNodeVersions);
+      if (this.acceptOption === "shared") {
+        throw new InvalidArgumentError(`options.accept "shared" cannot be used with options.transport ${JSON.stringify(this.datagram.transport)}: UDP needs a reusePort socket per thread`);
+      }
+    }
   }
 
   /** How connections reach the threads; known once `listen()` has resolved. */
@@ -145,6 +157,7 @@ export class ThreadedServer extends EventEmitter {
       shared: this.shared,
       helperPath: helperPathFrom(import.meta.url),
       balance: this.path === "shared",
+      datagram: this.datagram,
     };
     if (this.path === "shared") await this.acquireSharedListener(this.threadData.helperPath);
     this.slots = Array.from({ length: this.threads }, (_, i) => this.spawn(i));
@@ -152,9 +165,10 @@ export class ThreadedServer extends EventEmitter {
     const threads = this.slots as ServerThread[];
     if (this.path === "reusePort") {
       // The first thread binds what was asked (port 0 picks one); the others join its port.
-      this.boundAddress = await threads[0]!.listen({ how: "reusePort", listen: this.listenOptions });
+      const how = this.datagram.transport === "udp" ? "datagram" : "reusePort";
+      this.boundAddress = await threads[0]!.listen({ how, listen: this.listenOptions });
       const listen = { ...this.listenOptions, port: this.port() };
-      await settleAll(threads.slice(1).map((t) => t.listen({ how: "reusePort", listen })));
+      await settleAll(threads.slice(1).map((t) => t.listen({ how, listen })));
     } else {
       await settleAll(threads.map((t) => t.listen(this.adoptHow())));
     }
@@ -163,6 +177,7 @@ export class ThreadedServer extends EventEmitter {
   }
 
   private async choosePath(): Promise<AcceptPath> {
+    if (this.datagram.transport !== "tcp") return "reusePort";
     const supported = await reusePortSupported();
     if (this.acceptOption === "reusePort" && !supported) {
       throw new ListenError("options.accept is \"reusePort\" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)");
@@ -202,7 +217,7 @@ export class ThreadedServer extends EventEmitter {
 
   private port(): number {
     const address = this.boundAddress;
-    if (address?.kind !== "tcp") throw new ServerStateError("the server is not listening");
+    if (address === undefined || address.kind === "unix") throw new ServerStateError("the server is not listening");
     return address.port;
   }
 
@@ -218,6 +233,7 @@ export class ThreadedServer extends EventEmitter {
     this.slots[thread.index] = undefined;
     // Its connections died with it: count them closed, free their maxConnections slots.
     const snapshot = thread.stats.snapshot();
+    if (this.datagram.transport !== "tcp") snapshot.datagram = { ...thread.datagramStats.snapshot(), queued: 0 };
     Atomics.sub(this.cells, SharedCell.ACTIVE, snapshot.active);
     snapshot.closed += snapshot.active;
     snapshot.active = 0;
@@ -251,7 +267,7 @@ export class ThreadedServer extends EventEmitter {
       } else {
         const listen = { ...this.listenOptions, port: this.port() };
         try {
-          await thread.listen({ how: "reusePort", listen });
+          await thread.listen({ how: this.datagram.transport === "udp" ? "datagram" : "reusePort", listen });
         } catch (error) {
           // After privileges were dropped, the kernel refuses a new socket in the group (a port
           // below 1024, or a different owner): share a live thread's socket instead.
@@ -279,14 +295,20 @@ export class ThreadedServer extends EventEmitter {
 
   /** The counters of the whole server now: every thread's, including threads that were replaced. */
   stats(): StatsSnapshot {
-    return sumStats([this.retired, ...this.slots.filter((t) => t !== undefined).map((t) => t.stats.snapshot())]);
+    return sumStats([this.retired, ...this.slots.filter((t) => t !== undefined).map((t) => this.threadSnapshot(t))]);
+  }
+
+  private threadSnapshot(thread: ServerThread): StatsSnapshot {
+    const snapshot = thread.stats.snapshot();
+    if (this.datagram.transport !== "tcp") snapshot.datagram = thread.datagramStats.snapshot();
+    return snapshot;
   }
 
   /** The counters of each thread serving now, in thread order. */
   threadStats(): ThreadStats[] {
     return this.slots
       .filter((t) => t !== undefined)
-      .map((t) => ({ name: t.name, threadId: t.worker.threadId, listening: t.listening, stats: t.stats.snapshot() }));
+      .map((t) => ({ name: t.name, threadId: t.worker.threadId, listening: t.listening, stats: this.threadSnapshot(t) }));
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { EchoError, HandlerLoadError, type ServerAddress } from "@echo/core";
-import { fromWire } from "@echo/core/model-kit";
+import { DatagramStats, DATAGRAM_STATS_BYTES, fromWire } from "@echo/core/model-kit";
 import { ThreadStartError } from "../errors.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedStats } from "./shared-stats.js";
@@ -21,6 +21,8 @@ export interface ThreadHooks {
 /** One serving thread, seen from the main thread. */
 export class ServerThread {
   readonly stats: SharedStats;
+  /** The thread's datagram counters, in shared memory. */
+  readonly datagramStats = new DatagramStats(new SharedArrayBuffer(DATAGRAM_STATS_BYTES));
   private readonly open = new Int32Array(new SharedArrayBuffer(4));
   private closeSent = false;
   readonly worker: Worker;
@@ -42,12 +44,12 @@ export class ServerThread {
     readonly index: number,
     readonly name: string,
     workerUrl: URL,
-    data: Omit<ThreadData, "name" | "stats" | "open">,
+    data: Omit<ThreadData, "name" | "stats" | "open" | "datagramStats">,
     private readonly hooks: ThreadHooks,
   ) {
     this.stats = new SharedStats();
     this.worker = new Worker(workerUrl, {
-      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer } satisfies ThreadData,
+      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer, datagramStats: this.datagramStats.buffer as SharedArrayBuffer } satisfies ThreadData,
       // Threads inherit the process's flags, but --input-type (from `node --input-type=module
       // -e …`) makes Node refuse a worker that is a file.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),

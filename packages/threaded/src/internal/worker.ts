@@ -3,10 +3,24 @@
  * and serves every connection it accepts with core's `serveSocket` on its own event loop.
  * @internal
  */
+import type { Socket as DatagramSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-import type { Handler, Logger } from "@echo/core";
-import { drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
+import type { Handler, Logger, ServerAddress } from "@echo/core";
+import {
+  bindDatagramSocket,
+  DatagramStats,
+  drainSockets,
+  loadHandler,
+  listenServer,
+  serveDatagrams,
+  serveSocket,
+  serverAddress,
+  toWire,
+  type DatagramService,
+  type Drain,
+  type ServerStats,
+} from "@echo/core/model-kit";
 import { duplicateListener, type NativeHandle } from "./listener.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedCell, SharedStats } from "./shared-stats.js";
@@ -31,6 +45,8 @@ const POLL_MS = 1;
 const QUIET_STOP_MS = 1_000;
 const connections = new Set<Socket>();
 let server: Server | undefined;
+let datagramSocket: DatagramSocket | undefined;
+let datagrams: DatagramService | undefined;
 let closing = false;
 let drain: Drain | undefined;
 let gauge: NodeJS.Timeout | undefined;
@@ -141,7 +157,30 @@ function listenOnHandle(srv: Server, handle: NativeHandle, backlog: number): Pro
   });
 }
 
+/** Binds this thread's own datagram socket (SO_REUSEPORT) on `port` and serves it. */
+async function listenDatagrams(handler: Handler, listen: ListenHow & { how: "reusePort" | "datagram" }, port: number): Promise<void> {
+  const socket = await bindDatagramSocket({ ...listen.listen, port }, { reusePort: true });
+  datagramSocket = socket;
+  datagrams = serveDatagrams(socket, {
+    handler: handler as Required<Pick<Handler, "onDatagram">>,
+    options: data.datagram,
+    stats: new DatagramStats(data.datagramStats),
+    worker: data.name,
+    model: "async",
+    logger,
+    logDatagrams: data.logConnections,
+  });
+}
+
+/** The address to report: TCP when a listener exists, else the datagram socket's. */
+function boundAddress(): ServerAddress {
+  if (server) return serverAddress(server);
+  const raw = datagramSocket!.address();
+  return { kind: "udp", host: raw.address, port: raw.port, family: raw.family === "IPv6" ? "IPv6" : "IPv4" };
+}
+
 async function listen(handler: Handler, how: ListenHow): Promise<void> {
+  if (how.how === "datagram") return listenDatagrams(handler, how, how.listen.port);
   const srv = createServer({ allowHalfOpen: true });
   srv.on("connection", (socket: Socket) => admit(handler, socket));
   server = srv;
@@ -163,6 +202,15 @@ async function listen(handler: Handler, how: ListenHow): Promise<void> {
     }
   }
   srv.on("error", (error) => logger.error(`[echo] ${data.name}: listener error: ${error.message}`));
+  if (data.datagram.transport === "both" && how.how === "reusePort") {
+    try {
+      await listenDatagrams(handler, how, serverAddress(srv).kind === "tcp" ? (serverAddress(srv) as { port: number }).port : how.listen.port);
+    } catch (error) {
+      srv.close();
+      server = undefined;
+      throw error;
+    }
+  }
 }
 
 /** Closes our listener (the descriptor is closed synchronously) and tells a waiting main thread. */
@@ -175,17 +223,18 @@ function stopAccepting(): void {
 function close(timeout: number): void {
   closing = true;
   stopAccepting();
+  const datagramsClosed = datagrams?.close(timeout) ?? Promise.resolve();
   drain = drainSockets(connections, {
     timeout,
     onTimeout: (error) => logger.error(`[echo] ${data.name}: ${error.message}`),
-    onDrained: () => post({ type: "closed" }),
+    onDrained: () => void datagramsClosed.then(() => post({ type: "closed" })),
   });
 }
 
 async function main(): Promise<void> {
   let handler: Handler;
   try {
-    handler = await loadHandler(data.handlerUrl, { worker: data.name, options: data.handlerOptions }, undefined, data.handlerLabel);
+    handler = await loadHandler(data.handlerUrl, { worker: data.name, options: data.handlerOptions, transport: data.datagram.transport }, undefined, data.handlerLabel);
   } catch (error) {
     post({ type: "loadError", error: toWire(error) });
     // Nothing else keeps this thread alive: it ends, and the main thread fails listen().
@@ -201,7 +250,7 @@ async function main(): Promise<void> {
             return;
           }
           Atomics.store(open, 0, 1);
-          post({ type: "listening", address: serverAddress(server!), fd: (server as unknown as { _handle: { fd: number } })._handle.fd });
+          post({ type: "listening", address: boundAddress(), fd: server ? (server as unknown as { _handle: { fd: number } })._handle.fd : -1 });
         },
         (error: unknown) => post({ type: "listenError", error: toWire(error) }),
       );
