@@ -8,7 +8,7 @@ import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { ServerStateError, type CloseOptions, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import { ServerStateError, type CloseOptions, type DatagramStatsSnapshot, type ServerAddress, type StatsSnapshot } from "@echo/core";
 import {
   ServerStats,
   fromWire,
@@ -19,6 +19,7 @@ import {
   serverAddress,
   statsKeys,
   sumStats,
+  sumDatagramStats,
 } from "@echo/core/model-kit";
 import { CrashLoopError, WorkerBootError } from "./errors.js";
 import { checkSchedule, setupCluster } from "./internal/cluster-setup.js";
@@ -103,6 +104,8 @@ export class PreforkServer extends EventEmitter {
   private handlerUrl = "";
   private serial = 0;
   private readonly retired = new ServerStats();
+  /** Datagram counters of exited workers (UDP transports). */
+  private retiredDatagrams: DatagramStatsSnapshot | undefined;
   private crashes: number[] = [];
   private respawnTimer: NodeJS.Timeout | undefined;
   private monitor: NodeJS.Timeout | undefined;
@@ -205,7 +208,9 @@ export class PreforkServer extends EventEmitter {
     const live = [...this.records.values()].filter((r) => r.everListened && r.state !== "exited");
     const fresh = await Promise.all(live.map((r) => this.queryStats(r)));
     const workers = live.map((r, i) => ({ ...this.info(r), stats: fresh[i]! }));
-    return { ...sumStats([this.retired.snapshot(), ...fresh]), workers };
+    const retired: StatsSnapshot = this.retired.snapshot();
+    if (this.retiredDatagrams) retired.datagram = this.retiredDatagrams;
+    return { ...sumStats([retired, ...fresh]), workers };
   }
 
   /**
@@ -307,7 +312,7 @@ export class PreforkServer extends EventEmitter {
     setupCluster(this.schedule, WORKER_ENTRY, this.o.execArgv);
     const serial = ++this.serial;
     const name = `Process-${serial}`;
-    if (!this.dealer && this.bound?.kind === "tcp" && !this.hasListenHolder()) {
+    if (!this.dealer && this.bound !== undefined && this.bound.kind !== "unix" && !this.hasListenHolder()) {
       // No worker holds cluster's shared handle: it is (or will be) closed, and a new one is
       // bound on the port we already own, not on a fresh port 0.
       this.keyPort = this.bound.port;
@@ -357,6 +362,7 @@ export class PreforkServer extends EventEmitter {
       maxRequests: this.o.maxRequests > 0 ? this.o.maxRequests + randomInt(0, this.o.maxRequestsJitter + 1) : 0,
       privileges: this.o.privileges,
       dealt: this.dealer ? this.bound : undefined,
+      datagram: this.o.datagram,
     };
     record.config = config;
     this.after(record, this.o.bootTimeout, () => {
@@ -398,7 +404,7 @@ export class PreforkServer extends EventEmitter {
       case "listening": {
         const address = message.address;
         if (this.bound === undefined) this.bound = address;
-        else if (address.kind === "tcp" && this.bound.kind === "tcp" && address.port !== this.bound.port) {
+        else if (address.kind !== "unix" && this.bound.kind !== "unix" && address.port !== this.bound.port) {
           // Raced with the last holder's exit and bound a fresh port: drop it and start over.
           this.o.logger.error(`[echo-prefork] ${record.name} bound port ${address.port} instead of ${this.bound.port}; replacing it`);
           record.bootError = new WorkerBootError(record.name, "bound another port");
@@ -443,6 +449,7 @@ export class PreforkServer extends EventEmitter {
     this.records.delete(record.serial);
     // Counters carry over; gauges (active, queued, buffered) of an exited worker are zero.
     for (const key of statsKeys) if (!GAUGES.has(key)) this.retired[key] += record.stats[key];
+    if (record.stats.datagram) this.retiredDatagrams = sumDatagramStats([this.retiredDatagrams, { ...record.stats.datagram, queued: 0 }]);
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     const bootError = record.bootError ?? new WorkerBootError(record.name, `exited before listening (${how})`);
     if (!record.everListened) record.rejectBoot(bootError);

@@ -1,7 +1,7 @@
 // The shared conformance suite. maxConnections is a per-worker limit in prefork (as gunicorn's
 // worker_connections); the suite's limit is the whole server's, so a start that sets it runs one
 // worker.
-import { conformanceSuite, type StartOptions } from "@echo/conformance";
+import { conformanceSuite, datagramSuite, type DatagramStartOptions, type StartOptions } from "@echo/conformance";
 import * as core from "@echo/core";
 import { PreforkServer, type Schedule } from "@echo/prefork";
 
@@ -28,3 +28,17 @@ function target(schedule: Schedule) {
 
 conformanceSuite(target("os"));
 conformanceSuite(target("round-robin"));
+
+// UDP: the workers share the master's datagram socket through cluster.
+datagramSuite({
+  name: "prefork os (2 workers)",
+  errors: core,
+  worker: /^Process-\d+$/,
+  workers: 2,
+  async start(options: DatagramStartOptions) {
+    const server = new PreforkServer({ schedule: "os", workers: 2, execArgv: [], host: "127.0.0.1", port: 0, logger: quiet, ...options });
+    const address = await server.listen();
+    if (address.kind === "unix") throw new Error("unexpected unix address");
+    return { address: { host: address.host, port: address.port }, stats: () => server.stats(), close: () => server.close() };
+  },
+});

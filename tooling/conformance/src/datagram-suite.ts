@@ -97,6 +97,9 @@ export function datagramSuite(target: DatagramTarget): void {
     it("serves the datagram forms of upper and whoami", async () => {
       const upper = await start({ handler: "upper", transport: "udp" });
       expect((await datagramRoundTrip(upper.address, "Hello, udp")).toString()).toBe("HELLO, UDP");
+      // One server at a time: cluster keys shared handles by address, so two prefork masters'
+      // port-0 sockets in one process would be the same socket.
+      await running.splice(0).map((server) => server.close())[0];
       const whoami = await start({ handler: "whoami", transport: "udp" });
       const reply = (await datagramRoundTrip(whoami.address, "hi")).toString();
       const [worker, rest] = reply.split(": ");

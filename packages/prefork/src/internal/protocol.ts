@@ -4,7 +4,7 @@
  * @internal
  */
 import type { LimitOptions, ServerAddress, StatsSnapshot } from "@echo/core";
-import type { WireError } from "@echo/core/model-kit";
+import type { NormalizedDatagramOptions, WireError } from "@echo/core/model-kit";
 import type { PrivilegeOptions } from "../options.js";
 
 /** What a worker needs to serve. */
@@ -25,6 +25,8 @@ export interface WorkerConfig {
   /** Connections after which the worker asks to be recycled; 0 = never. */
   maxRequests: number;
   privileges: PrivilegeOptions | undefined;
+  /** Transport and datagram limits (UDP goes through cluster's shared datagram handle). */
+  datagram: NormalizedDatagramOptions;
 }
 
 export type ToWorker =
