@@ -2,7 +2,7 @@
  * Options of {@link SelectorServer}: core's listen and limit options, plus the selector to use.
  * @module
  */
-import type { LimitOptions, ListenOptions, Logger } from "@echo/core";
+import { InvalidArgumentError, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
 import { checkBoolean, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 import { selectorKinds, type SelectorKind } from "./internal/protocol.js";
 
@@ -59,6 +59,12 @@ export function normalizeSelectorOptions(options: SelectorServerOptions = {}): N
   });
   const { raw, ...shared } = common;
   const o = raw as SelectorServerOptions;
+  if (shared.datagram.transport !== "tcp") {
+    // The native datagram path (recvmmsg/sendmmsg in the loop) is not built yet: refuse rather than serve TCP only.
+    throw new InvalidArgumentError(
+      `options.transport ${JSON.stringify(shared.datagram.transport)} is not supported by SelectorServer yet: serve UDP with core's EchoServer, PreforkServer or ThreadedServer`,
+    );
+  }
   return {
     ...shared,
     selector: o.selector === undefined ? "default" : checkOneOf("options.selector", o.selector, selectorKinds),
