@@ -12,6 +12,7 @@ import { connectSocket } from "./internal/connect.js";
 import { COUNTERS, Counter, LoadEngine, newHistogram, type EngineConfig, type EngineResult, type StopReason } from "./internal/engine.js";
 import { normalizeLoadOptions, split, type NormalizedLoadOptions } from "./internal/load-options.js";
 import type { WorkerInit, WorkerReply } from "./internal/load-worker.js";
+import { measureCost, type LoadCost, type ThreadCost } from "./load-cost.js";
 import type { ProxyHeaderOption } from "./proxy-header.js";
 import { formatTarget } from "./target.js";
 
@@ -107,6 +108,8 @@ export interface LoadResult {
   errorCodes: Record<string, number>;
   /** Round trips whose echo differed from the payload (plus unexpected extra bytes). */
   mismatches: number;
+  /** What the run cost the load generator itself (CPU per round trip, busy share per thread). */
+  cost: LoadCost;
 }
 
 /**
@@ -150,8 +153,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const stopProgress = startProgress(opts, options.onProgress, views);
   try {
-    const results = opts.threads === 1 ? [await runHere(configs[0] as EngineConfig, views[0] as Float64Array, payload, options.signal)] : await runInWorkers(configs, shared, payload, options.signal);
-    return summarize(opts, results);
+    const cost = measureCost();
+    const workers: ThreadCost[] = [];
+    const results =
+      opts.threads === 1
+        ? [await runHere(configs[0] as EngineConfig, views[0] as Float64Array, payload, options.signal)]
+        : await runInWorkers(configs, shared, payload, options.signal, workers);
+    const summary = summarize(opts, results);
+    return { ...summary, cost: cost.stop(summary.roundTrips, workers) };
   } finally {
     stopProgress();
   }
@@ -179,7 +188,7 @@ function workerUrl(): URL {
   throw new EchoClientError(ClientErrorCodes.WORKER, `cannot find load-worker.js next to ${fileURLToPath(import.meta.url)}: threads > 1 needs the built package`);
 }
 
-function runInWorkers(configs: EngineConfig[], shared: SharedArrayBuffer, payload: Buffer, signal: AbortSignal | undefined): Promise<EngineResult[]> {
+function runInWorkers(configs: EngineConfig[], shared: SharedArrayBuffer, payload: Buffer, signal: AbortSignal | undefined, busy: ThreadCost[]): Promise<EngineResult[]> {
   const url = workerUrl();
   return new Promise((resolve, reject) => {
     const results: EngineResult[] = [];
@@ -210,6 +219,7 @@ function runInWorkers(configs: EngineConfig[], shared: SharedArrayBuffer, payloa
           }
         } else {
           results.push({ ...message.result, histogram: hdr.decodeFromCompressedBase64(message.result.histogram) });
+          busy.push({ name: `worker-${workers.indexOf(worker) + 1}`, busy: Math.round(message.result.busy * 1000) / 1000 });
           if (results.length === workers.length) finish();
         }
       });
@@ -246,7 +256,7 @@ function startProgress(opts: NormalizedLoadOptions, onProgress: LoadOptions["onP
   return () => clearInterval(timer);
 }
 
-function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): LoadResult {
+function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): Omit<LoadResult, "cost"> {
   const total = new Array<number>(COUNTERS).fill(0);
   const errorCodes: Record<string, number> = {};
   const histogram: Histogram = results.length === 1 ? (results[0] as EngineResult).histogram : newHistogram();
