@@ -72,7 +72,7 @@ const HEADER = 8;
 function int(name: string, value: unknown, def: number, min: number, max: number): number {
   if (value === undefined) return def;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArg(`options.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw invalidArg(`options.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? typeof value}`);
   }
   return value;
 }

@@ -18,7 +18,7 @@ export interface DatagramRequestOptions {
 
 function checkInt(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArg(`options.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw invalidArg(`options.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? typeof value}`);
   }
   return value;
 }
