@@ -13,7 +13,6 @@ import { serveDatagrams, type DatagramService } from "./datagram/serve.js";
 import { DatagramStats } from "./datagram/stats.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
-import { listenServer } from "./internal/listen.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
 import { asyncModel } from "./models/async.js";

@@ -105,7 +105,7 @@ class Service implements DatagramService {
     const datagram = new ServedDatagram(this, rinfo.address, rinfo.port, rinfo.family === "IPv6" ? "IPv6" : "IPv4", this.env.worker);
     try {
       const result = this.env.handler.onDatagram(datagram, data);
-      if (result !== undefined && typeof (result as Promise<void>).then === "function") {
+      if (result !== undefined && typeof result.then === "function") {
         return Promise.resolve(result).then(undefined, (error: unknown) => this.failed(error, datagram));
       }
     } catch (error) {
