@@ -48,7 +48,9 @@ function tree(pid) {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       if (ppid === pid) out.push(...tree(Number(entry)));
-    } catch {}
+    } catch {
+      // the process ended meanwhile
+    }
   }
   return out;
 }
@@ -58,7 +60,9 @@ function cpuTicks(pids) {
     try {
       const f = readFileSync(`/proc/${pid}/stat`, "utf8").slice(readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" ");
       t += Number(f[11]) + Number(f[12]);
-    } catch {}
+    } catch {
+      // the process ended meanwhile
+    }
   }
   return t;
 }
