@@ -11,6 +11,7 @@ import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
 import { invalidArg } from "./errors.js";
 import { newHistogram } from "./internal/engine.js";
+import { summarizeLatency } from "./internal/latency.js";
 import type { LatencySummary } from "./load.js";
 import { measureCost, type LoadCost } from "./load-cost.js";
 
@@ -229,9 +230,6 @@ export async function runDatagramLoad(options: DatagramLoadOptions): Promise<Dat
   const spent = cost.stop(roundTrips);
   await Promise.all(flows.map((f) => new Promise<void>((resolve) => f.socket.close(() => resolve()))));
 
-  const empty = histogram.totalCount === 0;
-  const max = empty ? 0 : histogram.maxValue;
-  const atP = (p: number): number => (empty ? 0 : Math.min(histogram.getValueAtPercentile(p), max));
   const elapsed = elapsedMs / 1000;
   return {
     target: type === "udp6" ? `[${host}]:${port}/udp` : `${host}:${port}/udp`,
@@ -250,15 +248,7 @@ export async function runDatagramLoad(options: DatagramLoadOptions): Promise<Dat
     late,
     errors,
     errorCodes,
-    latency: {
-      min: empty ? 0 : histogram.minNonZeroValue,
-      mean: empty ? 0 : Math.round(histogram.mean * 10) / 10,
-      p50: atP(50),
-      p90: atP(90),
-      p99: atP(99),
-      p999: atP(99.9),
-      max,
-    },
+    latency: summarizeLatency(histogram),
     cost: spent,
   };
 }

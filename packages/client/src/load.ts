@@ -10,6 +10,7 @@ import hdr, { type Histogram } from "hdr-histogram-js";
 import { ClientErrorCodes, EchoClientError } from "./errors.js";
 import { connectSocket } from "./internal/connect.js";
 import { COUNTERS, Counter, LoadEngine, newHistogram, type EngineConfig, type EngineResult, type StopReason } from "./internal/engine.js";
+import { summarizeLatency } from "./internal/latency.js";
 import { normalizeLoadOptions, split, type NormalizedLoadOptions } from "./internal/load-options.js";
 import type { WorkerInit, WorkerReply } from "./internal/load-worker.js";
 import { measureCost, type LoadCost, type ThreadCost } from "./load-cost.js";
@@ -272,11 +273,6 @@ function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): Omit<L
   const elapsed = elapsedMs / 1000;
   const roundTrips = total[Counter.roundTrips] as number;
   const bytesReceived = total[Counter.bytesReceived] as number;
-  const empty = histogram.totalCount === 0;
-  const max = empty ? 0 : histogram.maxValue;
-  // A percentile is reported as the top of its histogram bucket, which may lie above the largest
-  // value recorded: clamp, so p50 <= p90 <= p99 <= p99.9 <= max always holds.
-  const at = (p: number): number => (empty ? 0 : Math.min(histogram.getValueAtPercentile(p), max));
   return {
     target: formatTarget(opts.target),
     connections: opts.connections,
@@ -292,15 +288,7 @@ function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): Omit<L
     bytesSent: total[Counter.bytesSent] as number,
     bytesReceived,
     connects: total[Counter.connects] as number,
-    latency: {
-      min: empty ? 0 : histogram.minNonZeroValue,
-      mean: empty ? 0 : Math.round(histogram.mean * 10) / 10,
-      p50: at(50),
-      p90: at(90),
-      p99: at(99),
-      p999: at(99.9),
-      max,
-    },
+    latency: summarizeLatency(histogram),
     errors: total[Counter.errors] as number,
     errorCodes,
     mismatches: total[Counter.mismatches] as number,
