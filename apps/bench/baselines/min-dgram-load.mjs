@@ -21,7 +21,8 @@ for (let i = 0; i < flows; i++) {
     socket.send(out, port, "127.0.0.1");
   };
   socket.on("message", (reply) => {
-    if (reply.length !== size || reply.readUInt32BE(4) !== seq || template.compare(reply, 8, size, 8, size) !== 0) mismatches++;
+    if (reply.length !== size || reply.readUInt32BE(4) !== seq || template.compare(reply, 8, size, 8, size) !== 0)
+      mismatches++;
     else trips++;
     if (running) send();
   });
@@ -34,6 +35,8 @@ setTimeout(() => {
   running = false;
   const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - t0) / 1000;
-  process.stdout.write(`${JSON.stringify({ roundTrips: trips, rps: trips / elapsed, mismatches, cpuPerRoundTripUs: (cpu.user + cpu.system) / trips })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ roundTrips: trips, rps: trips / elapsed, mismatches, cpuPerRoundTripUs: (cpu.user + cpu.system) / trips })}\n`,
+  );
   for (const s of sockets) s.close();
 }, seconds * 1000);

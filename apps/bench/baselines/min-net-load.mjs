@@ -31,6 +31,8 @@ setTimeout(() => {
   running = false;
   const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - t0) / 1000;
-  process.stdout.write(`${JSON.stringify({ roundTrips: trips, rps: trips / elapsed, mismatches, cpuPerRoundTripUs: (cpu.user + cpu.system) / trips })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ roundTrips: trips, rps: trips / elapsed, mismatches, cpuPerRoundTripUs: (cpu.user + cpu.system) / trips })}\n`,
+  );
   for (const s of sockets) s.destroy();
 }, seconds * 1000);

@@ -73,7 +73,9 @@ const HEADER = 8;
 function int(name: string, value: unknown, def: number, min: number, max: number): number {
   if (value === undefined) return def;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArg(`options.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? typeof value}`);
+    throw invalidArg(
+      `options.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? typeof value}`,
+    );
   }
   return value;
 }
@@ -95,7 +97,8 @@ interface Flow {
  */
 export async function runDatagramLoad(options: DatagramLoadOptions): Promise<DatagramLoadResult> {
   const host = options.host ?? "127.0.0.1";
-  if (typeof host !== "string" || isIP(host) === 0) throw invalidArg(`options.host must be an IP address for UDP, got ${JSON.stringify(host)}`);
+  if (typeof host !== "string" || isIP(host) === 0)
+    throw invalidArg(`options.host must be an IP address for UDP, got ${JSON.stringify(host)}`);
   const port = int("port", options.port, -1, 1, 65535);
   if (port < 0) throw invalidArg("options.port is required");
   const flowsN = int("flows", options.flows, 50, 1, 4096);
@@ -103,8 +106,13 @@ export async function runDatagramLoad(options: DatagramLoadOptions): Promise<Dat
   const size = int("size", options.size, 64, HEADER, 65_507);
   const count = options.count === undefined ? Infinity : int("count", options.count, 0, 1, Number.MAX_SAFE_INTEGER);
   const durationDefault = options.count === undefined ? 10 : 600;
-  if (options.duration !== undefined && (typeof options.duration !== "number" || !(options.duration > 0) || options.duration > 600)) {
-    throw invalidArg(`options.duration must be a number of seconds above 0 and at most 600, got ${String(options.duration)}`);
+  if (
+    options.duration !== undefined &&
+    (typeof options.duration !== "number" || !(options.duration > 0) || options.duration > 600)
+  ) {
+    throw invalidArg(
+      `options.duration must be a number of seconds above 0 and at most 600, got ${String(options.duration)}`,
+    );
   }
   const duration = options.duration ?? durationDefault;
   const lossTimeout = int("lossTimeout", options.lossTimeout, 1000, 1, 60_000);
@@ -207,18 +215,21 @@ export async function runDatagramLoad(options: DatagramLoadOptions): Promise<Dat
   options.signal?.addEventListener("abort", onAbort);
   if (options.signal?.aborted) stop("aborted");
   // Loss: a datagram without reply after lossTimeout is counted lost and its slot refilled.
-  const sweep = setInterval(() => {
-    const limit = performance.now() - lossTimeout;
-    for (const flow of flows) {
-      for (const [seq, at] of flow.inflight) {
-        if (at > limit) continue;
-        flow.inflight.delete(seq);
-        lost++;
-        issue(flow);
+  const sweep = setInterval(
+    () => {
+      const limit = performance.now() - lossTimeout;
+      for (const flow of flows) {
+        for (const [seq, at] of flow.inflight) {
+          if (at > limit) continue;
+          flow.inflight.delete(seq);
+          lost++;
+          issue(flow);
+        }
       }
-    }
-    maybeDone();
-  }, Math.max(5, Math.min(250, lossTimeout / 4)));
+      maybeDone();
+    },
+    Math.max(5, Math.min(250, lossTimeout / 4)),
+  );
   for (const flow of flows) for (let w = 0; w < windowN; w++) issue(flow);
   maybeDone();
   // After the run: at most lossTimeout more for the last replies.

@@ -37,7 +37,10 @@ export function formatLoadReport(result: LoadResult): string {
 function costLines(cost: LoadCost, udp: boolean): string[] {
   const threads = cost.threads.map((t) => `${t.name} ${Math.round(t.busy * 100)}%`).join(", ");
   const warning = saturationWarning(cost, udp);
-  return [`  load generator: ${dec.format(cost.cpuPerRoundTripUs)} µs CPU per round trip, busy ${threads}`, ...(warning ? [`  ${warning}`] : [])];
+  return [
+    `  load generator: ${dec.format(cost.cpuPerRoundTripUs)} µs CPU per round trip, busy ${threads}`,
+    ...(warning ? [`  ${warning}`] : []),
+  ];
 }
 
 /** The multi-line report `echo-load --udp` prints without `--json`. */

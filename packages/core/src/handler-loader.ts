@@ -65,7 +65,10 @@ export function assertHandler(value: unknown, label: string, transport: Transpor
     throw new HandlerLoadError(label, "the module's handler has no onData(conn, data) function");
   }
   if (transport !== "tcp" && typeof h.onDatagram !== "function") {
-    throw new HandlerLoadError(label, `the module's handler has no onDatagram(datagram, data) function, needed for transport ${transport}`);
+    throw new HandlerLoadError(
+      label,
+      `the module's handler has no onDatagram(datagram, data) function, needed for transport ${transport}`,
+    );
   }
   for (const key of ["onConnection", "onEnd", "onDrain", "onClose", "onDatagram"] as const) {
     const cb = (value as unknown as Record<string, unknown>)[key];
@@ -81,13 +84,19 @@ export function assertHandler(value: unknown, label: string, transport: Transpor
  * Builds a handler from an export: calls a factory with `context`, or checks an object.
  * @throws {HandlerLoadError} the export is not a handler, or the factory threw.
  */
-export async function instantiateHandler(exported: HandlerExport, context: HandlerContext, label: string): Promise<Handler> {
+export async function instantiateHandler(
+  exported: HandlerExport,
+  context: HandlerContext,
+  label: string,
+): Promise<Handler> {
   if (typeof exported === "function") {
     let built: unknown;
     try {
       built = await exported(context);
     } catch (error) {
-      throw new HandlerLoadError(label, `the handler factory threw: ${(error as Error)?.message ?? error}`, { cause: error });
+      throw new HandlerLoadError(label, `the handler factory threw: ${(error as Error)?.message ?? error}`, {
+        cause: error,
+      });
     }
     return assertHandler(built, label, context.transport);
   }
@@ -104,13 +113,20 @@ export async function instantiateHandler(exported: HandlerExport, context: Handl
  *   `file:` URL {@link resolveHandler} made of it). @default String(specifier)
  * @throws {HandlerLoadError} not found, failed to import, or exports no handler.
  */
-export async function loadHandler(specifier: string | URL, context: HandlerContext, cwd?: string, label: string = String(specifier)): Promise<Handler> {
+export async function loadHandler(
+  specifier: string | URL,
+  context: HandlerContext,
+  cwd?: string,
+  label: string = String(specifier),
+): Promise<Handler> {
   const url = resolveHandler(specifier, cwd);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new HandlerLoadError(label, `importing ${url} failed: ${(error as Error)?.message ?? error}`, { cause: error });
+    throw new HandlerLoadError(label, `importing ${url} failed: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
   }
   const exported = (mod.default ?? mod.handler) as HandlerExport | undefined;
   if (exported === undefined) {

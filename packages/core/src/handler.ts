@@ -68,7 +68,9 @@ export interface HandlerContext {
 }
 
 /** A function that builds a handler; called once per thread or process that serves. */
-export type HandlerFactory = (context: HandlerContext) => Handler | DatagramHandler | Promise<Handler | DatagramHandler>;
+export type HandlerFactory = (
+  context: HandlerContext,
+) => Handler | DatagramHandler | Promise<Handler | DatagramHandler>;
 
 /**
  * The shape of a handler module: its default export (or a named export `handler`) is a

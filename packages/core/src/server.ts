@@ -103,7 +103,9 @@ export class EchoServer extends EventEmitter {
     this.limits = this.options.limits;
     this.transport = this.options.datagram.transport;
     if (this.transport !== "tcp" && this.model === "once") {
-      throw new InvalidArgumentError(`options.model "once" serves one connection: it cannot be used with options.transport ${JSON.stringify(this.transport)}`);
+      throw new InvalidArgumentError(
+        `options.model "once" serves one connection: it cannot be used with options.transport ${JSON.stringify(this.transport)}`,
+      );
     }
   }
 
@@ -115,13 +117,21 @@ export class EchoServer extends EventEmitter {
   async listen(): Promise<ServerAddress> {
     if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
     this.state = "listening";
-    const context = { worker: this.options.workerName, options: this.options.handlerOptions, transport: this.transport };
+    const context = {
+      worker: this.options.workerName,
+      options: this.options.handlerOptions,
+      transport: this.transport,
+    };
     try {
       const spec = this.options.handler;
       this.handler =
         typeof spec === "string" || spec instanceof URL
           ? await loadHandler(spec, context)
-          : await instantiateHandler(spec, context, spec && "name" in spec && typeof spec.name === "string" ? spec.name : "handler");
+          : await instantiateHandler(
+              spec,
+              context,
+              spec && "name" in spec && typeof spec.name === "string" ? spec.name : "handler",
+            );
       this.modelImpl = this.createModel();
       const server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.modelImpl.pauseOnConnect });
       server.on("connection", (socket) => this.modelImpl!.admit(socket));
@@ -169,12 +179,18 @@ export class EchoServer extends EventEmitter {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     this.state = "closing";
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`) });
+      this.drain = drainSockets(this.connections, {
+        timeout,
+        onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`),
+      });
       await Promise.all([this.connections.size > 0 ? this.drain.done : undefined, this.datagrams?.close(timeout)]);
       this.state = "closed";
       this.emit("close");

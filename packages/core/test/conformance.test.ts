@@ -34,7 +34,11 @@ function datagramTarget(model: "async" | "iterative") {
       const server = new EchoServer({ model, host: "127.0.0.1", port: 0, logger: quiet, ...options });
       const address = await server.listen();
       if (address.kind === "unix") throw new Error("unexpected unix address");
-      return { address: { host: address.host, port: address.port }, stats: () => server.stats(), close: () => server.close() };
+      return {
+        address: { host: address.host, port: address.port },
+        stats: () => server.stats(),
+        close: () => server.close(),
+      };
     },
   };
 }

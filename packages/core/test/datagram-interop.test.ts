@@ -17,7 +17,8 @@ const { found, missing } = ensureDebianPackages([
   { command: "socat", package: "socat" },
   { command: "xinetd", package: "xinetd" },
 ]);
-for (const tool of missing) console.error(`[echo] ${tool.command} stays missing: ${tool.reason}; its interop test is skipped`);
+for (const tool of missing)
+  console.error(`[echo] ${tool.command} stays missing: ${tool.reason}; its interop test is skipped`);
 const python = spawnSync("python3", ["-c", "print(1)"]).status === 0 ? "python3" : undefined;
 
 const quiet = { info: () => {}, error: () => {} };
@@ -34,7 +35,11 @@ async function udpServer(handler = "echo"): Promise<number> {
   return address.port;
 }
 
-function runProcess(command: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runProcess(
+  command: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -81,7 +86,8 @@ describe("UDP interop", () => {
     const port = await udpServer();
     let reply = "";
     // UDP may lose a datagram on a loaded machine: a few tries, each bounded by socat's -t.
-    for (let i = 0; i < 5 && reply === ""; i++) reply = (await runProcess(found.socat!, ["-t", "1", "-", `UDP4:127.0.0.1:${port}`], "ping over socat\n")).stdout;
+    for (let i = 0; i < 5 && reply === ""; i++)
+      reply = (await runProcess(found.socat!, ["-t", "1", "-", `UDP4:127.0.0.1:${port}`], "ping over socat\n")).stdout;
     expect(reply).toBe("ping over socat\n");
   });
 

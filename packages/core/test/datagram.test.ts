@@ -3,7 +3,15 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { EchoServer, type Datagram } from "@echo/core";
-import { RateLimiter, isReflectionPort, normalizeModelOptions, parseServerArgs, sumStats, ServerStats, DatagramStats } from "@echo/core/model-kit";
+import {
+  RateLimiter,
+  isReflectionPort,
+  normalizeModelOptions,
+  parseServerArgs,
+  sumStats,
+  ServerStats,
+  DatagramStats,
+} from "@echo/core/model-kit";
 import { datagramRoundTrip, openPeer } from "@echo/conformance";
 
 const run = promisify(execFile);
@@ -17,35 +25,67 @@ afterEach(async () => {
 describe("datagram options, validated once in the kit", () => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ transport: "sctp" }, /options\.transport must be one of "tcp", "udp", "both", got "sctp"/],
-    [{ transport: "udp", path: "/tmp/x.sock" }, /options\.transport "udp" serves UDP on host and port: it cannot be used with options\.path/],
+    [
+      { transport: "udp", path: "/tmp/x.sock" },
+      /options\.transport "udp" serves UDP on host and port: it cannot be used with options\.path/,
+    ],
     [{ maxDatagram: 0 }, /options\.maxDatagram must be an integer between 1 and 65507, got 0/],
     [{ maxDatagram: 65_508 }, /options\.maxDatagram must be an integer between 1 and 65507/],
     [{ maxDatagramsPerAddress: "10" }, /options\.maxDatagramsPerAddress must be N\/SECONDS/],
     [{ maxDatagramsPerAddress: "0/1" }, /options\.maxDatagramsPerAddress must be N\/SECONDS with N >= 1/],
-    [{ maxDatagramsPerAddress: { count: 1, seconds: 0 } }, /options\.maxDatagramsPerAddress\.seconds must be an integer/],
+    [
+      { maxDatagramsPerAddress: { count: 1, seconds: 0 } },
+      /options\.maxDatagramsPerAddress\.seconds must be an integer/,
+    ],
   ];
   for (const [options, message] of cases) {
     it(`rejects ${JSON.stringify(options)}`, () => {
-      expect(() => normalizeModelOptions(options, { carrier: { kind: "in-process" } })).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }));
+      expect(() => normalizeModelOptions(options, { carrier: { kind: "in-process" } })).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }),
+      );
     });
   }
 
   it("defaults: tcp, 65507 bytes, no rate limit", () => {
-    expect(normalizeModelOptions({}, { carrier: { kind: "in-process" } }).datagram).toEqual({ transport: "tcp", maxDatagram: 65_507, maxDatagramsPerAddress: undefined });
-    expect(normalizeModelOptions({ maxDatagramsPerAddress: "100/2" }, { carrier: { kind: "in-process" } }).datagram.maxDatagramsPerAddress).toEqual({ count: 100, seconds: 2 });
+    expect(normalizeModelOptions({}, { carrier: { kind: "in-process" } }).datagram).toEqual({
+      transport: "tcp",
+      maxDatagram: 65_507,
+      maxDatagramsPerAddress: undefined,
+    });
+    expect(
+      normalizeModelOptions({ maxDatagramsPerAddress: "100/2" }, { carrier: { kind: "in-process" } }).datagram
+        .maxDatagramsPerAddress,
+    ).toEqual({ count: 100, seconds: 2 });
   });
 
   it("the model once cannot serve UDP", () => {
-    expect(() => new EchoServer({ model: "once", transport: "udp" })).toThrow(/options\.model "once" serves one connection/);
+    expect(() => new EchoServer({ model: "once", transport: "udp" })).toThrow(
+      /options\.model "once" serves one connection/,
+    );
   });
 
   it("the CLI flags parse into the same options", () => {
-    const args = parseServerArgs(["--transport", "both", "--max-datagram", "512", "--max-datagrams-per-address", "5/1"]);
-    expect(args.options).toMatchObject({ transport: "both", maxDatagram: 512, maxDatagramsPerAddress: { count: 5, seconds: 1 } });
+    const args = parseServerArgs([
+      "--transport",
+      "both",
+      "--max-datagram",
+      "512",
+      "--max-datagrams-per-address",
+      "5/1",
+    ]);
+    expect(args.options).toMatchObject({
+      transport: "both",
+      maxDatagram: 512,
+      maxDatagramsPerAddress: { count: 5, seconds: 1 },
+    });
     expect(parseServerArgs([]).options.transport).toBeUndefined();
     expect(() => parseServerArgs(["--transport", "udp6"])).toThrow(/--transport must be one of tcp, udp, both/);
-    expect(() => parseServerArgs(["--max-datagram", "70000"])).toThrow(/--max-datagram must be an integer from 1 to 65507/);
-    expect(() => parseServerArgs(["--max-datagrams-per-address", "lots"])).toThrow(/--max-datagrams-per-address must be N\/SECONDS/);
+    expect(() => parseServerArgs(["--max-datagram", "70000"])).toThrow(
+      /--max-datagram must be an integer from 1 to 65507/,
+    );
+    expect(() => parseServerArgs(["--max-datagrams-per-address", "lots"])).toThrow(
+      /--max-datagrams-per-address must be N\/SECONDS/,
+    );
   });
 
   it("echo-server exits 2 on a bad --transport", async () => {
@@ -63,7 +103,12 @@ describe("datagram safety building blocks", () => {
   it("the rate limiter allows N per window per address, and its table stays bounded", () => {
     let now = 0;
     const limiter = new RateLimiter({ count: 2, seconds: 1 }, 100, () => now);
-    expect([limiter.allow("a"), limiter.allow("a"), limiter.allow("a"), limiter.allow("b")]).toEqual([true, true, false, true]);
+    expect([limiter.allow("a"), limiter.allow("a"), limiter.allow("a"), limiter.allow("b")]).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
     now = 1000;
     expect(limiter.allow("a")).toBe(true);
     for (let i = 0; i < 10_000; i++) limiter.allow(`10.0.${i >> 8}.${i & 255}`);
@@ -83,7 +128,9 @@ describe("datagram safety building blocks", () => {
 });
 
 describe("core's datagram models", () => {
-  async function listen(options: ConstructorParameters<typeof EchoServer>[0]): Promise<{ server: EchoServer; address: { host: string; port: number } }> {
+  async function listen(
+    options: ConstructorParameters<typeof EchoServer>[0],
+  ): Promise<{ server: EchoServer; address: { host: string; port: number } }> {
     const server = new EchoServer({ logger: quiet, ...options });
     servers.push(server);
     const a = await server.listen();
@@ -127,7 +174,16 @@ describe("core's datagram models", () => {
 
   it("a handler's datagram gives the source and the worker name", async () => {
     let seen: Datagram | undefined;
-    const { address } = await listen({ transport: "udp", workerName: "W-1", handler: { onDatagram: (d: Datagram) => { seen = d; d.reply("ok"); } } });
+    const { address } = await listen({
+      transport: "udp",
+      workerName: "W-1",
+      handler: {
+        onDatagram: (d: Datagram) => {
+          seen = d;
+          d.reply("ok");
+        },
+      },
+    });
     const peer = await openPeer();
     try {
       expect((await datagramRoundTrip(address, "x", { peer })).toString()).toBe("ok");

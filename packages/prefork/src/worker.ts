@@ -102,7 +102,9 @@ async function start(config: WorkerConfig): Promise<void> {
         workerName: config.name,
         transport: config.datagram.transport,
         maxDatagram: config.datagram.maxDatagram,
-        ...(config.datagram.maxDatagramsPerAddress ? { maxDatagramsPerAddress: config.datagram.maxDatagramsPerAddress } : {}),
+        ...(config.datagram.maxDatagramsPerAddress
+          ? { maxDatagramsPerAddress: config.datagram.maxDatagramsPerAddress }
+          : {}),
       });
       // Listen errors reach listen()'s promise; this keeps EchoServer from rethrowing them
       // as an uncaught 'error' event.
@@ -140,7 +142,8 @@ process.on("message", (message: unknown, handle: unknown) => {
   } else if (m.type === "start") void start(m.config);
   else if (m.type === "stop") stop(m.timeout);
   else if (m.type === "bye") bye?.();
-  else if (m.type === "stats") send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats() });
+  else if (m.type === "stats")
+    send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats() });
 });
 
 // Messages that arrive before a listener exists are dropped: ask for the configuration now.

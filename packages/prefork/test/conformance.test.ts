@@ -15,7 +15,15 @@ function target(schedule: Schedule) {
     worker: /^Process-\d+$/,
     async start(options: StartOptions) {
       const workers = options.maxConnections === undefined ? 2 : 1;
-      const server = new PreforkServer({ schedule, workers, execArgv: [], host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const server = new PreforkServer({
+        schedule,
+        workers,
+        execArgv: [],
+        host: "127.0.0.1",
+        port: 0,
+        logger: quiet,
+        ...options,
+      });
       const address = await server.listen();
       return {
         address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },
@@ -36,9 +44,21 @@ datagramSuite({
   worker: /^Process-\d+$/,
   workers: 2,
   async start(options: DatagramStartOptions) {
-    const server = new PreforkServer({ schedule: "os", workers: 2, execArgv: [], host: "127.0.0.1", port: 0, logger: quiet, ...options });
+    const server = new PreforkServer({
+      schedule: "os",
+      workers: 2,
+      execArgv: [],
+      host: "127.0.0.1",
+      port: 0,
+      logger: quiet,
+      ...options,
+    });
     const address = await server.listen();
     if (address.kind === "unix") throw new Error("unexpected unix address");
-    return { address: { host: address.host, port: address.port }, stats: () => server.stats(), close: () => server.close() };
+    return {
+      address: { host: address.host, port: address.port },
+      stats: () => server.stats(),
+      close: () => server.close(),
+    };
   },
 });

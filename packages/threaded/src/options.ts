@@ -3,7 +3,13 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { InvalidArgumentError, type DatagramOptions, type LimitOptions, type ListenOptions, type Logger } from "@echo/core";
+import {
+  InvalidArgumentError,
+  type DatagramOptions,
+  type LimitOptions,
+  type ListenOptions,
+  type Logger,
+} from "@echo/core";
 import { checkInteger, checkOneOf, normalizeModelOptions, type NormalizedModelOptions } from "@echo/core/model-kit";
 
 /**
@@ -54,16 +60,24 @@ export const MAX_THREADS = 1024;
  * @internal
  */
 export function normalizeThreadedOptions(options: ThreadedServerOptions | undefined): NormalizedThreadedOptions {
-  const common = normalizeModelOptions(options, { carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" } });
+  const common = normalizeModelOptions(options, {
+    carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" },
+  });
   const { raw, ...shared } = common;
   const o = raw as ThreadedServerOptions;
-  const threads = o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
+  const threads =
+    o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
   if (common.listen.path !== undefined) {
-    throw new InvalidArgumentError("options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)");
+    throw new InvalidArgumentError(
+      "options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)",
+    );
   }
   return {
     ...shared,
     threads,
-    accept: o.accept === undefined ? "auto" : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
+    accept:
+      o.accept === undefined
+        ? "auto"
+        : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
   };
 }

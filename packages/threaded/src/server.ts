@@ -5,7 +5,15 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server } from "node:net";
-import { DatagramUnsupportedError, InvalidArgumentError, ListenError, ServerStateError, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import {
+  DatagramUnsupportedError,
+  InvalidArgumentError,
+  ListenError,
+  ServerStateError,
+  type Logger,
+  type ServerAddress,
+  type StatsSnapshot,
+} from "@echo/core";
 import {
   dgramHasReusePort,
   listenServer,
@@ -108,9 +116,15 @@ export class ThreadedServer extends EventEmitter {
     this.datagram = o.datagram;
     if (this.datagram.transport !== "tcp") {
       // One SO_REUSEPORT datagram socket per thread: Node's dgram has reusePort from 22.12 / 23.1.
-      if (!dgramHasReusePort()) throw new DatagramUnsupportedError(`ThreadedServer with transport ${JSON.stringify(this.datagram.transport)}`, reusePortNodeVersions);
+      if (!dgramHasReusePort())
+        throw new DatagramUnsupportedError(
+          `ThreadedServer with transport ${JSON.stringify(this.datagram.transport)}`,
+          reusePortNodeVersions,
+        );
       if (this.acceptOption === "shared") {
-        throw new InvalidArgumentError(`options.accept "shared" cannot be used with options.transport ${JSON.stringify(this.datagram.transport)}: UDP needs a reusePort socket per thread`);
+        throw new InvalidArgumentError(
+          `options.accept "shared" cannot be used with options.transport ${JSON.stringify(this.datagram.transport)}: UDP needs a reusePort socket per thread`,
+        );
       }
     }
   }
@@ -180,7 +194,9 @@ export class ThreadedServer extends EventEmitter {
     if (this.datagram.transport !== "tcp") return "reusePort";
     const supported = await reusePortSupported();
     if (this.acceptOption === "reusePort" && !supported) {
-      throw new ListenError("options.accept is \"reusePort\" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)");
+      throw new ListenError(
+        'options.accept is "reusePort" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)',
+      );
     }
     if (this.acceptOption !== "auto") return this.acceptOption;
     return supported ? "reusePort" : "shared";
@@ -207,7 +223,10 @@ export class ThreadedServer extends EventEmitter {
       // Kept, never listened on: the source of every thread's own duplicate, replacements too.
       this.source = await duplicate;
     } catch (error) {
-      throw new ListenError(`cannot share the listener of ${this.listenOptions.host}:${this.port()} with the threads: ${errorMessage(error)}`, { cause: error });
+      throw new ListenError(
+        `cannot share the listener of ${this.listenOptions.host}:${this.port()} with the threads: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -279,7 +298,8 @@ export class ThreadedServer extends EventEmitter {
     } catch (error) {
       if (this.slots[index] === thread) this.slots[index] = undefined;
       await thread.terminate();
-      if (this.state === "listening") this.logger.error(`[echo] Thread-${index + 1} could not be replaced: ${errorMessage(error)}`);
+      if (this.state === "listening")
+        this.logger.error(`[echo] Thread-${index + 1} could not be replaced: ${errorMessage(error)}`);
       return;
     }
     if (this.state !== "listening") return;
@@ -308,7 +328,12 @@ export class ThreadedServer extends EventEmitter {
   threadStats(): ThreadStats[] {
     return this.slots
       .filter((t) => t !== undefined)
-      .map((t) => ({ name: t.name, threadId: t.worker.threadId, listening: t.listening, stats: this.threadSnapshot(t) }));
+      .map((t) => ({
+        name: t.name,
+        threadId: t.worker.threadId,
+        listening: t.listening,
+        stats: this.threadSnapshot(t),
+      }));
   }
 
   /**
@@ -320,7 +345,10 @@ export class ThreadedServer extends EventEmitter {
   close(options: ThreadedCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     if (this.state === "listening") this.stopAccepting(timeout);
     this.closing = (async () => {
       // Called while listen() runs: close once it has settled.

@@ -107,33 +107,42 @@ export function datagramSuite(target: DatagramTarget): void {
       expect(rest).toBe("hi");
     });
 
-    it.skipIf(!canBindLowPorts)("never replies to the small-service ports 7 and 19 (CERT CA-1996-01) and counts the drops", async () => {
-      const server = await start({ handler: "echo", transport: "udp" });
-      // A loopback address of its own, so ports 7/19 are free whatever else runs here.
-      const host = `127.${18 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}.7`;
-      const echo7 = await openPeer(host, 7);
-      const chargen19 = await openPeer(host, 19);
-      try {
-        await echo7.send("loop?", server.address);
-        await chargen19.send("loop?", server.address);
-        const s = await until(() => dstats(server), (v) => v.dropped.reflection >= 2);
-        expect(s.dropped.reflection).toBe(2);
-        // The server still answers a normal source; the small-service sockets got nothing.
-        expect((await datagramRoundTrip(server.address, "ok")).toString()).toBe("ok");
-        expect(echo7.received).toEqual([]);
-        expect(chargen19.received).toEqual([]);
-      } finally {
-        await echo7.close();
-        await chargen19.close();
-      }
-    });
+    it.skipIf(!canBindLowPorts)(
+      "never replies to the small-service ports 7 and 19 (CERT CA-1996-01) and counts the drops",
+      async () => {
+        const server = await start({ handler: "echo", transport: "udp" });
+        // A loopback address of its own, so ports 7/19 are free whatever else runs here.
+        const host = `127.${18 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}.7`;
+        const echo7 = await openPeer(host, 7);
+        const chargen19 = await openPeer(host, 19);
+        try {
+          await echo7.send("loop?", server.address);
+          await chargen19.send("loop?", server.address);
+          const s = await until(
+            () => dstats(server),
+            (v) => v.dropped.reflection >= 2,
+          );
+          expect(s.dropped.reflection).toBe(2);
+          // The server still answers a normal source; the small-service sockets got nothing.
+          expect((await datagramRoundTrip(server.address, "ok")).toString()).toBe("ok");
+          expect(echo7.received).toEqual([]);
+          expect(chargen19.received).toEqual([]);
+        } finally {
+          await echo7.close();
+          await chargen19.close();
+        }
+      },
+    );
 
     it("drops a datagram over maxDatagram whole (never half-echoed) and counts it as truncated", async () => {
       const server = await start({ handler: "echo", transport: "udp", maxDatagram: 1000 });
       const peer = await openPeer();
       try {
         await peer.send(Buffer.alloc(1001, 0x61), server.address);
-        const s = await until(() => dstats(server), (v) => v.dropped.truncated >= 1);
+        const s = await until(
+          () => dstats(server),
+          (v) => v.dropped.truncated >= 1,
+        );
         expect(s.dropped.truncated).toBe(1);
         const exact = Buffer.alloc(1000, 0x62);
         const reply = await datagramRoundTrip(server.address, exact, { peer });
@@ -150,7 +159,10 @@ export function datagramSuite(target: DatagramTarget): void {
       const workers = target.workers ?? 1;
       try {
         for (let i = 0; i < 10; i++) await peer.send(`n${i}`, server.address);
-        const s = await until(() => dstats(server), (v) => v.replied + v.dropped.rateLimited >= 10);
+        const s = await until(
+          () => dstats(server),
+          (v) => v.replied + v.dropped.rateLimited >= 10,
+        );
         expect(s.replied + s.dropped.rateLimited).toBe(10);
         expect(s.replied).toBeLessThanOrEqual(3 * workers);
         expect(s.dropped.rateLimited).toBeGreaterThanOrEqual(10 - 3 * workers);
@@ -171,7 +183,10 @@ export function datagramSuite(target: DatagramTarget): void {
       const peer = await openPeer();
       try {
         await peer.send("boom", server.address);
-        const s = await until(() => dstats(server), (v) => v.errors >= 1);
+        const s = await until(
+          () => dstats(server),
+          (v) => v.errors >= 1,
+        );
         expect(s.errors).toBe(1);
         expect((await datagramRoundTrip(server.address, "still here")).toString()).toBe("still here");
       } finally {
@@ -186,7 +201,9 @@ export function datagramSuite(target: DatagramTarget): void {
     });
 
     it("refuses a handler without onDatagram with core's HandlerLoadError", async () => {
-      await expect(start({ handler: "http-hello", transport: "udp" })).rejects.toBeInstanceOf(target.errors.HandlerLoadError);
+      await expect(start({ handler: "http-hello", transport: "udp" })).rejects.toBeInstanceOf(
+        target.errors.HandlerLoadError,
+      );
     });
   });
 }

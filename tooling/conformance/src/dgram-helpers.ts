@@ -40,7 +40,11 @@ export async function openPeer(host = "127.0.0.1", port = 0): Promise<DatagramPe
     port: socket.address().port,
     received,
     send: (data, target) =>
-      new Promise((resolve, reject) => socket.send(typeof data === "string" ? Buffer.from(data) : data, target.port, target.host, (e) => (e ? reject(e) : resolve()))),
+      new Promise((resolve, reject) =>
+        socket.send(typeof data === "string" ? Buffer.from(data) : data, target.port, target.host, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      ),
     async next(timeoutMs) {
       if (taken < received.length) return received[taken++];
       await new Promise<void>((resolve) => {

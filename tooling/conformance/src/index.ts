@@ -7,6 +7,11 @@ export type { ConformanceTarget, CoreErrors, RunningTarget, StartOptions, SuiteS
 export { open, collect, readExactly, roundTrip, randomBytes, write } from "./net-helpers.js";
 export type { TargetAddress } from "./net-helpers.js";
 export { datagramSuite } from "./datagram-suite.js";
-export type { DatagramStartOptions, DatagramTarget, RunningDatagramTarget, SuiteDatagramStats } from "./datagram-suite.js";
+export type {
+  DatagramStartOptions,
+  DatagramTarget,
+  RunningDatagramTarget,
+  SuiteDatagramStats,
+} from "./datagram-suite.js";
 export { datagramRoundTrip, openPeer } from "./dgram-helpers.js";
 export type { DatagramPeer } from "./dgram-helpers.js";

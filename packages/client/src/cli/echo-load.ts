@@ -4,7 +4,17 @@
  * @module
  */
 import { EchoClientError, invalidArg } from "../errors.js";
-import { formatUsage, integerFlag, numberFlag, parseFlags, proxyFlags, proxyHeaderFlag, reportFailure, sizeFlag, type Flag } from "../internal/cli.js";
+import {
+  formatUsage,
+  integerFlag,
+  numberFlag,
+  parseFlags,
+  proxyFlags,
+  proxyHeaderFlag,
+  reportFailure,
+  sizeFlag,
+  type Flag,
+} from "../internal/cli.js";
 import { runLoad, type LoadOptions, type LoadProgress } from "../load.js";
 import { runDatagramLoad, type DatagramLoadOptions } from "../datagram-load.js";
 import { saturationWarning } from "../load-cost.js";
@@ -15,16 +25,43 @@ const flags: Record<string, Flag> = {
   host: { type: "string", value: "HOST", description: "server host or address (default 127.0.0.1)" },
   port: { type: "string", short: "p", value: "PORT", description: "server TCP port" },
   path: { type: "string", value: "PATH", description: "server Unix socket path (instead of --port)" },
-  connections: { type: "string", short: "c", value: "N", description: "connections at once, at most 20000 (default 50)" },
-  duration: { type: "string", short: "d", value: "SECONDS", description: "run time, at most 600 (default 10; 600 with --count)" },
+  connections: {
+    type: "string",
+    short: "c",
+    value: "N",
+    description: "connections at once, at most 20000 (default 50)",
+  },
+  duration: {
+    type: "string",
+    short: "d",
+    value: "SECONDS",
+    description: "run time, at most 600 (default 10; 600 with --count)",
+  },
   count: { type: "string", short: "n", value: "N", description: "stop after N round trips in total" },
   size: { type: "string", short: "s", value: "BYTES", description: "payload per round trip: 64, 4k, 8M (default 64)" },
   pipeline: { type: "string", value: "DEPTH", description: "round trips in flight per connection (default 1)" },
-  "new-connection": { type: "boolean", short: "x", description: "a new connection per round trip (like ab without keep-alive)" },
-  threads: { type: "string", short: "t", value: "N", description: "worker threads to spread connections over (default 1)" },
+  "new-connection": {
+    type: "boolean",
+    short: "x",
+    description: "a new connection per round trip (like ab without keep-alive)",
+  },
+  threads: {
+    type: "string",
+    short: "t",
+    value: "N",
+    description: "worker threads to spread connections over (default 1)",
+  },
   "connect-timeout": { type: "string", value: "MS", description: "limit for each connect (default 5000)" },
-  udp: { type: "boolean", short: "u", description: "UDP: --connections N flows (a socket each), --pipeline datagrams in flight per flow" },
-  "loss-timeout": { type: "string", value: "MS", description: "with --udp, a datagram without reply this long is lost (default 1000)" },
+  udp: {
+    type: "boolean",
+    short: "u",
+    description: "UDP: --connections N flows (a socket each), --pipeline datagrams in flight per flow",
+  },
+  "loss-timeout": {
+    type: "string",
+    value: "MS",
+    description: "with --udp, a datagram without reply this long is lost (default 1000)",
+  },
   ...proxyFlags,
   json: { type: "boolean", description: "print one JSON object instead of the report" },
   help: { type: "boolean", description: "print this help" },
@@ -83,7 +120,8 @@ async function main(argv: string[]): Promise<void> {
   set("connectTimeout", integerFlag("connect-timeout", values["connect-timeout"]));
   if (values["new-connection"] === true) options.newConnection = true;
   set("proxyHeader", proxyHeaderFlag(values));
-  if (options.port === undefined && options.path === undefined) throw invalidArg("--port or --path is required (see --help)");
+  if (options.port === undefined && options.path === undefined)
+    throw invalidArg("--port or --path is required (see --help)");
 
   const json = values.json === true;
   const tty = process.stdout.isTTY === true && !json;
@@ -118,12 +156,23 @@ async function main(argv: string[]): Promise<void> {
   const warning = saturationWarning(result.cost);
   if (json && warning) process.stderr.write(`${NAME}: ${warning}\n`);
   if (result.mismatches > 0 || result.errors > 0 || result.roundTrips === 0) {
-    process.stderr.write(`${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`);
+    process.stderr.write(
+      `${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`,
+    );
     process.exitCode = 1;
   }
 }
 
-const udpFlags: Record<string, string> = { flows: "--connections", window: "--pipeline", lossTimeout: "--loss-timeout", size: "--size", count: "--count", duration: "--duration", host: "--host", port: "--port" };
+const udpFlags: Record<string, string> = {
+  flows: "--connections",
+  window: "--pipeline",
+  lossTimeout: "--loss-timeout",
+  size: "--size",
+  count: "--count",
+  duration: "--duration",
+  host: "--host",
+  port: "--port",
+};
 
 async function runUdp(values: Record<string, string | boolean | undefined>): Promise<void> {
   for (const flag of ["path", "threads", "new-connection", "proxy-header", "proxy-source", "connect-timeout"]) {
@@ -165,7 +214,9 @@ async function runUdp(values: Record<string, string | boolean | undefined>): Pro
   if (json && warning) process.stderr.write(`${NAME}: ${warning}\n`);
   // Loss and reordering are UDP's nature, not failures; wrong bytes and socket errors are.
   if (result.mismatches > 0 || result.errors > 0 || result.roundTrips === 0) {
-    process.stderr.write(`${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`);
+    process.stderr.write(
+      `${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`,
+    );
     process.exitCode = 1;
   }
 }

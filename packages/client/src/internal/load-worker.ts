@@ -19,7 +19,8 @@ export interface WorkerInit {
 }
 
 /** What the worker posts back. */
-export type WorkerReply = { type: "ready" } | { type: "result"; result: Omit<EngineResult, "histogram"> & { histogram: string; busy: number } };
+export type WorkerReply =
+  { type: "ready" } | { type: "result"; result: Omit<EngineResult, "histogram"> & { histogram: string; busy: number } };
 
 if (parentPort !== null) {
   const port = parentPort;
@@ -32,7 +33,10 @@ if (parentPort !== null) {
       const elu = performance.eventLoopUtilization();
       void engine.run().then((result) => {
         const busy = performance.eventLoopUtilization(elu).utilization;
-        const reply: WorkerReply = { type: "result", result: { ...result, histogram: hdr.encodeIntoCompressedBase64(result.histogram), busy } };
+        const reply: WorkerReply = {
+          type: "result",
+          result: { ...result, histogram: hdr.encodeIntoCompressedBase64(result.histogram), busy },
+        };
         port.postMessage(reply);
         port.close();
       });

@@ -17,7 +17,10 @@ export class DatagramUnsupportedError extends EchoError {
   readonly running: string;
 
   constructor(what: string, required: string, running: string = process.versions.node) {
-    super(ErrorCodes.DATAGRAM_UNSUPPORTED, `${what} needs Node.js ${required} or newer (dgram reusePort); this is Node.js ${running}`);
+    super(
+      ErrorCodes.DATAGRAM_UNSUPPORTED,
+      `${what} needs Node.js ${required} or newer (dgram reusePort); this is Node.js ${running}`,
+    );
     this.name = "DatagramUnsupportedError";
     this.required = required;
     this.running = running;
@@ -47,8 +50,12 @@ export interface BindDatagramOptions {
  * Creates and binds a UDP socket for `listen.host`/`listen.port` (`udp6` for an IPv6 host).
  * @throws {AddressInUseError} {@link PermissionDeniedError} {@link ListenError} {@link DatagramUnsupportedError}
  */
-export async function bindDatagramSocket(listen: NormalizedListenOptions, options: BindDatagramOptions = {}): Promise<Socket> {
-  if (options.reusePort && !dgramHasReusePort()) throw new DatagramUnsupportedError("a datagram socket with reusePort", reusePortNodeVersions);
+export async function bindDatagramSocket(
+  listen: NormalizedListenOptions,
+  options: BindDatagramOptions = {},
+): Promise<Socket> {
+  if (options.reusePort && !dgramHasReusePort())
+    throw new DatagramUnsupportedError("a datagram socket with reusePort", reusePortNodeVersions);
   const type = isIP(listen.host) === 6 ? "udp6" : "udp4";
   const socket = createSocket({
     type,

@@ -38,27 +38,44 @@ export function parseDatagramRate(name: string, value: unknown): DatagramRate {
   if (typeof value === "string") {
     const match = /^(\d{1,9})\/(\d{1,6})$/.exec(value);
     if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
-      throw new InvalidArgumentError(`${name} must be N/SECONDS with N >= 1 and SECONDS >= 1, such as 100/1, got ${JSON.stringify(value)}`);
+      throw new InvalidArgumentError(
+        `${name} must be N/SECONDS with N >= 1 and SECONDS >= 1, such as 100/1, got ${JSON.stringify(value)}`,
+      );
     }
     return { count: Number(match[1]), seconds: Number(match[2]) };
   }
   if (typeof value === "object" && value !== null) {
     const r = value as Record<string, unknown>;
-    return { count: checkInteger(`${name}.count`, r.count, 1), seconds: checkInteger(`${name}.seconds`, r.seconds, 1, 86_400) };
+    return {
+      count: checkInteger(`${name}.count`, r.count, 1),
+      seconds: checkInteger(`${name}.seconds`, r.seconds, 1, 86_400),
+    };
   }
-  throw new InvalidArgumentError(`${name} must be "N/SECONDS" or { count, seconds }, got ${value === null ? "null" : typeof value}`);
+  throw new InvalidArgumentError(
+    `${name} must be "N/SECONDS" or { count, seconds }, got ${value === null ? "null" : typeof value}`,
+  );
 }
 
 /** Applies defaults to {@link DatagramOptions} and validates them (and that UDP has no `path`). */
-export function normalizeDatagramOptions(o: DatagramOptions & { path?: unknown }, prefix = "options"): NormalizedDatagramOptions {
+export function normalizeDatagramOptions(
+  o: DatagramOptions & { path?: unknown },
+  prefix = "options",
+): NormalizedDatagramOptions {
   const transport = o.transport === undefined ? "tcp" : checkOneOf(`${prefix}.transport`, o.transport, transports);
   if (transport !== "tcp" && o.path !== undefined) {
-    throw new InvalidArgumentError(`${prefix}.transport ${JSON.stringify(transport)} serves UDP on host and port: it cannot be used with ${prefix}.path`);
+    throw new InvalidArgumentError(
+      `${prefix}.transport ${JSON.stringify(transport)} serves UDP on host and port: it cannot be used with ${prefix}.path`,
+    );
   }
   return {
     transport,
-    maxDatagram: o.maxDatagram === undefined ? MAX_UDP_PAYLOAD : checkInteger(`${prefix}.maxDatagram`, o.maxDatagram, 1, MAX_UDP_PAYLOAD),
+    maxDatagram:
+      o.maxDatagram === undefined
+        ? MAX_UDP_PAYLOAD
+        : checkInteger(`${prefix}.maxDatagram`, o.maxDatagram, 1, MAX_UDP_PAYLOAD),
     maxDatagramsPerAddress:
-      o.maxDatagramsPerAddress === undefined ? undefined : parseDatagramRate(`${prefix}.maxDatagramsPerAddress`, o.maxDatagramsPerAddress),
+      o.maxDatagramsPerAddress === undefined
+        ? undefined
+        : parseDatagramRate(`${prefix}.maxDatagramsPerAddress`, o.maxDatagramsPerAddress),
   };
 }

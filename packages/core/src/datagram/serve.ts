@@ -81,7 +81,10 @@ class Service implements DatagramService {
     if (isReflectionPort(rinfo.port)) return stats.drop("reflection");
     if (data.length > options.maxDatagram) return stats.drop("truncated");
     if (this.limiter !== undefined && !this.limiter.allow(rinfo.address)) return stats.drop("rateLimited");
-    if (this.env.logDatagrams) this.env.logger.info(`Datagram from ${rinfo.family === "IPv6" ? `[${rinfo.address}]` : rinfo.address}:${rinfo.port}, ${data.length} bytes`);
+    if (this.env.logDatagrams)
+      this.env.logger.info(
+        `Datagram from ${rinfo.family === "IPv6" ? `[${rinfo.address}]` : rinfo.address}:${rinfo.port}, ${data.length} bytes`,
+      );
     if (this.env.model === "iterative") {
       if (this.busy) {
         if (this.queue.length >= MAX_QUEUED_DATAGRAMS) return stats.drop("overflow");
@@ -102,7 +105,13 @@ class Service implements DatagramService {
 
   /** Calls the handler; returns a promise (that never rejects) when the handler returned one. */
   private call(data: Buffer, rinfo: RemoteInfo): Promise<void> | undefined {
-    const datagram = new ServedDatagram(this, rinfo.address, rinfo.port, rinfo.family === "IPv6" ? "IPv6" : "IPv4", this.env.worker);
+    const datagram = new ServedDatagram(
+      this,
+      rinfo.address,
+      rinfo.port,
+      rinfo.family === "IPv6" ? "IPv6" : "IPv4",
+      this.env.worker,
+    );
     try {
       const result = this.env.handler.onDatagram(datagram, data);
       if (result !== undefined && typeof result.then === "function") {

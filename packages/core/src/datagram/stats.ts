@@ -4,7 +4,14 @@
  */
 
 /** Why a datagram got no reply. */
-export const datagramDropReasons = ["reflection", "truncated", "rateLimited", "overflow", "replyTooLarge", "closing"] as const;
+export const datagramDropReasons = [
+  "reflection",
+  "truncated",
+  "rateLimited",
+  "overflow",
+  "replyTooLarge",
+  "closing",
+] as const;
 
 /** One of {@link datagramDropReasons}. */
 export type DatagramDropReason = (typeof datagramDropReasons)[number];
@@ -87,10 +94,20 @@ scalarKeys.forEach((key: ScalarKey, i) => {
 });
 
 /** Sums datagram snapshots (threads, processes); undefined when none has a datagram section. */
-export function sumDatagramStats(parts: readonly (DatagramStatsSnapshot | undefined)[]): DatagramStatsSnapshot | undefined {
+export function sumDatagramStats(
+  parts: readonly (DatagramStatsSnapshot | undefined)[],
+): DatagramStatsSnapshot | undefined {
   const present = parts.filter((p): p is DatagramStatsSnapshot => p !== undefined);
   if (present.length === 0) return undefined;
-  const total: DatagramStatsSnapshot = { received: 0, replied: 0, bytesIn: 0, bytesOut: 0, errors: 0, queued: 0, dropped: {} as Record<DatagramDropReason, number> };
+  const total: DatagramStatsSnapshot = {
+    received: 0,
+    replied: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    errors: 0,
+    queued: 0,
+    dropped: {} as Record<DatagramDropReason, number>,
+  };
   for (const reason of datagramDropReasons) total.dropped[reason] = 0;
   for (const p of present) {
     for (const key of scalarKeys) total[key] += p[key];

@@ -3,7 +3,12 @@
  * @internal
  */
 import type { ServerAddress } from "@echo/core";
-import type { NormalizedDatagramOptions, NormalizedLimits, NormalizedListenOptions, WireError } from "@echo/core/model-kit";
+import type {
+  NormalizedDatagramOptions,
+  NormalizedLimits,
+  NormalizedListenOptions,
+  WireError,
+} from "@echo/core/model-kit";
 
 /** What a serving thread is started with (`workerData`). */
 export interface ThreadData {

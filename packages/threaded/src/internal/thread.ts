@@ -10,7 +10,11 @@ import { ThreadStartError } from "../errors.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedStats } from "./shared-stats.js";
 
-type Waiter = { types: readonly FromThread["type"][]; resolve: (message: FromThread) => void; reject: (error: Error) => void };
+type Waiter = {
+  types: readonly FromThread["type"][];
+  resolve: (message: FromThread) => void;
+  reject: (error: Error) => void;
+};
 
 /** Callbacks from a thread to its server. */
 export interface ThreadHooks {
@@ -49,7 +53,13 @@ export class ServerThread {
   ) {
     this.stats = new SharedStats();
     this.worker = new Worker(workerUrl, {
-      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer, datagramStats: this.datagramStats.buffer as SharedArrayBuffer } satisfies ThreadData,
+      workerData: {
+        ...data,
+        name,
+        stats: this.stats.buffer,
+        open: this.open.buffer,
+        datagramStats: this.datagramStats.buffer as SharedArrayBuffer,
+      } satisfies ThreadData,
       // Threads inherit the process's flags, but --input-type (from `node --input-type=module
       // -e …`) makes Node refuse a worker that is a file.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),
@@ -64,7 +74,9 @@ export class ServerThread {
         if (message.type === "loadError") throw fromWire(message.error);
       },
       (error: Error) => {
-        throw new HandlerLoadError(data.handlerLabel, `${name} ended while loading it: ${error.message}`, { cause: this.error });
+        throw new HandlerLoadError(data.handlerLabel, `${name} ended while loading it: ${error.message}`, {
+          cause: this.error,
+        });
       },
     );
   }

@@ -158,7 +158,11 @@ function listenOnHandle(srv: Server, handle: NativeHandle, backlog: number): Pro
 }
 
 /** Binds this thread's own datagram socket (SO_REUSEPORT) on `port` and serves it. */
-async function listenDatagrams(handler: Handler, listen: ListenHow & { how: "reusePort" | "datagram" }, port: number): Promise<void> {
+async function listenDatagrams(
+  handler: Handler,
+  listen: ListenHow & { how: "reusePort" | "datagram" },
+  port: number,
+): Promise<void> {
   const socket = await bindDatagramSocket({ ...listen.listen, port }, { reusePort: true });
   datagramSocket = socket;
   datagrams = serveDatagrams(socket, {
@@ -204,7 +208,11 @@ async function listen(handler: Handler, how: ListenHow): Promise<void> {
   srv.on("error", (error) => logger.error(`[echo] ${data.name}: listener error: ${error.message}`));
   if (data.datagram.transport === "both" && how.how === "reusePort") {
     try {
-      await listenDatagrams(handler, how, serverAddress(srv).kind === "tcp" ? (serverAddress(srv) as { port: number }).port : how.listen.port);
+      await listenDatagrams(
+        handler,
+        how,
+        serverAddress(srv).kind === "tcp" ? (serverAddress(srv) as { port: number }).port : how.listen.port,
+      );
     } catch (error) {
       srv.close();
       server = undefined;
@@ -234,7 +242,12 @@ function close(timeout: number): void {
 async function main(): Promise<void> {
   let handler: Handler;
   try {
-    handler = await loadHandler(data.handlerUrl, { worker: data.name, options: data.handlerOptions, transport: data.datagram.transport }, undefined, data.handlerLabel);
+    handler = await loadHandler(
+      data.handlerUrl,
+      { worker: data.name, options: data.handlerOptions, transport: data.datagram.transport },
+      undefined,
+      data.handlerLabel,
+    );
   } catch (error) {
     post({ type: "loadError", error: toWire(error) });
     // Nothing else keeps this thread alive: it ends, and the main thread fails listen().
@@ -250,7 +263,11 @@ async function main(): Promise<void> {
             return;
           }
           Atomics.store(open, 0, 1);
-          post({ type: "listening", address: boundAddress(), fd: server ? (server as unknown as { _handle: { fd: number } })._handle.fd : -1 });
+          post({
+            type: "listening",
+            address: boundAddress(),
+            fd: server ? (server as unknown as { _handle: { fd: number } })._handle.fd : -1,
+          });
         },
         (error: unknown) => post({ type: "listenError", error: toWire(error) }),
       );
