@@ -279,7 +279,7 @@ export class ThreadedServer extends EventEmitter {
   }
 
   private adoptHow(fd = this.source!.fd): ListenHow {
-    return { how: "adopt", fd, backlog: this.listenOptions.backlog, expectPort: this.port(), source: this.source!.fd };
+    return { how: "adopt", fd, backlog: this.listenOptions.backlog, expectPort: this.port(), source: this.source?.fd };
   }
 
   private port(): number {
