@@ -18,8 +18,10 @@ import {
   type EngineResult,
   type StopReason,
 } from "./internal/engine.js";
+import { summarizeLatency } from "./internal/latency.js";
 import { normalizeLoadOptions, split, type NormalizedLoadOptions } from "./internal/load-options.js";
 import type { WorkerInit, WorkerReply } from "./internal/load-worker.js";
+import { measureCost, type LoadCost, type ThreadCost } from "./load-cost.js";
 import type { ProxyHeaderOption } from "./proxy-header.js";
 import { formatTarget } from "./target.js";
 
@@ -115,6 +117,8 @@ export interface LoadResult {
   errorCodes: Record<string, number>;
   /** Round trips whose echo differed from the payload (plus unexpected extra bytes). */
   mismatches: number;
+  /** What the run cost the load generator itself (CPU per round trip, busy share per thread). */
+  cost: LoadCost;
 }
 
 /**
@@ -158,11 +162,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const stopProgress = startProgress(opts, options.onProgress, views);
   try {
+    const cost = measureCost();
+    const workers: ThreadCost[] = [];
     const results =
       opts.threads === 1
         ? [await runHere(configs[0] as EngineConfig, views[0] as Float64Array, payload, options.signal)]
-        : await runInWorkers(configs, shared, payload, options.signal);
-    return summarize(opts, results);
+        : await runInWorkers(configs, shared, payload, options.signal, workers);
+    const summary = summarize(opts, results);
+    return { ...summary, cost: cost.stop(summary.roundTrips, workers) };
   } finally {
     stopProgress();
   }
@@ -203,6 +210,7 @@ function runInWorkers(
   shared: SharedArrayBuffer,
   payload: Buffer,
   signal: AbortSignal | undefined,
+  busy: ThreadCost[],
 ): Promise<EngineResult[]> {
   const url = workerUrl();
   return new Promise((resolve, reject) => {
@@ -234,6 +242,10 @@ function runInWorkers(
           }
         } else {
           results.push({ ...message.result, histogram: hdr.decodeFromCompressedBase64(message.result.histogram) });
+          busy.push({
+            name: `worker-${workers.indexOf(worker) + 1}`,
+            busy: Math.round(message.result.busy * 1000) / 1000,
+          });
           if (results.length === workers.length) finish();
         }
       });
@@ -281,7 +293,7 @@ function startProgress(
   return () => clearInterval(timer);
 }
 
-function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): LoadResult {
+function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): Omit<LoadResult, "cost"> {
   const total = new Array<number>(COUNTERS).fill(0);
   const errorCodes: Record<string, number> = {};
   const histogram: Histogram = results.length === 1 ? (results[0] as EngineResult).histogram : newHistogram();
@@ -298,11 +310,6 @@ function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): LoadRe
   const elapsed = elapsedMs / 1000;
   const roundTrips = total[Counter.roundTrips] as number;
   const bytesReceived = total[Counter.bytesReceived] as number;
-  const empty = histogram.totalCount === 0;
-  const max = empty ? 0 : histogram.maxValue;
-  // A percentile is reported as the top of its histogram bucket, which may lie above the largest
-  // value recorded: clamp, so p50 <= p90 <= p99 <= p99.9 <= max always holds.
-  const at = (p: number): number => (empty ? 0 : Math.min(histogram.getValueAtPercentile(p), max));
   return {
     target: formatTarget(opts.target),
     connections: opts.connections,
@@ -318,15 +325,7 @@ function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): LoadRe
     bytesSent: total[Counter.bytesSent] as number,
     bytesReceived,
     connects: total[Counter.connects] as number,
-    latency: {
-      min: empty ? 0 : histogram.minNonZeroValue,
-      mean: empty ? 0 : Math.round(histogram.mean * 10) / 10,
-      p50: at(50),
-      p90: at(90),
-      p99: at(99),
-      p999: at(99.9),
-      max,
-    },
+    latency: summarizeLatency(histogram),
     errors: total[Counter.errors] as number,
     errorCodes,
     mismatches: total[Counter.mismatches] as number,

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   PROXY_UNTRUSTED: "ECHO_ERR_PROXY_UNTRUSTED",
   /** `listenFd` was given but no usable socket was passed (not activated, wrong pid, not a socket). */
   SOCKET_ACTIVATION: "ECHO_ERR_SOCKET_ACTIVATION",
+  /** A model cannot serve UDP on this Node.js version (`DatagramUnsupportedError` names the version needed). */
+  DATAGRAM_UNSUPPORTED: "ECHO_ERR_DATAGRAM_UNSUPPORTED",
 } as const;
 
 /** One of the {@link ErrorCodes} values. */

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { HandlerLoadError } from "./errors.js";
+import type { Transport } from "./datagram/contract.js";
 import type { Handler, HandlerContext, HandlerExport } from "./handler.js";
 
 /** The names of the handlers that ship with `@echo/core`. */
@@ -51,22 +52,32 @@ export function resolveHandler(specifier: string | URL, cwd: string = process.cw
   return pathToFileURL(path).href;
 }
 
-function isHandler(value: unknown): value is Handler {
-  return typeof value === "object" && value !== null && typeof (value as Handler).onData === "function";
-}
-
-/** Checks that a value is a usable handler; throws a {@link HandlerLoadError} naming `label` if not. */
-export function assertHandler(value: unknown, label: string): Handler {
-  if (!isHandler(value)) {
+/**
+ * Checks that a value is a usable handler for `transport`: `onData` for TCP, `onDatagram` for
+ * UDP, both for `both`. Throws a {@link HandlerLoadError} naming `label` if not.
+ */
+export function assertHandler(value: unknown, label: string, transport: Transport = "tcp"): Handler {
+  if (typeof value !== "object" || value === null) {
+    throw new HandlerLoadError(label, "the module's handler is not an object");
+  }
+  const h = value as Record<string, unknown>;
+  if (transport !== "udp" && typeof h.onData !== "function") {
     throw new HandlerLoadError(label, "the module's handler has no onData(conn, data) function");
   }
-  for (const key of ["onConnection", "onEnd", "onDrain", "onClose"] as const) {
+  if (transport !== "tcp" && typeof h.onDatagram !== "function") {
+    throw new HandlerLoadError(
+      label,
+      `the module's handler has no onDatagram(datagram, data) function, needed for transport ${transport}`,
+    );
+  }
+  for (const key of ["onConnection", "onEnd", "onDrain", "onClose", "onDatagram"] as const) {
     const cb = (value as unknown as Record<string, unknown>)[key];
     if (cb !== undefined && typeof cb !== "function") {
       throw new HandlerLoadError(label, `handler.${key} must be a function`);
     }
   }
-  return value;
+  // For transport "udp" only onDatagram is guaranteed; the models of that transport call nothing else.
+  return value as Handler;
 }
 
 /**
@@ -87,9 +98,9 @@ export async function instantiateHandler(
         cause: error,
       });
     }
-    return assertHandler(built, label);
+    return assertHandler(built, label, context.transport);
   }
-  return assertHandler(exported, label);
+  return assertHandler(exported, label, context.transport);
 }
 
 /**

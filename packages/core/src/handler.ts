@@ -5,6 +5,7 @@
  * Nothing here is a Node stream, so a native readiness loop can drive it as well as `net`.
  * @module
  */
+import type { Datagram, DatagramHandler, Transport } from "./datagram/contract.js";
 
 /** One client connection as a handler sees it, whatever model serves it. */
 export interface Connection {
@@ -52,6 +53,8 @@ export interface Handler {
   onDrain?(conn: Connection): void;
   /** The connection is gone. `error` says why when it did not close normally. */
   onClose?(conn: Connection, error?: Error): void;
+  /** One UDP datagram arrived (see {@link DatagramHandler}); required for `transport` `udp` and `both`. */
+  onDatagram?(datagram: Datagram, data: Uint8Array): void | Promise<void>;
 }
 
 /** What a handler factory receives: where it runs, and the options the user passed for it. */
@@ -60,16 +63,20 @@ export interface HandlerContext {
   readonly worker: string;
   /** `handlerOptions` from the server options, passed through unchanged. */
   readonly options: unknown;
+  /** What the handler will serve; decides whether `onData`, `onDatagram` or both are required. @default "tcp" */
+  readonly transport?: Transport;
 }
 
 /** A function that builds a handler; called once per thread or process that serves. */
-export type HandlerFactory = (context: HandlerContext) => Handler | Promise<Handler>;
+export type HandlerFactory = (
+  context: HandlerContext,
+) => Handler | DatagramHandler | Promise<Handler | DatagramHandler>;
 
 /**
  * The shape of a handler module: its default export (or a named export `handler`) is a
  * {@link Handler} or a {@link HandlerFactory}.
  */
-export type HandlerExport = Handler | HandlerFactory;
+export type HandlerExport = Handler | DatagramHandler | HandlerFactory;
 
 /**
  * Types a handler module's default export. It returns its argument unchanged.

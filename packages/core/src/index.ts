@@ -30,6 +30,11 @@ export type { ActivationErrorReason } from "./activation-error.js";
 export type { ProxyOptions } from "./kit/proxy-options.js";
 export type { ProxyEndpoint, ProxyHeader } from "./proxy/header.js";
 
+export { DatagramUnsupportedError } from "./datagram/bind.js";
+export type { Datagram, DatagramHandler, Transport } from "./datagram/contract.js";
+export type { DatagramOptions } from "./datagram/options.js";
+export type { DatagramDropReason, DatagramStatsSnapshot } from "./datagram/stats.js";
+
 export { defineHandler } from "./handler.js";
 export type { Connection, Handler, HandlerContext, HandlerExport, HandlerFactory } from "./handler.js";
 

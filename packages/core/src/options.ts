@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "./errors.js";
+import type { DatagramOptions } from "./datagram/options.js";
 import type { HandlerExport } from "./handler.js";
 import type { ProxyOptions } from "./kit/proxy-options.js";
 
@@ -46,7 +47,7 @@ export interface Logger {
 export type CoreModel = "once" | "iterative" | "async";
 
 /** Options of {@link EchoServer}. */
-export interface ServerOptions extends ListenOptions, LimitOptions, ProxyOptions {
+export interface ServerOptions extends ListenOptions, LimitOptions, ProxyOptions, DatagramOptions {
   /** How connections are served. @default "async" */
   model?: CoreModel;
   /** A built-in handler name, a module path or URL, or a handler itself. @default "echo" */

@@ -2,13 +2,17 @@
  * `EchoServer`: the lifecycle shared by core's models: listen, serve, close with a deadline.
  * @module
  */
+import type { Socket as DatagramSocket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { MaxConnectionsError, ServerStateError } from "./errors.js";
+import { InvalidArgumentError, MaxConnectionsError, ServerStateError } from "./errors.js";
 import type { HandlerError } from "./errors.js";
+import type { Transport } from "./datagram/contract.js";
+import { listenTransport } from "./datagram/listen-transport.js";
+import { serveDatagrams, type DatagramService } from "./datagram/serve.js";
+import { DatagramStats } from "./datagram/stats.js";
 import type { Connection, Handler, HandlerExport } from "./handler.js";
 import { instantiateHandler, loadHandler } from "./handler-loader.js";
-import { listenServer } from "./internal/listen.js";
 import { listenerBackoff, type AcceptBackoff } from "./kit/accept-backoff.js";
 import { drainSockets, type Drain } from "./kit/drain.js";
 import { normalizeModelOptions, type NormalizedModelOptions } from "./kit/model-options.js";
@@ -35,9 +39,12 @@ import { ServerStats, type StatsSnapshot } from "./stats.js";
 /** The models of `@echo/core`. */
 export const coreModels: readonly CoreModel[] = ["once", "iterative", "async"];
 
-/** Where a server listens: a TCP address or a Unix socket path. */
+/**
+ * Where a server listens: a TCP address, a Unix socket path, or (`transport: "udp"`) a UDP
+ * address. With `transport: "both"` it is the TCP address; UDP is served on the same port.
+ */
 export type ServerAddress =
-  | { readonly kind: "tcp"; readonly host: string; readonly port: number; readonly family: "IPv4" | "IPv6" }
+  | { readonly kind: "tcp" | "udp"; readonly host: string; readonly port: number; readonly family: "IPv4" | "IPv6" }
   | { readonly kind: "unix"; readonly path: string };
 
 /** Options of {@link EchoServer.close}. */
@@ -51,7 +58,8 @@ type State = "new" | "listening" | "closing" | "closed";
 /** Formats an address for one log line: `127.0.0.1:7`, `[::1]:7`, `/tmp/echo.sock`. */
 export function formatAddress(address: ServerAddress): string {
   if (address.kind === "unix") return address.path;
-  return address.family === "IPv6" ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  const text = address.family === "IPv6" ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return address.kind === "udp" ? `${text}/udp` : text;
 }
 
 /** Reads a listening `net.Server`'s address as a {@link ServerAddress}. */
@@ -66,14 +74,19 @@ export function serverAddress(server: Server): ServerAddress {
  * A TCP or Unix socket server running one of core's models (`once`, `iterative`, `async`) with
  * a handler.
  *
+ * With `transport` `udp` or `both` it also serves datagrams (`iterative`: one handler call at a
+ * time; `async`: overlapping), with the datagram safety rules (see the README).
+ *
  * Events: `listening` (address), `connection` (conn), `reject` (error, remote address),
- * `handlerError` (error, conn), `close` (after every connection is gone).
+ * `handlerError` (error, conn; conn is undefined for a datagram), `close` (after every connection is gone).
  */
 export class EchoServer extends EventEmitter {
   /** The model this server runs. */
   readonly model: CoreModel;
   /** The limits in force, defaults applied. */
   readonly limits: NormalizedLimits;
+  /** `tcp`, `udp`, or `both` (TCP and UDP on one port number). */
+  readonly transport: Transport;
   private readonly options: NormalizedModelOptions<string | URL | HandlerExport>;
   private readonly counters = new ServerStats();
   private readonly lifetimes = new ConnectionLifetimes();
@@ -84,6 +97,9 @@ export class EchoServer extends EventEmitter {
   private readonly connections = new Set<Socket>();
   private server: Server | undefined;
   private backoff: AcceptBackoff | undefined;
+  private datagramSocket: DatagramSocket | undefined;
+  private datagrams: DatagramService | undefined;
+  private readonly datagramCounters = new DatagramStats();
   private handler: Handler | undefined;
   private modelImpl: Model | undefined;
   private state: State = "new";
@@ -106,6 +122,12 @@ export class EchoServer extends EventEmitter {
     this.limits = this.options.limits;
     this.logger = this.options.logger;
     this.gate = proxyGate(this.options.proxy);
+    this.transport = this.options.datagram.transport;
+    if (this.transport !== "tcp" && this.model === "once") {
+      throw new InvalidArgumentError(
+        `options.model "once" serves one connection: it cannot be used with options.transport ${JSON.stringify(this.transport)}`,
+      );
+    }
   }
 
   /**
@@ -116,7 +138,11 @@ export class EchoServer extends EventEmitter {
   async listen(): Promise<ServerAddress> {
     if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
     this.state = "listening";
-    const context = { worker: this.options.workerName, options: this.options.handlerOptions };
+    const context = {
+      worker: this.options.workerName,
+      options: this.options.handlerOptions,
+      transport: this.transport,
+    };
     try {
       this.logger = await modelLogger(this.options.logger, this.options.logFormat, this.model, this.options.workerName);
       const spec = this.options.handler;
@@ -134,13 +160,16 @@ export class EchoServer extends EventEmitter {
         this.backoff?.accepted();
         this.modelImpl!.admit(socket);
       });
-      this.server = server;
-      await listenServer(server, this.options.listen);
-      this.backoff = this.acceptBackoff(server);
-      // Errors after listening go to the `error` event; running out of descriptors pauses accepting.
-      server.on("error", (error) => {
-        if (!this.backoff?.handle(error)) this.emit("error", error);
-      });
+      const { tcp, udp } = await listenTransport(this.transport, this.options.listen, server);
+      if (tcp) {
+        this.server = server;
+        this.backoff = this.acceptBackoff(server);
+        // Errors after listening go to the `error` event; running out of descriptors pauses accepting.
+        server.on("error", (error) => {
+          if (!this.backoff?.handle(error)) this.emit("error", error);
+        });
+      }
+      if (udp) this.startDatagrams(udp);
       // A failure lands in the catch below, which stops the listener.
       this.observability = await serveModelMetrics(
         {
@@ -158,6 +187,7 @@ export class EchoServer extends EventEmitter {
       this.backoff?.stop();
       if (this.server?.listening) this.server.close();
       this.server = undefined;
+      void this.datagrams?.close(0);
       this.resolveFinished();
       throw error;
     }
@@ -166,10 +196,14 @@ export class EchoServer extends EventEmitter {
     return address;
   }
 
-  /** The bound address. @throws {ServerStateError} not listening. */
+  /** The bound address (TCP for `both`). @throws {ServerStateError} not listening. */
   address(): ServerAddress {
-    if (!this.server || !this.server.listening) throw new ServerStateError("the server is not listening");
-    return serverAddress(this.server);
+    if (this.server?.listening) return serverAddress(this.server);
+    if (this.datagramSocket && this.datagrams && this.state === "listening") {
+      const raw = this.datagramSocket.address();
+      return { kind: "udp", host: raw.address, port: raw.port, family: raw.family === "IPv6" ? "IPv6" : "IPv4" };
+    }
+    throw new ServerStateError("the server is not listening");
   }
 
   /** Where the `metrics` endpoint listens; `undefined` without the option (or before `listen()`). */
@@ -187,7 +221,9 @@ export class EchoServer extends EventEmitter {
     let buffered = 0;
     for (const socket of this.connections) buffered += socket.writableLength;
     this.counters.buffered = buffered;
-    return this.counters.snapshot();
+    const out = this.counters.snapshot();
+    if (this.transport !== "tcp") out.datagram = this.datagramCounters.snapshot();
+    return out;
   }
 
   /**
@@ -214,7 +250,7 @@ export class EchoServer extends EventEmitter {
         timeout,
         onTimeout: (error) => this.logger.error(`[echo] ${error.message}`),
       });
-      if (this.connections.size > 0) await this.drain.done;
+      await Promise.all([this.connections.size > 0 ? this.drain.done : undefined, this.datagrams?.close(timeout)]);
       await this.observability?.close();
       this.state = "closed";
       this.emit("close");
@@ -243,6 +279,22 @@ export class EchoServer extends EventEmitter {
     this.backoff?.stop();
     const server = this.server;
     if (server?.listening) server.close();
+  }
+
+  private startDatagrams(socket: DatagramSocket): void {
+    this.datagramSocket = socket;
+    this.datagrams = serveDatagrams(socket, {
+      handler: this.handler as Required<Pick<Handler, "onDatagram">>,
+      options: this.options.datagram,
+      stats: this.datagramCounters,
+      worker: this.options.workerName,
+      model: this.model === "iterative" ? "iterative" : "async",
+      logger: this.options.logger,
+      logDatagrams: this.options.logConnections,
+      onHandlerError: (error) => {
+        if (this.listenerCount("handlerError") > 0) this.emit("handlerError", error, undefined);
+      },
+    });
   }
 
   private createModel(): Model {

@@ -2,6 +2,7 @@
  * Server counters, readable in process at any time.
  * @module
  */
+import { sumDatagramStats, type DatagramStatsSnapshot } from "./datagram/stats.js";
 
 /** A snapshot of a server's counters. */
 export interface StatsSnapshot {
@@ -36,6 +37,8 @@ export interface StatsSnapshot {
    * They are not counted in `accepted` or `closed`.
    */
   proxyRejected: number;
+  /** The datagram counters, present when the server serves UDP (`transport` `udp` or `both`). */
+  datagram?: DatagramStatsSnapshot;
 }
 
 /** The counter names of {@link StatsSnapshot}, in a fixed order. */
@@ -81,5 +84,8 @@ export class ServerStats implements StatsSnapshot {
 export function sumStats(parts: readonly StatsSnapshot[]): StatsSnapshot {
   const total = new ServerStats();
   for (const part of parts) for (const key of statsKeys) total[key] += part[key];
-  return total.snapshot();
+  const out = total.snapshot();
+  const datagram = sumDatagramStats(parts.map((p) => p.datagram));
+  if (datagram !== undefined) out.datagram = datagram;
+  return out;
 }

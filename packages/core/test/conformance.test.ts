@@ -1,4 +1,11 @@
-import { conformanceSuite, observabilitySuite, type ObservedStartOptions, type StartOptions } from "@echo/conformance";
+import {
+  conformanceSuite,
+  datagramSuite,
+  observabilitySuite,
+  type DatagramStartOptions,
+  type ObservedStartOptions,
+  type StartOptions,
+} from "@echo/conformance";
 import * as core from "@echo/core";
 import { EchoServer, type CoreModel } from "@echo/core";
 import { fileURLToPath } from "node:url";
@@ -46,3 +53,23 @@ observabilitySuite({
     };
   },
 });
+function datagramTarget(model: "async" | "iterative") {
+  return {
+    name: `core ${model}`,
+    errors: core,
+    worker: /^MainThread$/,
+    async start(options: DatagramStartOptions) {
+      const server = new EchoServer({ model, host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const address = await server.listen();
+      if (address.kind === "unix") throw new Error("unexpected unix address");
+      return {
+        address: { host: address.host, port: address.port },
+        stats: () => server.stats(),
+        close: () => server.close(),
+      };
+    },
+  };
+}
+
+datagramSuite(datagramTarget("async"));
+datagramSuite(datagramTarget("iterative"));

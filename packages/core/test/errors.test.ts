@@ -23,6 +23,7 @@ describe("error codes", () => {
       [new core.IdleTimeoutError(1), "ECHO_ERR_IDLE_TIMEOUT", "IdleTimeoutError"],
       [new core.MaxConnectionsError(1), "ECHO_ERR_MAX_CONNECTIONS", "MaxConnectionsError"],
       [new core.CloseTimeoutError(1, 1), "ECHO_ERR_CLOSE_TIMEOUT", "CloseTimeoutError"],
+      [new core.DatagramUnsupportedError("x", "22.12.0"), "ECHO_ERR_DATAGRAM_UNSUPPORTED", "DatagramUnsupportedError"],
     ];
     for (const [error, code, name] of made) {
       expect(error).toBeInstanceOf(core.EchoError);

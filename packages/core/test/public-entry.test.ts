@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 const expected = [
   "AddressInUseError",
   "CloseTimeoutError",
+  "DatagramUnsupportedError",
   "EchoError",
   "EchoServer",
   "ErrorCodes",

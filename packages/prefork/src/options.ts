@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import {
   InvalidArgumentError,
+  type DatagramOptions,
   type LimitOptions,
   type ListenOptions,
   type Logger,
@@ -42,7 +43,7 @@ export interface PrivilegeOptions {
  * default) and `logFormat` (`"json"`: one JSON object per line through pino).
  */
 export interface PreforkOptions
-  extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
+  extends ListenOptions, LimitOptions, ProxyOptions, DatagramOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /**
    * A built-in handler name (`echo`, `upper`, `whoami`, `http-hello`), a module path or a `file:`
    * URL. A handler object cannot cross a process boundary, so a module is required. @default "echo"
@@ -152,10 +153,16 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
   if (o.execArgv === undefined) execArgv = [...process.execArgv];
   else if (Array.isArray(o.execArgv) && o.execArgv.every((a) => typeof a === "string")) execArgv = [...o.execArgv];
   else throw new InvalidArgumentError("options.execArgv must be an array of strings");
+  const schedule = o.schedule === undefined ? "os" : checkOneOf("options.schedule", o.schedule, schedules);
+  if (schedule === "round-robin" && shared.datagram.transport !== "tcp") {
+    throw new InvalidArgumentError(
+      `options.schedule "round-robin" deals TCP connections: it cannot be used with options.transport ${JSON.stringify(shared.datagram.transport)} (use schedule "os": the workers share the datagram socket)`,
+    );
+  }
   return {
     ...shared,
     workers: int(o, "workers", Math.max(1, availableParallelism()), 1, 1024),
-    schedule: o.schedule === undefined ? "os" : checkOneOf("options.schedule", o.schedule, schedules),
+    schedule,
     heartbeatInterval,
     heartbeatTimeout,
     bootTimeout: int(o, "bootTimeout", 30_000, 1),

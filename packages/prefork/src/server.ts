@@ -8,7 +8,14 @@ import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { ServerStateError, type CloseOptions, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import {
+  ServerStateError,
+  type CloseOptions,
+  type DatagramStatsSnapshot,
+  type Logger,
+  type ServerAddress,
+  type StatsSnapshot,
+} from "@echo/core";
 import {
   ConnectionLifetimes,
   ServerStats,
@@ -25,6 +32,7 @@ import {
   serverAddress,
   statsKeys,
   sumStats,
+  sumDatagramStats,
   type AcceptBackoff,
   type EndpointAddress,
   type LifetimeSnapshot,
@@ -126,6 +134,8 @@ export class PreforkServer extends EventEmitter {
   /** `options.logger`, or a JSON logger over it with `logFormat: "json"` (set in listen()). */
   private logger: Logger;
   private observability: Observability | undefined;
+  /** Datagram counters of exited workers (UDP transports). */
+  private retiredDatagrams: DatagramStatsSnapshot | undefined;
   private crashes: number[] = [];
   private respawnTimer: NodeJS.Timeout | undefined;
   private monitor: NodeJS.Timeout | undefined;
@@ -271,7 +281,9 @@ export class PreforkServer extends EventEmitter {
     const live = [...this.records.values()].filter((r) => r.everListened && r.state !== "exited");
     const fresh = await Promise.all(live.map((r) => this.queryStats(r)));
     const workers = live.map((r, i) => ({ ...this.info(r), stats: fresh[i]! }));
-    return { ...sumStats([this.retired.snapshot(), ...fresh]), workers };
+    const retired: StatsSnapshot = this.retired.snapshot();
+    if (this.retiredDatagrams) retired.datagram = this.retiredDatagrams;
+    return { ...sumStats([retired, ...fresh]), workers };
   }
 
   /**
@@ -386,7 +398,7 @@ export class PreforkServer extends EventEmitter {
     setupCluster(this.schedule, WORKER_ENTRY, this.o.execArgv);
     const serial = ++this.serial;
     const name = `Process-${serial}`;
-    if (!this.dealer && this.bound?.kind === "tcp" && !this.hasListenHolder()) {
+    if (!this.dealer && this.bound !== undefined && this.bound.kind !== "unix" && !this.hasListenHolder()) {
       // No worker holds cluster's shared handle: it is (or will be) closed, and a new one is
       // bound on the port we already own, not on a fresh port 0.
       this.keyPort = this.bound.port;
@@ -440,6 +452,7 @@ export class PreforkServer extends EventEmitter {
       privileges: this.o.privileges,
       dealt: this.dealer ? this.bound : undefined,
       structured: isStructured(this.logger),
+      datagram: this.o.datagram,
     };
     record.config = config;
     this.after(record, this.o.bootTimeout, () => {
@@ -483,7 +496,7 @@ export class PreforkServer extends EventEmitter {
       case "listening": {
         const address = message.address;
         if (this.bound === undefined) this.bound = address;
-        else if (address.kind === "tcp" && this.bound.kind === "tcp" && address.port !== this.bound.port) {
+        else if (address.kind !== "unix" && this.bound.kind !== "unix" && address.port !== this.bound.port) {
           // Raced with the last holder's exit and bound a fresh port: drop it and start over.
           this.logger.error(
             `[echo-prefork] ${record.name} bound port ${address.port} instead of ${this.bound.port}; replacing it`,
@@ -542,6 +555,8 @@ export class PreforkServer extends EventEmitter {
     // Counters carry over; gauges (active, queued, buffered) of an exited worker are zero.
     for (const key of statsKeys) if (!GAUGES.has(key)) this.retired[key] += record.stats[key];
     if (record.lifetimes) this.retiredLifetimes.add(record.lifetimes);
+    if (record.stats.datagram)
+      this.retiredDatagrams = sumDatagramStats([this.retiredDatagrams, { ...record.stats.datagram, queued: 0 }]);
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     const bootError = record.bootError ?? new WorkerBootError(record.name, `exited before listening (${how})`);
     if (!record.everListened) record.rejectBoot(bootError);

@@ -125,6 +125,11 @@ async function start(config: WorkerConfig): Promise<void> {
         logConnections: config.logConnections,
         logger,
         workerName: config.name,
+        transport: config.datagram.transport,
+        maxDatagram: config.datagram.maxDatagram,
+        ...(config.datagram.maxDatagramsPerAddress
+          ? { maxDatagramsPerAddress: config.datagram.maxDatagramsPerAddress }
+          : {}),
       });
       // Listen errors reach listen()'s promise; this keeps EchoServer from rethrowing them
       // as an uncaught 'error' event.

@@ -4,8 +4,10 @@
 import { once } from "node:events";
 import {
   conformanceSuite,
+  datagramSuite,
   killedWorkerSuite,
   observabilitySuite,
+  type DatagramStartOptions,
   type ObservedStartOptions,
   type StartOptions,
 } from "@echo/conformance";
@@ -75,3 +77,28 @@ function observed(schedule: Schedule) {
 observabilitySuite(observed("os"));
 observabilitySuite(observed("round-robin"));
 killedWorkerSuite(observed("os"));
+// UDP: the workers share the master's datagram socket through cluster.
+datagramSuite({
+  name: "prefork os (2 workers)",
+  errors: core,
+  worker: /^Process-\d+$/,
+  workers: 2,
+  async start(options: DatagramStartOptions) {
+    const server = new PreforkServer({
+      schedule: "os",
+      workers: 2,
+      execArgv: [],
+      host: "127.0.0.1",
+      port: 0,
+      logger: quiet,
+      ...options,
+    });
+    const address = await server.listen();
+    if (address.kind === "unix") throw new Error("unexpected unix address");
+    return {
+      address: { host: address.host, port: address.port },
+      stats: () => server.stats(),
+      close: () => server.close(),
+    };
+  },
+});

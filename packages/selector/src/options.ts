@@ -2,7 +2,13 @@
  * Options of {@link SelectorServer}: core's listen and limit options, plus the selector to use.
  * @module
  */
-import type { LimitOptions, ListenOptions, Logger, ProxyOptions } from "@echo/core";
+import {
+  InvalidArgumentError,
+  type LimitOptions,
+  type ListenOptions,
+  type Logger,
+  type ProxyOptions,
+} from "@echo/core";
 import {
   checkBoolean,
   checkOneOf,
@@ -71,6 +77,12 @@ export function normalizeSelectorOptions(options: SelectorServerOptions = {}): N
   });
   const { raw, ...shared } = common;
   const o = raw as SelectorServerOptions;
+  if (shared.datagram.transport !== "tcp") {
+    // The native datagram path (recvmmsg/sendmmsg in the loop) is not built yet: refuse rather than serve TCP only.
+    throw new InvalidArgumentError(
+      `options.transport ${JSON.stringify(shared.datagram.transport)} is not supported by SelectorServer yet: serve UDP with core's EchoServer, PreforkServer or ThreadedServer`,
+    );
+  }
   return {
     ...shared,
     selector: o.selector === undefined ? "default" : checkOneOf("options.selector", o.selector, selectorKinds),

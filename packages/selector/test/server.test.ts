@@ -41,6 +41,9 @@ describe("options", () => {
     [{ maxBuffered: 10 }, /options\.maxBuffered must be an integer >= 1024, got 10/],
     [{ idleTimeout: -1 }, /options\.idleTimeout must be an integer between 0 and/],
     [{ closeTimeout: 1.5 }, /options\.closeTimeout must be an integer between 0 and/],
+    [{ transport: "udp" } as never, /options\.transport "udp" is not supported by SelectorServer yet/],
+    [{ transport: "both" } as never, /options\.transport "both" is not supported by SelectorServer yet/],
+    [{ transport: "sctp" } as never, /options\.transport must be one of "tcp", "udp", "both", got "sctp"/],
   ];
   for (const [options, message] of cases) {
     it(`rejects ${JSON.stringify(options, (_k, v: unknown) => (typeof v === "function" ? "fn" : v))}`, () => {

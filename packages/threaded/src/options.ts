@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import {
   InvalidArgumentError,
+  type DatagramOptions,
   type LimitOptions,
   type ListenOptions,
   type Logger,
@@ -34,7 +35,7 @@ export type AcceptPath = "reusePort" | "shared";
  * default) and `logFormat` (`"json"`: one JSON object per line through pino).
  */
 export interface ThreadedServerOptions
-  extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
+  extends ListenOptions, LimitOptions, ProxyOptions, DatagramOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /** Worker threads serving connections, each with its own event loop. @default os.availableParallelism() */
   threads?: number;
   /**

@@ -6,6 +6,7 @@
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server } from "node:net";
 import {
+  DatagramUnsupportedError,
   InvalidArgumentError,
   ListenError,
   ServerStateError,
@@ -15,15 +16,18 @@ import {
 } from "@echo/core";
 import {
   ConnectionLifetimes,
+  dgramHasReusePort,
   isStructured,
   listenServer,
   logStructured,
   modelLogger,
+  reusePortNodeVersions,
   normalizeLimits,
   serveModelMetrics,
   resolveHandler,
   serverAddress,
   sumStats,
+  type NormalizedDatagramOptions,
   type NormalizedLimits,
   type EndpointAddress,
   type LogFormat,
@@ -90,6 +94,7 @@ export class ThreadedServer extends EventEmitter {
   private readonly retiredLifetimes = new ConnectionLifetimes();
   private readonly acceptOption: "auto" | AcceptPath;
   private readonly proxy: NormalizedProxyOptions | undefined;
+  private readonly datagram: NormalizedDatagramOptions;
   private readonly shared = new SharedArrayBuffer(SHARED_CELLS * Int32Array.BYTES_PER_ELEMENT);
   private readonly cells = new Int32Array(this.shared);
   private slots: (ServerThread | undefined)[] = [];
@@ -99,7 +104,7 @@ export class ThreadedServer extends EventEmitter {
   private source: NativeHandle | undefined;
   private boundAddress: ServerAddress | undefined;
   private path: AcceptPath | undefined;
-  private threadData: Omit<ThreadData, "name" | "stats" | "open" | "lifetimes"> | undefined;
+  private threadData: Omit<ThreadData, "name" | "stats" | "open" | "lifetimes" | "datagramStats"> | undefined;
   private state: State = "new";
   private starting: Promise<unknown> | undefined;
   private closing: Promise<void> | undefined;
@@ -125,6 +130,20 @@ export class ThreadedServer extends EventEmitter {
     this.metricsOption = o.metrics;
     this.logFormat = o.logFormat;
     this.proxy = o.proxy;
+    this.datagram = o.datagram;
+    if (this.datagram.transport !== "tcp") {
+      // One SO_REUSEPORT datagram socket per thread: Node's dgram has reusePort from 22.12 / 23.1.
+      if (!dgramHasReusePort())
+        throw new DatagramUnsupportedError(
+          `ThreadedServer with transport ${JSON.stringify(this.datagram.transport)}`,
+          reusePortNodeVersions,
+        );
+      if (this.acceptOption === "shared") {
+        throw new InvalidArgumentError(
+          `options.accept "shared" cannot be used with options.transport ${JSON.stringify(this.datagram.transport)}: UDP needs a reusePort socket per thread`,
+        );
+      }
+    }
   }
 
   /** How connections reach the threads; known once `listen()` has resolved. */
@@ -188,6 +207,7 @@ export class ThreadedServer extends EventEmitter {
       shared: this.shared,
       helperPath: helperPathFrom(import.meta.url),
       balance: this.path === "shared",
+      datagram: this.datagram,
     };
     if (this.path === "shared") await this.acquireSharedListener(this.threadData.helperPath);
     this.slots = Array.from({ length: this.threads }, (_, i) => this.spawn(i));
@@ -195,9 +215,10 @@ export class ThreadedServer extends EventEmitter {
     const threads = this.slots as ServerThread[];
     if (this.path === "reusePort") {
       // The first thread binds what was asked (port 0 picks one); the others join its port.
-      this.boundAddress = await threads[0]!.listen({ how: "reusePort", listen: this.listenOptions });
+      const how = this.datagram.transport === "udp" ? "datagram" : "reusePort";
+      this.boundAddress = await threads[0]!.listen({ how, listen: this.listenOptions });
       const listen = { ...this.listenOptions, port: this.port() };
-      await settleAll(threads.slice(1).map((t) => t.listen({ how: "reusePort", listen })));
+      await settleAll(threads.slice(1).map((t) => t.listen({ how, listen })));
     } else {
       await settleAll(threads.map((t) => t.listen(this.adoptHow())));
     }
@@ -208,12 +229,17 @@ export class ThreadedServer extends EventEmitter {
   private async choosePath(): Promise<AcceptPath> {
     // An inherited socket (listenFd) is already bound: every thread takes a duplicate of it.
     if (this.listenOptions.fd !== undefined) {
+      if (this.datagram.transport !== "tcp")
+        throw new InvalidArgumentError(
+          `options.listenFd cannot be used with options.transport ${JSON.stringify(this.datagram.transport)}: UDP needs a reusePort socket per thread`,
+        );
       if (this.acceptOption === "reusePort")
         throw new ListenError(
           'options.accept "reusePort" cannot serve an inherited socket (listenFd): use "shared" or "auto"',
         );
       return "shared";
     }
+    if (this.datagram.transport !== "tcp") return "reusePort";
     const supported = await reusePortSupported();
     if (this.acceptOption === "reusePort" && !supported) {
       throw new ListenError(
@@ -253,12 +279,12 @@ export class ThreadedServer extends EventEmitter {
   }
 
   private adoptHow(fd = this.source!.fd): ListenHow {
-    return { how: "adopt", fd, backlog: this.listenOptions.backlog, expectPort: this.port(), source: this.source!.fd };
+    return { how: "adopt", fd, backlog: this.listenOptions.backlog, expectPort: this.port(), source: this.source?.fd };
   }
 
   private port(): number {
     const address = this.boundAddress;
-    if (address?.kind !== "tcp") throw new ServerStateError("the server is not listening");
+    if (address === undefined || address.kind === "unix") throw new ServerStateError("the server is not listening");
     return address.port;
   }
 
@@ -278,6 +304,7 @@ export class ThreadedServer extends EventEmitter {
     this.slots[thread.index] = undefined;
     // Its connections died with it: count them closed, free their maxConnections slots.
     const snapshot = thread.stats.snapshot();
+    if (this.datagram.transport !== "tcp") snapshot.datagram = { ...thread.datagramStats.snapshot(), queued: 0 };
     Atomics.sub(this.cells, SharedCell.ACTIVE, snapshot.active);
     snapshot.closed += snapshot.active;
     snapshot.active = 0;
@@ -316,7 +343,7 @@ export class ThreadedServer extends EventEmitter {
       } else {
         const listen = { ...this.listenOptions, port: this.port() };
         try {
-          await thread.listen({ how: "reusePort", listen });
+          await thread.listen({ how: this.datagram.transport === "udp" ? "datagram" : "reusePort", listen });
         } catch (error) {
           // After privileges were dropped, the kernel refuses a new socket in the group (a port
           // below 1024, or a different owner): share a live thread's socket instead.
@@ -352,14 +379,25 @@ export class ThreadedServer extends EventEmitter {
 
   /** The counters of the whole server now: every thread's, including threads that were replaced. */
   stats(): StatsSnapshot {
-    return sumStats([this.retired, ...this.slots.filter((t) => t !== undefined).map((t) => t.stats.snapshot())]);
+    return sumStats([this.retired, ...this.slots.filter((t) => t !== undefined).map((t) => this.threadSnapshot(t))]);
+  }
+
+  private threadSnapshot(thread: ServerThread): StatsSnapshot {
+    const snapshot = thread.stats.snapshot();
+    if (this.datagram.transport !== "tcp") snapshot.datagram = thread.datagramStats.snapshot();
+    return snapshot;
   }
 
   /** The counters of each thread serving now, in thread order. */
   threadStats(): ThreadStats[] {
     return this.slots
       .filter((t) => t !== undefined)
-      .map((t) => ({ name: t.name, threadId: t.worker.threadId, listening: t.listening, stats: t.stats.snapshot() }));
+      .map((t) => ({
+        name: t.name,
+        threadId: t.worker.threadId,
+        listening: t.listening,
+        stats: this.threadSnapshot(t),
+      }));
   }
 
   /**

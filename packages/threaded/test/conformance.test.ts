@@ -1,4 +1,12 @@
-import { conformanceSuite, observabilitySuite, type ObservedStartOptions, type StartOptions } from "@echo/conformance";
+import {
+  conformanceSuite,
+  datagramSuite,
+  observabilitySuite,
+  type DatagramStartOptions,
+  type ObservedStartOptions,
+  type StartOptions,
+} from "@echo/conformance";
+import { dgramHasReusePort } from "@echo/core/model-kit";
 import * as core from "@echo/core";
 import { ThreadedServer, type AcceptPath } from "@echo/threaded";
 import { fileURLToPath } from "node:url";
@@ -54,3 +62,22 @@ observabilitySuite({
     };
   },
 });
+// UDP: one SO_REUSEPORT datagram socket per thread where Node's dgram has reusePort (22.12+).
+if (dgramHasReusePort()) {
+  datagramSuite({
+    name: "threaded (3 threads)",
+    errors: core,
+    worker: /^Thread-[1-3]$/,
+    workers: 3,
+    async start(options: DatagramStartOptions) {
+      const server = new ThreadedServer({ threads: 3, host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const address = await server.listen();
+      if (address.kind === "unix") throw new Error("unexpected unix address");
+      return {
+        address: { host: address.host, port: address.port },
+        stats: () => server.stats(),
+        close: () => server.close(),
+      };
+    },
+  });
+}

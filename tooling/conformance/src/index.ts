@@ -12,3 +12,12 @@ export { observabilitySuite, killedWorkerSuite, parseMetrics, get } from "./obse
 export type { ObservabilityTarget, ObservedRunning, ObservedStartOptions, LineLogger } from "./observability.js";
 export { cliObservabilitySuite } from "./cli-observability.js";
 export type { CliTarget } from "./cli-observability.js";
+export { datagramSuite } from "./datagram-suite.js";
+export type {
+  DatagramStartOptions,
+  DatagramTarget,
+  RunningDatagramTarget,
+  SuiteDatagramStats,
+} from "./datagram-suite.js";
+export { datagramRoundTrip, openPeer } from "./dgram-helpers.js";
+export type { DatagramPeer } from "./dgram-helpers.js";

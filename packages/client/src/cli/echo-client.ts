@@ -4,6 +4,7 @@
  * @module
  */
 import { EchoClient } from "../client.js";
+import { datagramRequest } from "../datagram.js";
 import { invalidArg } from "../errors.js";
 import {
   formatUsage,
@@ -21,7 +22,17 @@ const flags: Record<string, Flag> = {
   host: { type: "string", value: "HOST", description: "server host or address, IPv4 or IPv6 (default 127.0.0.1)" },
   port: { type: "string", short: "p", value: "PORT", description: "server TCP port" },
   path: { type: "string", value: "PATH", description: "server Unix socket path (instead of --port)" },
-  timeout: { type: "string", value: "MS", description: "limit for connecting and for the whole reply (default 10000)" },
+  timeout: {
+    type: "string",
+    value: "MS",
+    description: "limit for connecting and for the whole reply (default 10000; with --udp per try, 2000)",
+  },
+  udp: { type: "boolean", short: "u", description: "send MESSAGE as one UDP datagram and print the reply datagram" },
+  retries: {
+    type: "string",
+    value: "N",
+    description: "with --udp, resend this many times when no reply comes (default 2)",
+  },
   ...proxyFlags,
   help: { type: "boolean", description: "print this help" },
 };
@@ -51,7 +62,9 @@ async function main(argv: string[]): Promise<void> {
   if (port !== undefined && path !== undefined) throw invalidArg("--port and --path cannot both be given");
   if (port !== undefined && (port < 1 || port > 65535))
     throw invalidArg(`--port must be an integer from 1 to 65535, got ${port}`);
-  const timeout = integerFlag("timeout", values.timeout) ?? 10_000;
+  if (values.udp !== true && values.retries !== undefined) throw invalidArg("--retries needs --udp");
+  if (values.udp === true && path !== undefined) throw invalidArg("--path cannot be used with --udp");
+  const timeout = integerFlag("timeout", values.timeout) ?? (values.udp === true ? 2000 : 10_000);
   const proxyHeader = proxyHeaderFlag(values);
   let message: Buffer;
   if (positionals.length > 0) message = Buffer.from(positionals.join(" "), "utf8");
@@ -59,6 +72,18 @@ async function main(argv: string[]): Promise<void> {
     throw invalidArg("no MESSAGE given (give words to send, or pipe data into standard input)");
   else message = await readStdin();
 
+  if (values.udp === true) {
+    if (proxyHeader !== undefined) throw invalidArg("--proxy-header cannot be used with --udp");
+    const retries = integerFlag("retries", values.retries) ?? 2;
+    const reply = await datagramRequest(
+      { host: (values.host as string | undefined) ?? "127.0.0.1", port: port as number },
+      message,
+      { timeout, retries },
+    );
+    process.stdout.write(reply);
+    if (reply.length === 0 || reply[reply.length - 1] !== 0x0a) process.stdout.write("\n");
+    return;
+  }
   const target: EchoTarget =
     path !== undefined ? { path } : { host: (values.host as string | undefined) ?? "127.0.0.1", port: port as number };
   const client = await EchoClient.connect(target, proxyHeader === undefined ? { timeout } : { timeout, proxyHeader });

@@ -16,7 +16,9 @@ import {
   type Flag,
 } from "../internal/cli.js";
 import { runLoad, type LoadOptions, type LoadProgress } from "../load.js";
-import { formatLoadReport } from "../report.js";
+import { runDatagramLoad, type DatagramLoadOptions } from "../datagram-load.js";
+import { saturationWarning } from "../load-cost.js";
+import { formatDatagramLoadReport, formatLoadReport } from "../report.js";
 
 const NAME = "echo-load";
 const flags: Record<string, Flag> = {
@@ -50,6 +52,16 @@ const flags: Record<string, Flag> = {
     description: "worker threads to spread connections over (default 1)",
   },
   "connect-timeout": { type: "string", value: "MS", description: "limit for each connect (default 5000)" },
+  udp: {
+    type: "boolean",
+    short: "u",
+    description: "UDP: --connections N flows (a socket each), --pipeline datagrams in flight per flow",
+  },
+  "loss-timeout": {
+    type: "string",
+    value: "MS",
+    description: "with --udp, a datagram without reply this long is lost (default 1000)",
+  },
   ...proxyFlags,
   json: { type: "boolean", description: "print one JSON object instead of the report" },
   help: { type: "boolean", description: "print this help" },
@@ -90,6 +102,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length > 0) throw invalidArg(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
+  if (values.udp === true) return runUdp(values);
+  if (values["loss-timeout"] !== undefined) throw invalidArg("--loss-timeout needs --udp");
   const options: LoadOptions = {};
   const set = <K extends keyof LoadOptions>(key: K, value: LoadOptions[K] | undefined): void => {
     if (value !== undefined) options[key] = value;
@@ -139,6 +153,66 @@ async function main(argv: string[]): Promise<void> {
     if (options.onProgress) process.stdout.write("\r\x1b[2K");
   }
   process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatLoadReport(result)}\n`);
+  const warning = saturationWarning(result.cost);
+  if (json && warning) process.stderr.write(`${NAME}: ${warning}\n`);
+  if (result.mismatches > 0 || result.errors > 0 || result.roundTrips === 0) {
+    process.stderr.write(
+      `${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+const udpFlags: Record<string, string> = {
+  flows: "--connections",
+  window: "--pipeline",
+  lossTimeout: "--loss-timeout",
+  size: "--size",
+  count: "--count",
+  duration: "--duration",
+  host: "--host",
+  port: "--port",
+};
+
+async function runUdp(values: Record<string, string | boolean | undefined>): Promise<void> {
+  for (const flag of ["path", "threads", "new-connection", "proxy-header", "proxy-source", "connect-timeout"]) {
+    if (values[flag] !== undefined) throw invalidArg(`--${flag} cannot be used with --udp`);
+  }
+  const options: DatagramLoadOptions = {};
+  const set = <K extends keyof DatagramLoadOptions>(key: K, value: DatagramLoadOptions[K] | undefined): void => {
+    if (value !== undefined) options[key] = value;
+  };
+  set("host", values.host as string | undefined);
+  set("port", integerFlag("port", values.port));
+  set("flows", integerFlag("connections", values.connections));
+  set("window", integerFlag("pipeline", values.pipeline));
+  set("size", sizeFlag("size", values.size));
+  set("count", integerFlag("count", values.count));
+  set("duration", numberFlag("duration", values.duration));
+  set("lossTimeout", integerFlag("loss-timeout", values["loss-timeout"]));
+  if (options.port === undefined) throw invalidArg("--port is required (see --help)");
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  options.signal = abort.signal;
+  let result;
+  try {
+    result = await runDatagramLoad(options);
+  } catch (error) {
+    if (error instanceof EchoClientError && error.code === "ECHO_ERR_INVALID_ARG") {
+      throw invalidArg(error.message.replace(/options\.(\w+)/g, (all, key: string) => udpFlags[key] ?? all));
+    }
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  const json = values.json === true;
+  process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatDatagramLoadReport(result)}\n`);
+  const warning = saturationWarning(result.cost, true);
+  if (json && warning) process.stderr.write(`${NAME}: ${warning}\n`);
+  // Loss and reordering are UDP's nature, not failures; wrong bytes and socket errors are.
   if (result.mismatches > 0 || result.errors > 0 || result.roundTrips === 0) {
     process.stderr.write(
       `${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`,

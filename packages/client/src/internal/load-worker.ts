@@ -4,6 +4,7 @@
  * once), posts its result, and exits on its own once its sockets are closed. `stop` aborts.
  * @module
  */
+import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import hdr from "hdr-histogram-js";
 import { COUNTERS, LoadEngine, type EngineConfig, type EngineResult } from "./engine.js";
@@ -19,7 +20,7 @@ export interface WorkerInit {
 
 /** What the worker posts back. */
 export type WorkerReply =
-  { type: "ready" } | { type: "result"; result: Omit<EngineResult, "histogram"> & { histogram: string } };
+  { type: "ready" } | { type: "result"; result: Omit<EngineResult, "histogram"> & { histogram: string; busy: number } };
 
 if (parentPort !== null) {
   const port = parentPort;
@@ -29,10 +30,12 @@ if (parentPort !== null) {
   const engine = new LoadEngine(init.config, counters, payload);
   port.on("message", (message: string) => {
     if (message === "start") {
+      const elu = performance.eventLoopUtilization();
       void engine.run().then((result) => {
+        const busy = performance.eventLoopUtilization(elu).utilization;
         const reply: WorkerReply = {
           type: "result",
-          result: { ...result, histogram: hdr.encodeIntoCompressedBase64(result.histogram) },
+          result: { ...result, histogram: hdr.encodeIntoCompressedBase64(result.histogram), busy },
         };
         port.postMessage(reply);
         port.close();

@@ -7,6 +7,8 @@ import { InvalidArgumentError } from "../errors.js";
 import { logFormats, type LogFormat } from "../observability/log-format.js";
 import { parseMetricsAddress } from "../observability/metrics-address.js";
 import type { ProxyOptions } from "../kit/proxy-options.js";
+import { transports } from "../datagram/contract.js";
+import { parseDatagramRate, type DatagramOptions } from "../datagram/options.js";
 import type { LimitOptions, ListenOptions } from "../options.js";
 
 /**
@@ -44,7 +46,8 @@ export interface ServerArgs {
   /** Listen and limit options, ready for a server constructor. */
   options: ListenOptions &
     LimitOptions &
-    ProxyOptions & { handler: string; logConnections: boolean; logFormat: LogFormat; metrics?: string };
+    ProxyOptions &
+    DatagramOptions & { handler: string; logConnections: boolean; logFormat: LogFormat; metrics?: string };
   /** `--mode`, when the CLI has modes. */
   mode: string | undefined;
   /** `--user` / `--group` / `--umask`, when any was given. */
@@ -128,6 +131,25 @@ export const commonFlags: Readonly<Record<string, FlagSpec>> = {
     choices: logFormats,
     default: "text",
     description: "text (default) or json: one JSON object per line, through pino",
+  },
+  // Datagrams (UDP, RFC 862): the transport and its safety limits.
+  transport: {
+    kind: "choice",
+    choices: transports,
+    default: "tcp",
+    description: "tcp, udp, or both on the same port number (default tcp)",
+  },
+  "max-datagram": {
+    kind: "integer",
+    min: 1,
+    max: 65507,
+    value: "BYTES",
+    description: "larger datagrams are dropped and counted as truncated (default 65507)",
+  },
+  "max-datagrams-per-address": {
+    kind: "string",
+    value: "N/SECONDS",
+    description: "per-source UDP rate limit, e.g. 100/1 (default off)",
   },
   help: { kind: "boolean", description: "print this help" },
 };
@@ -247,6 +269,10 @@ export function parseServerArgs(
     throw new InvalidArgumentError("--trusted-proxies needs --proxy-protocol");
   if (options.proxyProtocol === true && options.trustedProxies === undefined)
     throw new InvalidArgumentError("--proxy-protocol needs --trusted-proxies ADDR|CIDR[,…]");
+  if (str("transport") !== "tcp") assign("transport", str("transport") as DatagramOptions["transport"]);
+  assign("maxDatagram", int("max-datagram"));
+  const rate = str("max-datagrams-per-address");
+  if (rate !== undefined) assign("maxDatagramsPerAddress", parseDatagramRate("--max-datagrams-per-address", rate));
   const extra: ServerArgs["extra"] = {};
   for (const name of Object.keys(config.extra ?? {})) extra[name] = values[name];
   return { options, mode, privileges, extra, help: values.help === true };

@@ -111,12 +111,13 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
         event: "listening",
         address: where,
         handler: args.options.handler,
+        ...(args.options.transport ? { transport: args.options.transport } : {}),
         ...(metrics ? { metrics } : {}),
       });
       if (dropped) json.info(`${cli.name}: ${dropped}`);
     } else {
       process.stdout.write(
-        `${cli.name} listening on ${where} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`,
+        `${cli.name} listening on ${where} (model ${running.model}, handler ${args.options.handler}${args.options.transport ? `, transport ${args.options.transport}` : ""}, pid ${process.pid})\n`,
       );
       if (metrics) process.stdout.write(`${cli.name} metrics on ${metrics}\n`);
       if (dropped) process.stdout.write(`${cli.name}: ${dropped}\n`);

@@ -1,5 +1,6 @@
 /**
- * `echo`: sends every byte back as it arrives, then closes when the client has finished.
+ * `echo`: sends every byte back as it arrives, then closes when the client has finished; over
+ * UDP, sends every datagram back unchanged (RFC 862).
  * @module
  */
 import { defineHandler } from "../handler.js";
@@ -8,5 +9,8 @@ export default defineHandler({
   name: "echo",
   onData(conn, data) {
     conn.write(data);
+  },
+  onDatagram(datagram, data) {
+    datagram.reply(data);
   },
 });

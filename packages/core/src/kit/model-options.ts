@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.js";
+import { normalizeDatagramOptions, type DatagramOptions, type NormalizedDatagramOptions } from "../datagram/options.js";
 import type { HandlerExport } from "../handler.js";
 import { checkLogFormat, type LogFormat } from "../observability/log-format.js";
 import type { MetricsAddress } from "../observability/metrics-address.js";
@@ -30,7 +31,7 @@ import {
 } from "./proxy-options.js";
 
 /** The options every model shares. A model's own options interface extends this one. */
-export interface ModelOptions extends ListenOptions, LimitOptions, ProxyOptions {
+export interface ModelOptions extends ListenOptions, LimitOptions, ProxyOptions, DatagramOptions {
   /** A built-in handler name, a module path or a `file:` URL (a handler object in-process only). */
   handler?: string | URL | HandlerExport;
   /** Passed to a handler factory as `context.options`. */
@@ -81,6 +82,8 @@ export interface NormalizedModelOptions<H = string | URL> {
   logFormat: LogFormat;
   /** PROXY protocol settings; `undefined` when `proxyProtocol` is off. */
   proxy: NormalizedProxyOptions | undefined;
+  /** `transport`, `maxDatagram`, `maxDatagramsPerAddress`. */
+  datagram: NormalizedDatagramOptions;
 }
 
 function describeType(value: unknown): string {
@@ -99,6 +102,10 @@ export function normalizeModelOptions<C extends HandlerCarrier>(
   config: { carrier: C; workerName?: string },
 ): NormalizedModelOptions<C extends { kind: "in-process" } ? string | URL | HandlerExport : string | URL> {
   const o = checkOptionsObject("options", options) as ModelOptions & Record<string, unknown>;
+  if (o.listenFd !== undefined && (o.transport === "udp" || o.transport === "both"))
+    throw new InvalidArgumentError(
+      `options.listenFd cannot be used with options.transport ${JSON.stringify(o.transport)}: an inherited socket is a TCP listener`,
+    );
   const carrier: HandlerCarrier = config.carrier;
   const handler = o.handler ?? "echo";
   if (carrier.kind === "in-process") {
@@ -134,6 +141,7 @@ export function normalizeModelOptions<C extends HandlerCarrier>(
     metrics: o.metrics === undefined ? undefined : normalizeMetricsAddress(o.metrics, "options.metrics"),
     logFormat: o.logFormat === undefined ? "text" : checkLogFormat(o.logFormat, "options.logFormat"),
     proxy: normalizeProxyOptions(o),
+    datagram: normalizeDatagramOptions(o),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   PermissionDeniedError,
   ServerStateError,
 } from "../errors.js";
+import { DatagramUnsupportedError } from "../datagram/bind.js";
 
 /** An error as plain data: survives `structuredClone`, `postMessage` and JSON (process IPC). */
 export interface WireError {
@@ -47,6 +48,7 @@ const coreClasses: Readonly<Record<string, ErrorClass>> = {
   [ErrorCodes.IDLE_TIMEOUT]: IdleTimeoutError,
   [ErrorCodes.MAX_CONNECTIONS]: MaxConnectionsError,
   [ErrorCodes.CLOSE_TIMEOUT]: CloseTimeoutError,
+  [ErrorCodes.DATAGRAM_UNSUPPORTED]: DatagramUnsupportedError,
 };
 
 const MAX_CAUSE_DEPTH = 4;

@@ -4,7 +4,12 @@
  * @internal
  */
 import type { LimitOptions, ServerAddress, StatsSnapshot } from "@echo/core";
-import type { LifetimeSnapshot, NormalizedProxyOptions, WireError } from "@echo/core/model-kit";
+import type {
+  LifetimeSnapshot,
+  NormalizedDatagramOptions,
+  NormalizedProxyOptions,
+  WireError,
+} from "@echo/core/model-kit";
 import type { PrivilegeOptions } from "../options.js";
 
 /** What a worker needs to serve. */
@@ -31,6 +36,8 @@ export interface WorkerConfig {
   privileges: PrivilegeOptions | undefined;
   /** `logFormat: "json"`: send log lines with their fields to the master instead of writing text. */
   structured: boolean;
+  /** Transport and datagram limits (UDP goes through cluster's shared datagram handle). */
+  datagram: NormalizedDatagramOptions;
 }
 
 export type ToWorker =

@@ -4,6 +4,7 @@
  */
 import type { ServerAddress } from "@echo/core";
 import type {
+  NormalizedDatagramOptions,
   NormalizedLimits,
   NormalizedListenOptions,
   NormalizedProxyOptions,
@@ -37,12 +38,18 @@ export interface ThreadData {
   helperPath: string;
   /** Yield briefly after an accept while over the fair share (shared-descriptor path only). */
   balance: boolean;
+  /** Transport and datagram limits; UDP is served on a `reusePort` socket per thread. */
+  datagram: NormalizedDatagramOptions;
+  /** This thread's datagram counters (core's DatagramStats over shared memory). */
+  datagramStats: SharedArrayBuffer;
 }
 
 /** How a thread gets its listener. */
 export type ListenHow =
   /** Bind its own socket with `reusePort`; the kernel spreads connections over the group. */
   | { how: "reusePort"; listen: NormalizedListenOptions }
+  /** UDP only (`transport: "udp"`): bind a datagram socket with `reusePort`, no TCP listener. */
+  | { how: "datagram"; listen: NormalizedListenOptions }
   /** Take a duplicate of the listening descriptor `fd` (numbers are process-wide). */
   | {
       how: "adopt";

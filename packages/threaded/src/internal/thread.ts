@@ -5,7 +5,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { EchoError, HandlerLoadError, type ServerAddress } from "@echo/core";
-import { ConnectionLifetimes, fromWire } from "@echo/core/model-kit";
+import { ConnectionLifetimes, DatagramStats, DATAGRAM_STATS_BYTES, fromWire } from "@echo/core/model-kit";
 import { ThreadStartError } from "../errors.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedStats } from "./shared-stats.js";
@@ -27,6 +27,8 @@ export class ServerThread {
   readonly stats: SharedStats;
   /** Lifetimes the thread counts into shared memory; readable here, and after it died. */
   readonly lifetimes: ConnectionLifetimes;
+  /** The thread's datagram counters, in shared memory. */
+  readonly datagramStats = new DatagramStats(new SharedArrayBuffer(DATAGRAM_STATS_BYTES));
   private readonly open = new Int32Array(new SharedArrayBuffer(4));
   private closeSent = false;
   readonly worker: Worker;
@@ -48,14 +50,21 @@ export class ServerThread {
     readonly index: number,
     readonly name: string,
     workerUrl: URL,
-    data: Omit<ThreadData, "name" | "stats" | "open" | "lifetimes">,
+    data: Omit<ThreadData, "name" | "stats" | "open" | "lifetimes" | "datagramStats">,
     private readonly hooks: ThreadHooks,
   ) {
     this.stats = new SharedStats();
     const lifetimes = new SharedArrayBuffer(ConnectionLifetimes.memoryLength() * Float64Array.BYTES_PER_ELEMENT);
     this.lifetimes = new ConnectionLifetimes(undefined, new Float64Array(lifetimes));
     this.worker = new Worker(workerUrl, {
-      workerData: { ...data, name, stats: this.stats.buffer, open: this.open.buffer, lifetimes } satisfies ThreadData,
+      workerData: {
+        ...data,
+        name,
+        stats: this.stats.buffer,
+        open: this.open.buffer,
+        lifetimes,
+        datagramStats: this.datagramStats.buffer as SharedArrayBuffer,
+      } satisfies ThreadData,
       // Threads inherit the process's flags, but --input-type (from `node --input-type=module
       // -e …`) makes Node refuse a worker that is a file.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")),

@@ -3,20 +3,25 @@
  * and serves every connection it accepts with core's `serveSocket` on its own event loop.
  * @internal
  */
+import type { Socket as DatagramSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-import type { Handler, Logger } from "@echo/core";
+import type { Handler, Logger, ServerAddress } from "@echo/core";
 import {
   AcceptBackoff,
   ConnectionLifetimes,
+  bindDatagramSocket,
   carryFields,
+  DatagramStats,
   drainSockets,
   loadHandler,
   listenServer,
   proxyGate,
+  serveDatagrams,
   serveSocket,
   serverAddress,
   toWire,
+  type DatagramService,
   type Drain,
   type JsonLogger,
   type LogFields,
@@ -58,6 +63,8 @@ const QUIET_STOP_MS = 1_000;
 const connections = new Set<Socket>();
 const gate = proxyGate(data.proxy);
 let server: Server | undefined;
+let datagramSocket: DatagramSocket | undefined;
+let datagrams: DatagramService | undefined;
 let closing = false;
 let drain: Drain | undefined;
 let gauge: NodeJS.Timeout | undefined;
@@ -180,8 +187,37 @@ function listenOnHandle(srv: Server, handle: NativeHandle, backlog: number): Pro
   });
 }
 
+/** Binds this thread's own datagram socket (SO_REUSEPORT) on `port` and serves it. */
+async function listenDatagrams(
+  handler: Handler,
+  listen: ListenHow & { how: "reusePort" | "datagram" },
+  port: number,
+): Promise<void> {
+  const socket = await bindDatagramSocket({ ...listen.listen, port }, { reusePort: true });
+  datagramSocket = socket;
+  datagrams = serveDatagrams(socket, {
+    handler: handler as Required<Pick<Handler, "onDatagram">>,
+    options: data.datagram,
+    stats: new DatagramStats(data.datagramStats),
+    worker: data.name,
+    model: "async",
+    logger,
+    logDatagrams: data.logConnections,
+  });
+}
+
+/** The address to report: TCP when a listener exists, else the datagram socket's. */
+function boundAddress(): ServerAddress {
+  if (server) return serverAddress(server);
+  const raw = datagramSocket!.address();
+  return { kind: "udp", host: raw.address, port: raw.port, family: raw.family === "IPv6" ? "IPv6" : "IPv4" };
+}
+
+/** How a TCP listener is opened: its own `reusePort` socket or a duplicate descriptor. */
+type TcpListenHow = Exclude<ListenHow, { how: "datagram" }>;
+
 /** Opens a listener as the main thread said: its own `reusePort` socket or a duplicate descriptor. */
-async function openListener(handler: Handler, how: ListenHow): Promise<Server> {
+async function openListener(handler: Handler, how: TcpListenHow): Promise<Server> {
   const srv = createServer({ allowHalfOpen: true });
   srv.on("connection", (socket: Socket) => {
     backoff?.accepted();
@@ -218,9 +254,10 @@ async function openListener(handler: Handler, how: ListenHow): Promise<Server> {
 let backoff: AcceptBackoff | undefined;
 
 async function listen(handler: Handler, how: ListenHow): Promise<void> {
+  if (how.how === "datagram") return listenDatagrams(handler, how, how.listen.port);
   server = await openListener(handler, how);
   const bound = serverAddress(server);
-  const again: ListenHow =
+  const again: TcpListenHow =
     how.how === "reusePort" && bound.kind === "tcp"
       ? { how: "reusePort", listen: { ...how.listen, port: bound.port } }
       : how;
@@ -241,6 +278,16 @@ async function listen(handler: Handler, how: ListenHow): Promise<void> {
     },
   });
   backoff.watch();
+  if (data.datagram.transport === "both" && how.how === "reusePort") {
+    try {
+      await listenDatagrams(handler, how, bound.kind === "tcp" ? bound.port : how.listen.port);
+    } catch (error) {
+      backoff.stop();
+      server.close();
+      server = undefined;
+      throw error;
+    }
+  }
 }
 
 /** Closes our listener (the descriptor is closed synchronously) and tells a waiting main thread. */
@@ -254,10 +301,11 @@ function close(timeout: number): void {
   closing = true;
   backoff?.stop();
   stopAccepting();
+  const datagramsClosed = datagrams?.close(timeout) ?? Promise.resolve();
   drain = drainSockets(connections, {
     timeout,
     onTimeout: (error) => logger.error(`[echo] ${data.name}: ${error.message}`),
-    onDrained: () => post({ type: "closed" }),
+    onDrained: () => void datagramsClosed.then(() => post({ type: "closed" })),
   });
 }
 
@@ -266,7 +314,7 @@ async function main(): Promise<void> {
   try {
     handler = await loadHandler(
       data.handlerUrl,
-      { worker: data.name, options: data.handlerOptions },
+      { worker: data.name, options: data.handlerOptions, transport: data.datagram.transport },
       undefined,
       data.handlerLabel,
     );
@@ -287,8 +335,8 @@ async function main(): Promise<void> {
           Atomics.store(open, 0, 1);
           post({
             type: "listening",
-            address: serverAddress(server!),
-            fd: (server as unknown as { _handle: { fd: number } })._handle.fd,
+            address: boundAddress(),
+            fd: server ? (server as unknown as { _handle: { fd: number } })._handle.fd : -1,
           });
         },
         (error: unknown) => post({ type: "listenError", error: toWire(error) }),
