@@ -26,3 +26,6 @@ conformanceSuite(target("epoll", true));
 conformanceSuite(target("epoll", false));
 conformanceSuite(target("poll", false));
 conformanceSuite(target("select", true));
+// io_uring, completion based: with the C echo fast path and with echo as a JS handler.
+conformanceSuite(target("io_uring", true));
+conformanceSuite(target("io_uring", false));
