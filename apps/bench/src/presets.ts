@@ -33,8 +33,8 @@ export const presets: Record<Preset["name"], Preset> = {
     idle: 10_000,
     only: {
       "http-ab": ["node-net", "node-http", "core-async", "selector-epoll"],
-      "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll"],
-      c10k: ["node-net", "core-async", "selector-epoll", "selector-poll", "selector-select", "python-selectors"],
+      "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll", "selector-io_uring"],
+      c10k: ["node-net", "core-async", "selector-epoll", "selector-io_uring", "selector-poll", "selector-select", "python-selectors"],
     },
   },
   full: { name: "full", plan: { rounds: 5, durationS: 3 }, per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } }, warmupS: 1, idle: 10_000 },

@@ -13,12 +13,13 @@ import {
   createPipe,
   type BaseSelector,
 } from "@echo/selector";
+import { ioUringUnavailable } from "./io-uring.js";
 
 const backends = [
   ["epoll", () => new EpollSelector<string>()],
   ["poll", () => new PollSelector<string>()],
   ["select", () => new SelectSelector<string>()],
-  ["io_uring", () => new IoUringSelector<string>()],
+  ...(ioUringUnavailable ? [] : ([["io_uring", () => new IoUringSelector<string>()]] as const)),
 ] as const;
 
 const fds: number[] = [];

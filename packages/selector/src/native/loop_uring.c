@@ -287,7 +287,7 @@ static void deliver_held(loop_t *L) {
       memmove(c->inq, c->inq + n, c->inq_len - n);
       c->inq_len -= n;
     }
-    if (can_deliver(c) && c->inq_len == 0 && c->eof_pending && rec_room(L) > 2) peer_eof(L, c);
+    if (can_deliver(c) && c->inq_len == 0 && c->eof_pending && c->rec_batch != U->batch && rec_room(L) > 2) peer_eof(L, c);
     if (c->inq_len > 0 || c->eof_pending) {
       U->held[keep++] = c;
     } else {
@@ -321,7 +321,9 @@ static void on_eof(loop_t *L, conn_t *c) {
     do_end(L, c); /* echo has no onEnd: the default ends once output is flushed */
     return;
   }
-  if (c->inq_len > 0 || !can_deliver(c) || rec_room(L) < 2) {
+  /* As loop.c's one read per connection per wait: EOF waits for the next batch when this one
+   * has the connection's data (its handler may pause or block before it sees the end). */
+  if (c->inq_len > 0 || !can_deliver(c) || c->rec_batch == L->ur->batch || rec_room(L) < 2) {
     c->eof_pending = 1;
     hold(L, c, NULL, 0);
   } else {
