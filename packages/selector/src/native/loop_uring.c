@@ -425,50 +425,62 @@ int ul_step(loop_t *L, int timeout_ms) {
     if (until < 0) until = 0;
     if (timeout_ms < 0 || until < timeout_ms) timeout_ms = (int)until;
   }
-  arm_accept(L);
-  arm_uv(L);
-  int r = ur_enter(&U->u, timeout_ms == 0 ? 0 : 1, timeout_ms);
-  if (r < 0) return r;
-  L->now = mono_ms();
-  struct io_uring_cqe *cqe;
-  while (rec_room(L) >= 3 && (cqe = ur_cqe(&U->u)) != NULL) {
-    uint64_t ud = cqe->user_data;
-    int res = cqe->res;
-    unsigned flags = cqe->flags;
-    ur_cqe_seen(&U->u);
-    int op = (int)(ud & 15);
-    if (op == OP_UV) {
-      U->uv_armed = 0;
-      continue;
-    }
-    if (op == OP_ACCEPT) {
-      on_accept(L, res, flags);
-      continue;
-    }
-    if (op == OP_ACCEPT_CANCEL) continue;
-    int fd = (int)((ud >> 4) & 0x0fffffff);
-    int32_t id = (int32_t)(uint32_t)(ud >> 32);
-    conn_t *c = fd < L->conncap ? L->conns[fd] : NULL;
-    if (!c || c->id != id) {
-      /* Cannot happen: a connection lives until its last request completes. Give the buffer back. */
-      assert(!"a completion for a connection that is gone");
-      if (flags & IORING_CQE_F_BUFFER) ur_bufs_give(&U->bufs, (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT));
-      continue;
-    }
-    if (op == OP_RECV) on_recv(L, c, res, flags);
-    else if (op == OP_SEND) on_send(L, c, res);
-    else if (op == OP_CANCEL) {
-      if (res < 0 && !c->dead && c->recv_cancel) {
-        c->recv_cancel = 0; /* the recv was not cancelled (it is completing): try again if still unwanted */
-        ul_sync(L, c);
+  /* Turns that make nothing for JavaScript (the echo fast path's steady state) stay here: the
+   * next io_uring_enter submits this turn's sends and waits, with no return to libuv (whose
+   * own wait would be one more system call per turn), until there are records, libuv's
+   * descriptor is readable, or libuv's timeout is up. */
+  int64_t deadline = timeout_ms < 0 ? -1 : L->now + timeout_ms;
+  for (;;) {
+    arm_accept(L);
+    arm_uv(L);
+    int r = ur_enter(&U->u, timeout_ms == 0 ? 0 : 1, timeout_ms);
+    if (r < 0) return r;
+    L->now = mono_ms();
+    struct io_uring_cqe *cqe;
+    while (rec_room(L) >= 3 && (cqe = ur_cqe(&U->u)) != NULL) {
+      uint64_t ud = cqe->user_data;
+      int res = cqe->res;
+      unsigned flags = cqe->flags;
+      ur_cqe_seen(&U->u);
+      int op = (int)(ud & 15);
+      if (op == OP_UV) {
+        U->uv_armed = 0;
+        continue;
       }
-      op_done(L, c);
+      if (op == OP_ACCEPT) {
+        on_accept(L, res, flags);
+        continue;
+      }
+      if (op == OP_ACCEPT_CANCEL) continue;
+      int fd = (int)((ud >> 4) & 0x0fffffff);
+      int32_t id = (int32_t)(uint32_t)(ud >> 32);
+      conn_t *c = fd < L->conncap ? L->conns[fd] : NULL;
+      if (!c || c->id != id) {
+        /* Cannot happen: a connection lives until its last request completes. Give the buffer back. */
+        assert(!"a completion for a connection that is gone");
+        if (flags & IORING_CQE_F_BUFFER) ur_bufs_give(&U->bufs, (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT));
+        continue;
+      }
+      if (op == OP_RECV) on_recv(L, c, res, flags);
+      else if (op == OP_SEND) on_send(L, c, res);
+      else if (op == OP_CANCEL) {
+        if (res < 0 && !c->dead && c->recv_cancel) {
+          c->recv_cancel = 0; /* the recv was not cancelled (it is completing): try again if still unwanted */
+          ul_sync(L, c);
+        }
+        op_done(L, c);
+      }
+    }
+    ur_cq_commit(&U->u);
+    ur_bufs_publish(&U->bufs);
+    sweep_idle(L);
+    drain_closeq(L);
+    if (L->nrec > 0 || timeout_ms == 0 || !U->uv_armed || U->nheld > 0) break;
+    if (deadline >= 0) {
+      if (L->now >= deadline) break;
+      timeout_ms = (int)(deadline - L->now);
     }
   }
-  ur_cq_commit(&U->u);
-  ur_bufs_publish(&U->bufs);
-  sweep_idle(L);
-  drain_closeq(L);
   assert(L->nrec <= L->rec_cap && L->nconns >= 0);
   return L->nrec;
 }
