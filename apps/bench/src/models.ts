@@ -131,7 +131,8 @@ function ioUringAvailable(): Availability {
     execFileSync(process.execPath, ["-e", probe], { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
     ioUring = { ok: true };
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+    const raw = (error as { stderr?: Buffer | string }).stderr;
+    const stderr = (typeof raw === "string" ? raw : (raw?.toString("utf8") ?? "")).trim();
     ioUring = { ok: false, note: stderr || "io_uring is not available here" };
   }
   return ioUring;
