@@ -23,7 +23,7 @@ enum { OP_UV = 1, OP_ACCEPT = 2, OP_RECV = 3, OP_SEND = 4, OP_CANCEL = 5, OP_ACC
 
 #define SQ_ENTRIES 4096
 #define CQ_ENTRIES 16384
-#define BUF_COUNT 256   /* power of two */
+#define BUF_COUNT 64    /* power of two: 1 MiB of buffers, the most input a connection can have held */
 #define BUF_SIZE 16384
 #define BUF_GROUP 1
 #define STAGE_MAX 65536 /* input per connection per batch for JS */
@@ -282,12 +282,29 @@ static void deliver_held(loop_t *L) {
       c->inq_len = 0;
       continue;
     }
-    if (can_deliver(c) && c->inq_len > 0 && rec_room(L) > 2) {
-      size_t n = stage(L, c, c->inq, c->inq_len);
-      memmove(c->inq, c->inq + n, c->inq_len - n);
-      c->inq_len -= n;
+    if (L->echo) {
+      /* Echo held what arrived while blocked: write it now, until blocked again. */
+      size_t done = 0;
+      while (!c->dead && !c->blocked && done < c->inq_len) {
+        size_t n = c->inq_len - done > STAGE_MAX ? STAGE_MAX : c->inq_len - done;
+        write_out(L, c, c->inq + done, n);
+        done += n;
+      }
+      if (c->dead) continue;
+      memmove(c->inq, c->inq + done, c->inq_len - done);
+      c->inq_len -= done;
+      if (c->inq_len == 0 && c->eof_pending) {
+        c->eof_pending = 0;
+        do_end(L, c);
+      }
+    } else {
+      if (can_deliver(c) && c->inq_len > 0 && rec_room(L) > 2) {
+        size_t n = stage(L, c, c->inq, c->inq_len);
+        memmove(c->inq, c->inq + n, c->inq_len - n);
+        c->inq_len -= n;
+      }
+      if (can_deliver(c) && c->inq_len == 0 && c->eof_pending && c->rec_batch != U->batch && rec_room(L) > 2) peer_eof(L, c);
     }
-    if (can_deliver(c) && c->inq_len == 0 && c->eof_pending && c->rec_batch != U->batch && rec_room(L) > 2) peer_eof(L, c);
     if (c->inq_len > 0 || c->eof_pending) {
       U->held[keep++] = c;
     } else {
@@ -307,8 +324,10 @@ static void on_input(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
   L->stats[ST_BYTES_IN] += (double)n;
   c->last = L->now;
   if (L->echo) {
-    /* The built-in echo handler, as loop.c's: conn.write(data) with the same limits. */
-    write_out(L, c, p, n);
+    /* The built-in echo handler, as loop.c's: conn.write(data) with the same limits. What
+     * arrives while blocked (before the cancel takes effect) is held, not written. */
+    if (c->blocked || c->inq_len > 0) hold(L, c, p, n);
+    else write_out(L, c, p, n);
     return;
   }
   size_t taken = c->inq_len == 0 && can_deliver(c) ? stage(L, c, p, n) : 0;
@@ -318,7 +337,12 @@ static void on_input(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
 static void on_eof(loop_t *L, conn_t *c) {
   c->eof = 1;
   if (L->echo) {
-    do_end(L, c); /* echo has no onEnd: the default ends once output is flushed */
+    if (c->inq_len > 0) {
+      c->eof_pending = 1;
+      hold(L, c, NULL, 0);
+    } else {
+      do_end(L, c); /* echo has no onEnd: the default ends once output is flushed */
+    }
     return;
   }
   /* As loop.c's one read per connection per wait: EOF waits for the next batch when this one
@@ -475,7 +499,8 @@ int ul_step(loop_t *L, int timeout_ms) {
     ur_bufs_publish(&U->bufs);
     sweep_idle(L);
     drain_closeq(L);
-    if (L->nrec > 0 || timeout_ms == 0 || !U->uv_armed || U->nheld > 0) break;
+    if (U->nheld > 0) deliver_held(L); /* a send completed may have unblocked one */
+    if (L->nrec > 0 || timeout_ms == 0 || !U->uv_armed) break;
     if (deadline >= 0) {
       if (L->now >= deadline) break;
       timeout_ms = (int)(deadline - L->now);
