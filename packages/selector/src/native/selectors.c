@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include "backend.h"
 #include "binding.h"
 #include "protocol.h"
@@ -89,7 +90,22 @@ static napi_value js_sel_wait(napi_env env, napi_callback_info info) {
   int max = (int)(len / 2);
   sel_event_t *evs = malloc(sizeof *evs * (size_t)max);
   if (!evs) return throw_errno(env, "selector", ENOMEM);
-  int n = be_wait(b, timeout, evs, max);
+  /* As Python's selectors since PEP 475: a wait interrupted by a signal (be_wait returns 0 on
+   * EINTR) is retried for the time that is left, so select(timeout) returns nothing only once
+   * the timeout has passed. */
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int n, left = timeout;
+  for (;;) {
+    n = be_wait(b, left, evs, max);
+    if (n != 0 || timeout == 0) break;
+    if (timeout > 0) {
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      int64_t spent = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+      if (spent >= timeout) break;
+      left = timeout - (int)spent;
+    }
+  }
   if (n < 0) {
     free(evs);
     return throw_errno(env, wait_syscall(b), -n);
