@@ -59,6 +59,17 @@ int loop_init(loop_t *L, int kind, int lfd, int uvfd) {
   return 0;
 }
 
+void conn_list_push(conn_t ***list, int *n, int *cap, conn_t *c) {
+  if (*n == *cap) {
+    int grown = *cap ? *cap * 2 : 64;
+    conn_t **p = realloc(*list, sizeof *p * (size_t)grown);
+    if (!p) abort();
+    *list = p;
+    *cap = grown;
+  }
+  (*list)[(*n)++] = c;
+}
+
 void pending_changed(loop_t *L, long delta) { L->stats[ST_BUFFERED] += (double)delta; }
 
 /* Registers exactly the interest a connection has now: read unless EOF, paused for an async
@@ -98,14 +109,7 @@ void kill_conn(loop_t *L, conn_t *c, int err) {
   c->close_err = err;
   if (err > 0) L->stats[ST_ERRORS]++;
   if (err == ECHO_CLOSE_IDLE) L->stats[ST_TIMEOUTS]++;
-  if (L->nclose == L->closeqcap) {
-    int cap = L->closeqcap ? L->closeqcap * 2 : 64;
-    conn_t **q = realloc(L->closeq, sizeof *q * (size_t)cap);
-    if (!q) abort();
-    L->closeq = q;
-    L->closeqcap = cap;
-  }
-  L->closeq[L->nclose++] = c;
+  conn_list_push(&L->closeq, &L->nclose, &L->closeqcap, c);
 }
 
 /* Closes the descriptors of killed connections and reports each as a CLOSE record. */

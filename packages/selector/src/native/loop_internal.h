@@ -10,6 +10,8 @@
 int64_t mono_ms(void);
 int32_t *rec_add(loop_t *L, int type, conn_t *c);
 int rec_room(loop_t *L);
+/* Appends c to a growable array of connections (aborts when out of memory). */
+void conn_list_push(conn_t ***list, int *n, int *cap, conn_t *c);
 void pending_changed(loop_t *L, long delta);
 void sync_interest(loop_t *L, conn_t *c);
 void kill_conn(loop_t *L, conn_t *c, int err);

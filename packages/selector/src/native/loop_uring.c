@@ -217,14 +217,7 @@ static void hold(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
   if (n > 0) memcpy(c->inq + c->inq_len, p, n);
   c->inq_len += n;
   if (!c->held_listed) {
-    if (U->nheld == U->heldcap) {
-      int cap = U->heldcap ? U->heldcap * 2 : 64;
-      conn_t **h = realloc(U->held, sizeof *h * (size_t)cap);
-      if (!h) abort();
-      U->held = h;
-      U->heldcap = cap;
-    }
-    U->held[U->nheld++] = c;
+    conn_list_push(&U->held, &U->nheld, &U->heldcap, c);
     c->held_listed = 1;
   }
 }
