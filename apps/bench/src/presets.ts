@@ -49,7 +49,7 @@ export const presets: Record<Preset["name"], Preset> = {
     only: {
       "http-ab": ["node-net", "core-async"],
       "http-wrk": ["node-net", "core-async"],
-      c10k: ["node-net", "core-async", "threaded-2", "prefork-2-os", "selector-epoll", "python-selectors"],
+      c10k: ["node-net", "core-async", "threaded-2", "prefork-2-os", "selector-epoll", "selector-io_uring", "python-selectors"],
     },
   },
 };
