@@ -34,10 +34,24 @@ export const presets: Record<Preset["name"], Preset> = {
     only: {
       "http-ab": ["node-net", "node-http", "core-async", "selector-epoll"],
       "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll", "selector-io_uring"],
-      c10k: ["node-net", "core-async", "selector-epoll", "selector-io_uring", "selector-poll", "selector-select", "python-selectors"],
+      c10k: [
+        "node-net",
+        "core-async",
+        "selector-epoll",
+        "selector-io_uring",
+        "selector-poll",
+        "selector-select",
+        "python-selectors",
+      ],
     },
   },
-  full: { name: "full", plan: { rounds: 5, durationS: 3 }, per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } }, warmupS: 1, idle: 10_000 },
+  full: {
+    name: "full",
+    plan: { rounds: 5, durationS: 3 },
+    per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } },
+    warmupS: 1,
+    idle: 10_000,
+  },
   // ab and wrk take whole seconds, and C10k starts a server per run: smoke runs those against a
   // few models only, every other scenario against every model.
   smoke: {
@@ -49,7 +63,15 @@ export const presets: Record<Preset["name"], Preset> = {
     only: {
       "http-ab": ["node-net", "core-async"],
       "http-wrk": ["node-net", "core-async"],
-      c10k: ["node-net", "core-async", "threaded-2", "prefork-2-os", "selector-epoll", "selector-io_uring", "python-selectors"],
+      c10k: [
+        "node-net",
+        "core-async",
+        "threaded-2",
+        "prefork-2-os",
+        "selector-epoll",
+        "selector-io_uring",
+        "python-selectors",
+      ],
     },
   },
 };

@@ -8,7 +8,13 @@ import { selectorKinds, type SelectorKind } from "./options.js";
 import { SelectorServer } from "./server.js";
 
 const extra: Record<string, FlagSpec> = {
-  selector: { kind: "choice", choices: selectorKinds, default: "default", value: "KIND", description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux; io_uring needs Linux 6.1+)` },
+  selector: {
+    kind: "choice",
+    choices: selectorKinds,
+    default: "default",
+    value: "KIND",
+    description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux; io_uring needs Linux 6.1+)`,
+  },
   "no-fast-path": { kind: "boolean", description: "run the built-in echo handler through JavaScript like any other" },
 };
 

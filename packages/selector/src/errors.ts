@@ -95,7 +95,10 @@ export class IoUringUnavailableError extends EchoError {
   readonly reason: string;
 
   constructor(reason: string) {
-    super(SelectorErrorCodes.IO_URING_UNAVAILABLE, `io_uring is not available: ${reason}; use --selector epoll (the default)`);
+    super(
+      SelectorErrorCodes.IO_URING_UNAVAILABLE,
+      `io_uring is not available: ${reason}; use --selector epoll (the default)`,
+    );
     this.name = "IoUringUnavailableError";
     this.reason = reason;
   }

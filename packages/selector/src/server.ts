@@ -10,7 +10,12 @@ import { IoUringUnavailableError, selectorErrorClasses } from "./errors.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
 import { STATS_SLOTS, defaultKind, kindNumber } from "./internal/protocol.js";
-import { normalizeSelectorOptions, type NormalizedSelectorOptions, type SelectorKind, type SelectorServerOptions } from "./options.js";
+import {
+  normalizeSelectorOptions,
+  type NormalizedSelectorOptions,
+  type SelectorKind,
+  type SelectorServerOptions,
+} from "./options.js";
 
 type State = "new" | "starting" | "listening" | "closing" | "closed";
 
@@ -122,7 +127,8 @@ export class SelectorServer extends EventEmitter {
             else o.logger.error(message.message);
             break;
           case "handlerError":
-            if (this.listenerCount("handlerError") > 0) this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
+            if (this.listenerCount("handlerError") > 0)
+              this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
             break;
           case "closed":
             void worker.terminate();
@@ -166,7 +172,10 @@ export class SelectorServer extends EventEmitter {
    */
   close(options: SelectorCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
     const worker = this.worker;
     const wasListening = this.state === "listening";
     this.closing = (async () => {

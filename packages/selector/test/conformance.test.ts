@@ -11,7 +11,14 @@ function target(selector: SelectorKind, echoFastPath: boolean) {
     concurrent: true,
     worker: /^SelectorThread$/,
     async start(options: StartOptions) {
-      const server = new SelectorServer({ selector, echoFastPath, host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const server = new SelectorServer({
+        selector,
+        echoFastPath,
+        host: "127.0.0.1",
+        port: 0,
+        logger: quiet,
+        ...options,
+      });
       const address = await server.listen();
       return {
         address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },

@@ -23,8 +23,14 @@ afterEach(async () => {
 
 describe("options", () => {
   const cases: [SelectorServerOptions, RegExp][] = [
-    [{ selector: "kqueue" as never }, /options\.selector must be one of "default", "epoll", "poll", "select", "io_uring", got "kqueue"/],
-    [{ handler: { onData() {} } as never }, /options\.handler must be a handler name, a module path or a URL .* got object/],
+    [
+      { selector: "kqueue" as never },
+      /options\.selector must be one of "default", "epoll", "poll", "select", "io_uring", got "kqueue"/,
+    ],
+    [
+      { handler: { onData() {} } as never },
+      /options\.handler must be a handler name, a module path or a URL .* got object/,
+    ],
     [{ handler: "" }, /options\.handler must be a handler name/],
     [{ handlerOptions: { f: () => {} } }, /options\.handlerOptions must be structured-cloneable/],
     [{ echoFastPath: "yes" as never }, /options\.echoFastPath must be a boolean, got "yes"/],
@@ -39,7 +45,9 @@ describe("options", () => {
   ];
   for (const [options, message] of cases) {
     it(`rejects ${JSON.stringify(options, (_k, v: unknown) => (typeof v === "function" ? "fn" : v))}`, () => {
-      expect(() => new SelectorServer(options)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }));
+      expect(() => new SelectorServer(options)).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }),
+      );
     });
   }
 
@@ -47,7 +55,12 @@ describe("options", () => {
     const server = make();
     expect(server.selector).toBe("default");
     expect(server.backend).toBe("epoll");
-    expect(server.limits).toEqual({ maxConnections: 10000, idleTimeout: 60000, maxBuffered: 1048576, closeTimeout: 10000 });
+    expect(server.limits).toEqual({
+      maxConnections: 10000,
+      idleTimeout: 60000,
+      maxBuffered: 1048576,
+      closeTimeout: 10000,
+    });
     expect(selectorKinds).toEqual(["default", "epoll", "poll", "select", "io_uring"]);
   });
 });
@@ -69,14 +82,19 @@ describe("lifecycle", () => {
     await once(blocker, "listening");
     try {
       const port = (blocker.address() as { port: number }).port;
-      await expect(make({ port }).listen()).rejects.toMatchObject({ code: "ECHO_ERR_ADDR_IN_USE", name: "AddressInUseError" });
+      await expect(make({ port }).listen()).rejects.toMatchObject({
+        code: "ECHO_ERR_ADDR_IN_USE",
+        name: "AddressInUseError",
+      });
     } finally {
       blocker.close();
     }
   });
 
   it("a missing handler module is ECHO_ERR_HANDLER_LOAD", async () => {
-    await expect(make({ handler: "./no/such/handler.js" }).listen()).rejects.toMatchObject({ code: "ECHO_ERR_HANDLER_LOAD" });
+    await expect(make({ handler: "./no/such/handler.js" }).listen()).rejects.toMatchObject({
+      code: "ECHO_ERR_HANDLER_LOAD",
+    });
   });
 
   it("listens on IPv6 ::1", async () => {
@@ -125,52 +143,57 @@ describe("lifecycle", () => {
   });
 });
 
-describe.each(["epoll", "poll", "select", ...(ioUringUnavailable ? [] : ["io_uring" as const])] as const)("serving with %s", (selector) => {
-  it("runs handler hooks in the loop thread: onConnection, onData, onEnd with writableLength, factory options", async () => {
-    const server = make({ selector, handler: fixture("lifecycle.mjs"), handlerOptions: { greeting: "hi" } });
-    const { port } = (await server.listen()) as { port: number };
-    const reply = (await exchange(port, "abc")).toString();
-    expect(reply).toBe("hello hi from SelectorThread (127.0.0.1)\nabcbye after 1 chunk(s), pending 0\n");
-  });
+describe.each(["epoll", "poll", "select", ...(ioUringUnavailable ? [] : ["io_uring" as const])] as const)(
+  "serving with %s",
+  (selector) => {
+    it("runs handler hooks in the loop thread: onConnection, onData, onEnd with writableLength, factory options", async () => {
+      const server = make({ selector, handler: fixture("lifecycle.mjs"), handlerOptions: { greeting: "hi" } });
+      const { port } = (await server.listen()) as { port: number };
+      const reply = (await exchange(port, "abc")).toString();
+      expect(reply).toBe("hello hi from SelectorThread (127.0.0.1)\nabcbye after 1 chunk(s), pending 0\n");
+    });
 
-  it("backpressure: write() returns false past maxBuffered, onDrain fires once flushed", async () => {
-    const server = make({ selector, handler: fixture("big-writer.mjs") });
-    const { port } = (await server.listen()) as { port: number };
-    // The client does not read until the server holds output: a reading client on loopback (whose
-    // receive buffer may grow to 32 MiB here) could otherwise take all 16 MiB in one send().
-    const socket = await openTcp(port);
-    socket.pause();
-    socket.end("go");
-    for (const deadline = Date.now() + 10_000; server.stats().buffered <= 1024 * 1024 && Date.now() < deadline; ) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const collected = collectAll(socket);
-    socket.resume();
-    const reply = await collected;
-    expect(reply.length).toBeGreaterThan(16 * 1024 * 1024);
-    expect(reply.subarray(0, 16 * 1024 * 1024).every((b) => b === 0x61)).toBe(true);
-    expect(reply.subarray(16 * 1024 * 1024).toString()).toBe("|write returned false, pending over 1 MiB, drained to 0");
-    expect(server.stats().buffered).toBe(0);
-  });
+    it("backpressure: write() returns false past maxBuffered, onDrain fires once flushed", async () => {
+      const server = make({ selector, handler: fixture("big-writer.mjs") });
+      const { port } = (await server.listen()) as { port: number };
+      // The client does not read until the server holds output: a reading client on loopback (whose
+      // receive buffer may grow to 32 MiB here) could otherwise take all 16 MiB in one send().
+      const socket = await openTcp(port);
+      socket.pause();
+      socket.end("go");
+      for (const deadline = Date.now() + 10_000; server.stats().buffered <= 1024 * 1024 && Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const collected = collectAll(socket);
+      socket.resume();
+      const reply = await collected;
+      expect(reply.length).toBeGreaterThan(16 * 1024 * 1024);
+      expect(reply.subarray(0, 16 * 1024 * 1024).every((b) => b === 0x61)).toBe(true);
+      expect(reply.subarray(16 * 1024 * 1024).toString()).toBe(
+        "|write returned false, pending over 1 MiB, drained to 0",
+      );
+      expect(server.stats().buffered).toBe(0);
+    });
 
-  it("timers of the loop thread run (a handler replying after setTimeout)", async () => {
-    const server = make({ selector, handler: fixture("timer-echo.mjs") });
-    const { port } = (await server.listen()) as { port: number };
-    expect((await exchange(port, "later")).toString()).toBe("later");
-  });
+    it("timers of the loop thread run (a handler replying after setTimeout)", async () => {
+      const server = make({ selector, handler: fixture("timer-echo.mjs") });
+      const { port } = (await server.listen()) as { port: number };
+      expect((await exchange(port, "later")).toString()).toBe("later");
+    });
 
-  it("logs one line per connection with logConnections", async () => {
-    const logger = memoryLogger();
-    const server = make({ selector, logConnections: true, logger });
-    const { port } = (await server.listen()) as { port: number };
-    const socket = await openTcp(port);
-    const localPort = socket.localPort;
-    const done = collectAll(socket);
-    socket.end("x");
-    await done;
-    expect(await logger.waitFor(/^Connected by/)).toBe(`Connected by 127.0.0.1:${localPort}`);
-  });
-});
+    it("logs one line per connection with logConnections", async () => {
+      const logger = memoryLogger();
+      const server = make({ selector, logConnections: true, logger });
+      const { port } = (await server.listen()) as { port: number };
+      const socket = await openTcp(port);
+      const localPort = socket.localPort;
+      const done = collectAll(socket);
+      socket.end("x");
+      await done;
+      expect(await logger.waitFor(/^Connected by/)).toBe(`Connected by 127.0.0.1:${localPort}`);
+    });
+  },
+);
 
 describe("select and FD_SETSIZE", () => {
   it("the select server refuses a connection whose descriptor is past FD_SETSIZE, logging ECHO_ERR_FD_SETSIZE; epoll serves it", async () => {
@@ -182,12 +205,14 @@ describe("select and FD_SETSIZE", () => {
     const opened: number[] = [];
     try {
       // Fill the descriptor table below 1024: the next accepted socket lands past it.
-      for (let fd = 0; fd < FD_SETSIZE + 2; ) opened.push((fd = openSync("/dev/null", "r")));
+      for (let fd = 0; fd < FD_SETSIZE + 2;) opened.push((fd = openSync("/dev/null", "r")));
       const refused = await exchange(s.port, "hello").catch(() => Buffer.alloc(0));
       expect(refused.length).toBe(0);
       expect(select.stats().errors).toBeGreaterThanOrEqual(1);
       // The line comes from the loop's thread by message: wait for it.
-      expect(await logger.waitFor(/ECHO_ERR_FD_SETSIZE/)).toMatch(/ECHO_ERR_FD_SETSIZE: select\(\) cannot watch descriptor \d+ \(FD_SETSIZE is 1024\)/);
+      expect(await logger.waitFor(/ECHO_ERR_FD_SETSIZE/)).toMatch(
+        /ECHO_ERR_FD_SETSIZE: select\(\) cannot watch descriptor \d+ \(FD_SETSIZE is 1024\)/,
+      );
       expect((await exchange(e.port, "hello")).toString()).toBe("hello");
     } finally {
       for (const fd of opened) closeSync(fd);
@@ -199,15 +224,19 @@ describe("select and a listening descriptor past FD_SETSIZE", () => {
   it("listen() rejects with a real FdSetSizeError from the loop's thread", async () => {
     const opened: number[] = [];
     try {
-      for (let fd = 0; fd < FD_SETSIZE + 2; ) opened.push((fd = openSync("/dev/null", "r")));
-      const error = await make({ selector: "select" }).listen().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      for (let fd = 0; fd < FD_SETSIZE + 2;) opened.push((fd = openSync("/dev/null", "r")));
+      const error = await make({ selector: "select" })
+        .listen()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(error).toBeInstanceOf(FdSetSizeError);
       expect(error).toMatchObject({ name: "FdSetSizeError", code: "ECHO_ERR_FD_SETSIZE", fd: expect.any(Number) });
       expect((error as FdSetSizeError).fd).toBeGreaterThanOrEqual(FD_SETSIZE);
-      expect((error as Error).message).toMatch(/^select\(\) cannot watch descriptor \d+: it is at or above FD_SETSIZE \(1024\)/);
+      expect((error as Error).message).toMatch(
+        /^select\(\) cannot watch descriptor \d+: it is at or above FD_SETSIZE \(1024\)/,
+      );
     } finally {
       for (const fd of opened) closeSync(fd);
     }
@@ -254,13 +283,16 @@ describe("the Node event loop of the process that starts the server", () => {
 
 describe("echo-selector CLI", () => {
   it("serves with --selector poll, prints its listening line and exits 0 on SIGTERM", async () => {
-    const child = spawn(process.execPath, [cli, "--port", "0", "--selector", "poll"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, "--port", "0", "--selector", "poll"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     for await (const chunk of child.stdout) {
       out += chunk;
       if (out.includes("\n")) break;
     }
-    const match = /^echo-selector listening on 127\.0\.0\.1:(\d+) \(model selector \(poll\), handler echo, pid \d+\)/.exec(out);
+    const match =
+      /^echo-selector listening on 127\.0\.0\.1:(\d+) \(model selector \(poll\), handler echo, pid \d+\)/.exec(out);
     expect(match, out).not.toBeNull();
     expect((await exchange(Number(match![1]), "cli")).toString()).toBe("cli");
     child.kill("SIGTERM");
@@ -274,7 +306,9 @@ describe("echo-selector CLI", () => {
     child.stderr.on("data", (d) => (err += d));
     const [code] = await once(child, "exit");
     expect(code).toBe(2);
-    expect(err).toMatch(/^echo-selector: --selector must be one of default, epoll, poll, select, io_uring, got "kqueue"\n/);
+    expect(err).toMatch(
+      /^echo-selector: --selector must be one of default, epoll, poll, select, io_uring, got "kqueue"\n/,
+    );
   });
 });
 
@@ -282,7 +316,11 @@ describe.each(["epoll", ...(ioUringUnavailable ? [] : ["io_uring"])])("out of de
   it("closes connections it has no descriptor for instead of spinning, and serves again once some close", async () => {
     // The CLI under a descriptor limit of 128, with 200 clients: the ones past the limit are
     // accepted with the spare descriptor and closed at once, so none waits forever.
-    const child = spawn("sh", ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0 --selector ${selector}`], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      "sh",
+      ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0 --selector ${selector}`],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     try {
       let out = "";
       for await (const chunk of child.stdout) {
@@ -322,7 +360,9 @@ describe("io_uring where the kernel refuses it", () => {
   // (what Docker's default profile does) or ENOSYS (a kernel without io_uring), installed by
   // fixtures/no-io-uring.py with prctl(PR_SET_SECCOMP) before it execs Node.
   const run = async (errno: "EPERM" | "ENOSYS"): Promise<Record<string, unknown>> => {
-    const child = spawn("python3", [fixture("no-io-uring.py"), errno, process.execPath, fixture("refused-probe.mjs")], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("python3", [fixture("no-io-uring.py"), errno, process.execPath, fixture("refused-probe.mjs")], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -335,12 +375,23 @@ describe("io_uring where the kernel refuses it", () => {
   it.each([
     ["EPERM", /io_uring_setup was refused with EPERM \(a seccomp filter/],
     ["ENOSYS", /the kernel has no io_uring \(io_uring_setup: ENOSYS\)/],
-  ] as const)("%s: IoUringSelector and selector io_uring throw IoUringUnavailableError naming the reason; default stays epoll and serves", async (errno, reason) => {
-    const out = await run(errno);
-    expect(out.selector).toMatchObject({ name: "IoUringUnavailableError", code: "ECHO_ERR_IO_URING_UNAVAILABLE", reason: expect.stringMatching(reason) });
-    expect(out.server).toMatchObject({ name: "IoUringUnavailableError", code: "ECHO_ERR_IO_URING_UNAVAILABLE", message: expect.stringMatching(reason) });
-    expect(out).toMatchObject({ backend: "epoll", echo: "still epoll" });
-  });
+  ] as const)(
+    "%s: IoUringSelector and selector io_uring throw IoUringUnavailableError naming the reason; default stays epoll and serves",
+    async (errno, reason) => {
+      const out = await run(errno);
+      expect(out.selector).toMatchObject({
+        name: "IoUringUnavailableError",
+        code: "ECHO_ERR_IO_URING_UNAVAILABLE",
+        reason: expect.stringMatching(reason),
+      });
+      expect(out.server).toMatchObject({
+        name: "IoUringUnavailableError",
+        code: "ECHO_ERR_IO_URING_UNAVAILABLE",
+        message: expect.stringMatching(reason),
+      });
+      expect(out).toMatchObject({ backend: "epoll", echo: "still epoll" });
+    },
+  );
 
   it("here, where it is allowed, io_uring is reported available (or this machine says why not)", () => {
     // Documents what the rest of this file ran: the io_uring cases above are skipped only where

@@ -85,7 +85,10 @@ export default defineHandler({
   },
   onData(conn, data) {
     const state = conn.state as ParseState;
-    let chunk = state.pending.length > 0 ? Buffer.concat([state.pending, data]) : Buffer.from(data.buffer, data.byteOffset, data.length);
+    let chunk =
+      state.pending.length > 0
+        ? Buffer.concat([state.pending, data])
+        : Buffer.from(data.buffer, data.byteOffset, data.length);
     state.pending = Buffer.alloc(0);
     while (chunk.length > 0) {
       if (state.bodyLeft > 0) {

@@ -49,7 +49,9 @@ export interface NativeBinding {
 }
 
 /** The addon's `constants`: each enum of protocol.h under the name of its mirror in ./protocol.ts. */
-export type NativeConstants = { readonly [E in keyof typeof nativeEnums]: { readonly [K in keyof (typeof nativeEnums)[E]]: number } };
+export type NativeConstants = {
+  readonly [E in keyof typeof nativeEnums]: { readonly [K in keyof (typeof nativeEnums)[E]]: number };
+};
 
 /** An opaque native object. */
 export type NativeHandle = { readonly __native: unique symbol };
