@@ -13,7 +13,7 @@ const extra: Record<string, FlagSpec> = {
     choices: selectorKinds,
     default: "default",
     value: "KIND",
-    description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux)`,
+    description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux; io_uring needs Linux 6.1+)`,
   },
   "no-fast-path": { kind: "boolean", description: "run the built-in echo handler through JavaScript like any other" },
 };

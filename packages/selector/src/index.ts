@@ -11,6 +11,7 @@ export {
   NotRegisteredError,
   SelectorClosedError,
   SystemCallError,
+  IoUringUnavailableError,
 } from "./errors.js";
 
 export {
@@ -18,6 +19,7 @@ export {
   EpollSelector,
   PollSelector,
   SelectSelector,
+  IoUringSelector,
   DefaultSelector,
   EVENT_READ,
   EVENT_WRITE,

@@ -24,8 +24,11 @@ export type { SelectorKind };
 export interface SelectorServerOptions
   extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /**
-   * The readiness mechanism: `epoll`, `poll`, `select`, or `default` (epoll on Linux, else
-   * poll). `select` refuses connections whose descriptor is at or above FD_SETSIZE (1024).
+   * The readiness mechanism: `epoll`, `poll`, `select`, `io_uring`, or `default` (epoll on Linux,
+   * else poll). `select` refuses connections whose descriptor is at or above FD_SETSIZE (1024).
+   * `io_uring` is completion based (multishot accept and recv, provided buffers, batched sends;
+   * Linux 6.1+): where the kernel or a seccomp filter refuses it, `listen()` rejects with
+   * `IoUringUnavailableError`.
    * @default "default"
    */
   selector?: SelectorKind;

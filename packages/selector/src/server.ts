@@ -20,7 +20,7 @@ import {
   type Observability,
 } from "@echo/core/model-kit";
 import type { Logger } from "@echo/core";
-import { selectorErrorClasses } from "./errors.js";
+import { IoUringUnavailableError, selectorErrorClasses } from "./errors.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
 import { STATS_SLOTS, defaultKind, kindNumber } from "./internal/protocol.js";
@@ -49,8 +49,8 @@ export interface SelectorCloseOptions {
 export class SelectorServer extends EventEmitter {
   /** The selector asked for (`default` resolves to {@link SelectorServer.backend}). */
   readonly selector: SelectorKind;
-  /** The mechanism in use: `epoll`, `poll` or `select`. */
-  readonly backend: "epoll" | "poll" | "select";
+  /** The mechanism in use: `epoll`, `poll`, `select` or `io_uring`. */
+  readonly backend: "epoll" | "poll" | "select" | "io_uring";
   /** Limits in force, defaults applied. */
   readonly limits: NormalizedSelectorOptions["limits"];
   private readonly options: NormalizedSelectorOptions;
@@ -90,6 +90,7 @@ export class SelectorServer extends EventEmitter {
    * Starts the loop thread, which loads the handler, binds and starts accepting.
    * @returns the address bound (port 0 becomes the real port).
    * @throws {AddressInUseError} {@link PermissionDeniedError} {@link ListenError} {@link HandlerLoadError}
+   * @throws {IoUringUnavailableError} `selector: "io_uring"` where this kernel or process refuses io_uring.
    */
   async listen(): Promise<ServerAddress> {
     if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
@@ -99,6 +100,10 @@ export class SelectorServer extends EventEmitter {
     let handlerUrl: string;
     try {
       native();
+      if (this.backend === "io_uring") {
+        const reason = native().ioUringUnavailable();
+        if (reason !== null) throw new IoUringUnavailableError(reason);
+      }
       handlerUrl = resolveHandler(o.handler);
       this.logger = await modelLogger(o.logger, o.logFormat, "selector", o.workerName);
     } catch (error) {

@@ -3,6 +3,7 @@ import * as core from "@echo/core";
 import { SelectorServer, type SelectorKind } from "@echo/selector";
 import { fileURLToPath } from "node:url";
 import { quiet } from "./helpers.js";
+import { ioUringUnavailable } from "./io-uring.js";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
@@ -62,3 +63,11 @@ function observed(selector: SelectorKind, echoFastPath: boolean) {
 // The fast path serves echo inside the C loop: lifetimes and counters must still be exact.
 observabilitySuite(observed("epoll", true));
 observabilitySuite(observed("poll", false));
+
+// io_uring, completion based: with the C echo fast path and with echo as a JS handler. Where the
+// kernel refuses io_uring, server.test.ts checks the typed refusal instead.
+if (!ioUringUnavailable) {
+  conformanceSuite(target("io_uring", true));
+  conformanceSuite(target("io_uring", false));
+  observabilitySuite(observed("io_uring", true));
+}

@@ -27,6 +27,8 @@ export interface NativeBinding {
   selWait(handle: NativeHandle, timeoutMs: number, out: Int32Array): number;
   selClose(handle: NativeHandle): void;
   selFileno(handle: NativeHandle): number;
+  /** null when this kernel and process may use io_uring, else why not. */
+  ioUringUnavailable(): string | null;
   loopCreate(
     kind: number,
     listenFd: number,

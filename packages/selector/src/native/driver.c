@@ -161,7 +161,7 @@ static napi_value js_loop_create(napi_env env, napi_callback_info info) {
   int r = loop_init(&s->L, kind, lfd, uv_backend_fd(s->uv));
   if (r < 0) {
     abandon(s);
-    return throw_errno(env, "loopCreate", -r);
+    return throw_errno(env, kind == KIND_IO_URING ? "io_uring_setup" : "loopCreate", -r);
   }
   s->L.max_conns = maxc;
   s->L.max_buf = (size_t)maxb;
