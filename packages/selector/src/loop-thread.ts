@@ -241,10 +241,13 @@ async function start(): Promise<void> {
   const echo = init.echoFastPath && handlerUrl === resolveHandler("echo");
   const { listen, limits } = init;
   let fd: number;
-  try {
-    fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only);
-  } catch (error) {
-    throw toListenError(error, listen);
+  if (init.listenFd !== undefined) fd = init.listenFd;
+  else {
+    try {
+      fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only, init.reusePort);
+    } catch (error) {
+      throw toListenError(error, listen);
+    }
   }
   if (init.kind === Kind.SELECT && fd >= binding.FD_SETSIZE) {
     binding.close(fd);
@@ -254,6 +257,7 @@ async function start(): Promise<void> {
   const address: ServerAddress =
     "path" in raw ? { kind: "unix", path: listen.path ?? raw.path } : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
   loop = binding.loopCreate(init.kind, fd, limits.maxConnections, limits.maxBuffered, limits.idleTimeout, echo, input, records, stats, onBatch);
+  if (init.exclusiveAccept) binding.loopExclusiveAccept(loop);
   port.on("message", (message: ToLoop) => {
     if (message.type === "close") beginClose(message.timeout);
   });

@@ -5,7 +5,7 @@
 import { EventEmitter } from "node:events";
 import { Worker } from "node:worker_threads";
 import { EchoError, ServerStateError, type ServerAddress, type StatsSnapshot } from "@echo/core";
-import { fromWire, normalizeLimits, resolveHandler, statsKeys, toListenError } from "@echo/core/model-kit";
+import { fromWire, normalizeLimits, resolveHandler, statsKeys, sumStats, toListenError } from "@echo/core/model-kit";
 import { selectorErrorClasses } from "./errors.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
@@ -20,11 +20,29 @@ export interface SelectorCloseOptions {
   timeout?: number;
 }
 
+/** One loop's counters, from {@link SelectorServer.loopStats}. */
+export interface LoopStats {
+  /** The loop's name, as its handler sees it in `conn.worker` (`SelectorThread-1`). */
+  worker: string;
+  /** A copy of the loop's counters now. */
+  stats: StatsSnapshot;
+}
+
+/** One loop thread and what the server holds of it. */
+interface LoopSlot {
+  name: string;
+  counters: Float64Array;
+  statsBuffer: SharedArrayBuffer;
+  worker?: Worker;
+  listenFd: number;
+  exited: Promise<void>;
+}
+
 /**
- * A server whose connections are all served by one readiness loop (epoll, poll or select) in C,
- * on a thread of its own, running any handler module in that thread.
+ * A server whose connections are served by readiness loops (epoll, poll or select) in C, each
+ * on a thread of its own with its own handler instance; one loop unless `loops` says more.
  *
- * Events: `listening` (address), `handlerError` (error), `error` (the loop thread failed),
+ * Events: `listening` (address), `handlerError` (error), `error` (a loop thread failed),
  * `close`.
  */
 export class SelectorServer extends EventEmitter {
@@ -32,17 +50,15 @@ export class SelectorServer extends EventEmitter {
   readonly selector: SelectorKind;
   /** The mechanism in use: `epoll`, `poll` or `select`. */
   readonly backend: "epoll" | "poll" | "select";
-  /** Limits in force, defaults applied. */
+  /** Limits in force, defaults applied (`maxConnections` applies to each loop). */
   readonly limits: NormalizedSelectorOptions["limits"];
+  /** How many loop threads serve connections. */
+  readonly loops: number;
   private readonly options: NormalizedSelectorOptions;
-  private readonly statsBuffer = new SharedArrayBuffer(STATS_SLOTS * 8);
-  private readonly counters = new Float64Array(this.statsBuffer);
-  private worker: Worker | undefined;
+  private readonly slots: LoopSlot[];
   private bound: ServerAddress | undefined;
-  private listenFd = -1;
   private state: State = "new";
   private closing: Promise<void> | undefined;
-  private exited: Promise<void> = Promise.resolve();
   private resolveFinished!: () => void;
   /** Resolves when the server has closed. */
   readonly finished: Promise<void> = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -57,10 +73,23 @@ export class SelectorServer extends EventEmitter {
     this.selector = this.options.selector;
     this.backend = this.selector === "default" ? defaultKind() : this.selector;
     this.limits = this.options.limits;
+    this.loops = this.options.loops;
+    const base = this.options.workerName;
+    this.slots = Array.from({ length: this.loops }, (_, i) => {
+      const statsBuffer = new SharedArrayBuffer(STATS_SLOTS * 8);
+      return {
+        name: this.loops === 1 ? base : `${base}-${i + 1}`,
+        statsBuffer,
+        counters: new Float64Array(statsBuffer),
+        listenFd: -1,
+        exited: Promise.resolve(),
+      };
+    });
   }
 
   /**
-   * Starts the loop thread, which loads the handler, binds and starts accepting.
+   * Starts the loop threads, which load the handler, bind and start accepting; resolves once
+   * every loop is accepting.
    * @returns the address bound (port 0 becomes the real port).
    * @throws {AddressInUseError} {@link PermissionDeniedError} {@link ListenError} {@link HandlerLoadError}
    */
@@ -76,39 +105,68 @@ export class SelectorServer extends EventEmitter {
       this.markClosed();
       throw error;
     }
-    const init: LoopInit = {
+    const several = this.loops > 1;
+    const reusePort = several && o.accept === "reusePort";
+    const exclusiveAccept = several && o.accept === "shared" && this.backend === "epoll";
+    const base = (slot: LoopSlot): LoopInit => ({
       kind: kindNumber(o.selector),
       handlerUrl,
       echoFastPath: o.echoFastPath,
       handlerOptions: o.handlerOptions,
-      workerName: o.workerName,
+      workerName: slot.name,
       logConnections: o.logConnections,
       listen: o.listen,
       limits: o.limits,
-      stats: this.statsBuffer,
-    };
-    const worker = new Worker(new URL("./loop-thread.js", import.meta.url), { workerData: init, name: o.workerName });
-    this.worker = worker;
-    this.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
+      reusePort,
+      exclusiveAccept,
+      stats: slot.statsBuffer,
+    });
+    try {
+      // The first loop binds (so port 0 becomes a real port and bind errors are typed there);
+      // the others bind that address with SO_REUSEPORT, or take a duplicate of its socket.
+      const [first, ...rest] = this.slots as [LoopSlot, ...LoopSlot[]];
+      const address = await this.startLoop(first, base(first));
+      await Promise.all(
+        rest.map((slot) => {
+          const init = base(slot);
+          if (reusePort && address.kind === "tcp") init.listen = { ...o.listen, host: address.host, port: address.port };
+          else init.listenFd = native().dup(first.listenFd);
+          return this.startLoop(slot, init);
+        }),
+      );
+      this.bound = address;
+      this.state = "listening";
+      this.emit("listening", address);
+      return address;
+    } catch (error) {
+      for (const slot of this.slots) void slot.worker?.terminate();
+      await Promise.all(this.slots.map((slot) => slot.exited));
+      this.markClosed();
+      throw error;
+    }
+  }
+
+  /** Starts one loop thread; resolves with its address once it accepts. */
+  private startLoop(slot: LoopSlot, init: LoopInit): Promise<ServerAddress> {
+    const o = this.options;
+    const worker = new Worker(new URL("./loop-thread.js", import.meta.url), { workerData: init, name: slot.name });
+    slot.worker = worker;
+    slot.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
     return new Promise<ServerAddress>((resolve, reject) => {
       let settled = false;
       worker.on("message", (message: FromLoop) => {
         switch (message.type) {
           case "listening":
             settled = true;
-            this.bound = message.address;
-            this.listenFd = message.fd;
-            this.state = "listening";
-            this.emit("listening", message.address);
+            slot.listenFd = message.fd;
             resolve(message.address);
             break;
           case "startError": {
             settled = true;
             // Typed in the loop thread; an untyped one (a failed system call) is a listen error.
             const sent = fromWire(message.error, selectorErrorClasses);
-            const error = sent instanceof EchoError ? sent : toListenError(sent, o.listen);
+            const error = sent instanceof EchoError ? sent : toListenError(sent, init.listen);
             void worker.terminate();
-            this.markClosed();
             reject(error);
             break;
           }
@@ -127,17 +185,18 @@ export class SelectorServer extends EventEmitter {
       worker.once("error", (error) => {
         if (!settled) {
           settled = true;
-          this.markClosed();
           reject(error);
         } else if (this.listenerCount("error") > 0) this.emit("error", error);
-        else o.logger.error(`[echo] the selector loop thread failed: ${error.message}`);
+        else o.logger.error(`[echo] the selector loop thread ${slot.name} failed: ${error.message}`);
       });
       worker.once("exit", () => {
         if (!settled) {
           settled = true;
-          this.markClosed();
-          reject(new ServerStateError("the selector loop thread exited before listening"));
-        } else if (this.state !== "closed") this.markClosed();
+          reject(new ServerStateError(`the selector loop thread ${slot.name} exited before listening`));
+        } else if (this.state === "listening") {
+          // Closed when the last loop is gone.
+          void Promise.all(this.slots.map((s) => s.exited)).then(() => this.markClosed());
+        }
       });
     });
   }
@@ -148,38 +207,43 @@ export class SelectorServer extends EventEmitter {
     return this.bound;
   }
 
-  /** A copy of the counters now (written by the loop thread, read here without waiting). */
+  /** A copy of the counters now, summed over every loop (written by the loop threads, read without waiting). */
   stats(): StatsSnapshot {
-    const out = {} as StatsSnapshot;
-    statsKeys.forEach((key, i) => (out[key] = this.counters[i]!));
-    return out;
+    return this.loops === 1 ? snapshot(this.slots[0]!.counters) : sumStats(this.slots.map((slot) => snapshot(slot.counters)));
+  }
+
+  /** Each loop's own counters now, in loop order (one entry per loop, named as `conn.worker`). */
+  loopStats(): LoopStats[] {
+    return this.slots.map((slot) => ({ worker: slot.name, stats: snapshot(slot.counters) }));
   }
 
   /**
-   * Stops accepting at once, lets open connections finish for up to `timeout` ms, then destroys
-   * the rest; resolves when the loop thread is gone. Calling it again returns the same promise.
+   * Stops accepting at once on every loop, lets open connections finish for up to `timeout` ms,
+   * then destroys the rest; resolves when every loop thread is gone. Calling it again returns
+   * the same promise.
    */
   close(options: SelectorCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
     const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
-    const worker = this.worker;
     const wasListening = this.state === "listening";
     this.closing = (async () => {
-      if (worker && wasListening) {
+      if (wasListening) {
         this.state = "closing";
         // Stop accepting now, from this thread: shutdown() of a listening socket makes the
-        // kernel refuse new connections at once (the loop thread closes the descriptor). The
+        // kernel refuse new connections at once (each loop thread closes its descriptor). The
         // message wakes the loop at once: libuv's descriptor is in the loop's own selector.
-        try {
-          native().shutdown(this.listenFd, 0);
-        } catch {
-          // The loop thread closed it already.
+        for (const slot of this.slots) {
+          try {
+            native().shutdown(slot.listenFd, 0);
+          } catch {
+            // The loop thread closed it already.
+          }
         }
-        worker.postMessage({ type: "close", timeout } satisfies ToLoop);
-      } else if (worker) {
-        void worker.terminate();
+        for (const slot of this.slots) slot.worker?.postMessage({ type: "close", timeout } satisfies ToLoop);
+      } else {
+        for (const slot of this.slots) void slot.worker?.terminate();
       }
-      await this.exited;
+      await Promise.all(this.slots.map((slot) => slot.exited));
       this.markClosed();
     })();
     return this.closing;
@@ -198,6 +262,12 @@ export class SelectorServer extends EventEmitter {
     if (wasOpen) this.emit("close");
     this.resolveFinished();
   }
+}
+
+function snapshot(counters: Float64Array): StatsSnapshot {
+  const out = {} as StatsSnapshot;
+  statsKeys.forEach((key, i) => (out[key] = counters[i]!));
+  return out;
 }
 
 /** Creates a {@link SelectorServer}; call `listen()` on it. */

@@ -14,6 +14,12 @@ export interface LoopInit {
   logConnections: boolean;
   listen: NormalizedListenOptions;
   limits: NormalizedLimits;
+  /** A listening descriptor to use instead of binding (a duplicate this loop owns and closes). */
+  listenFd?: number;
+  /** Bind with SO_REUSEPORT (one socket per loop on one port). */
+  reusePort: boolean;
+  /** Register the (shared) listener with EPOLLEXCLUSIVE. */
+  exclusiveAccept: boolean;
   /** Float64Array slots in core's statsKeys order, written by the loop, read by stats(). */
   stats: SharedArrayBuffer;
 }

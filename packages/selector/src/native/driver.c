@@ -254,12 +254,21 @@ static napi_value js_loop_control(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* loopExclusiveAccept(handle) -> 0 or -errno: see loop_exclusive_accept. */
+static napi_value js_loop_exclusive_accept(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  server_t *s = arg_server(env, argv[0]);
+  if (!s) return throw_invalid(env, "loopExclusiveAccept: bad arguments");
+  return int_value(env, loop_exclusive_accept(&s->L));
+}
+
 napi_status driver_init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
     EXPORT_FN("loopCreate", js_loop_create),
     EXPORT_FN("loopWrite", js_loop_write),
     EXPORT_FN("loopConn", js_loop_conn),
     EXPORT_FN("loopControl", js_loop_control),
+    EXPORT_FN("loopExclusiveAccept", js_loop_exclusive_accept),
   };
   return napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
 }

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -463,4 +464,16 @@ void loop_free(loop_t *L) {
   L->evs = NULL;
   L->conncap = L->nconns = L->nclose = 0;
   be_close(&L->be);
+}
+
+/* Re-registers the listener with EPOLLEXCLUSIVE (epoll only), so that of several loops
+ * waiting on one shared listening socket, one is woken per new connection rather than all.
+ * Returns 0, -ENOTSUP for poll and select, or -errno. */
+int loop_exclusive_accept(loop_t *L) {
+  if (L->be.kind != KIND_EPOLL) return -ENOTSUP;
+  if (L->lfd < 0) return -EBADF;
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = L->lfd };
+  if (epoll_ctl(L->be.epfd, EPOLL_CTL_DEL, L->lfd, NULL) < 0) return -errno;
+  if (epoll_ctl(L->be.epfd, EPOLL_CTL_ADD, L->lfd, &ev) < 0) return -errno;
+  return 0;
 }

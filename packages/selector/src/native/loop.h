@@ -55,4 +55,6 @@ void loop_destroy_all(loop_t *L);
 void loop_free(loop_t *L);
 /* Whether there is work to do without waiting (closes queued). */
 int loop_has_work(loop_t *L);
+/* One loop of several on a shared listener: EPOLLEXCLUSIVE on it (epoll only; 0 or -errno). */
+int loop_exclusive_accept(loop_t *L);
 #endif
