@@ -257,6 +257,7 @@ async function start(): Promise<void> {
   const address: ServerAddress =
     "path" in raw ? { kind: "unix", path: listen.path ?? raw.path } : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
   loop = binding.loopCreate(init.kind, fd, limits.maxConnections, limits.maxBuffered, limits.idleTimeout, echo, input, records, stats, onBatch);
+  if (init.sharedLimit) binding.loopShareLimit(loop, new Int32Array(init.sharedLimit));
   if (init.exclusiveAccept) binding.loopExclusiveAccept(loop);
   port.on("message", (message: ToLoop) => {
     if (message.type === "close") beginClose(message.timeout);

@@ -50,7 +50,7 @@ export class SelectorServer extends EventEmitter {
   readonly selector: SelectorKind;
   /** The mechanism in use: `epoll`, `poll` or `select`. */
   readonly backend: "epoll" | "poll" | "select";
-  /** Limits in force, defaults applied (`maxConnections` applies to each loop). */
+  /** Limits in force, defaults applied (`maxConnections` holds for all loops together). */
   readonly limits: NormalizedSelectorOptions["limits"];
   /** How many loop threads serve connections. */
   readonly loops: number;
@@ -108,6 +108,8 @@ export class SelectorServer extends EventEmitter {
     const several = this.loops > 1;
     const reusePort = several && o.accept === "reusePort";
     const exclusiveAccept = several && o.accept === "shared" && this.backend === "epoll";
+    // maxConnections holds for the whole server: every loop counts into one shared cell.
+    const sharedLimit = several ? new SharedArrayBuffer(4) : undefined;
     const base = (slot: LoopSlot): LoopInit => ({
       kind: kindNumber(o.selector),
       handlerUrl,
@@ -119,6 +121,7 @@ export class SelectorServer extends EventEmitter {
       limits: o.limits,
       reusePort,
       exclusiveAccept,
+      ...(sharedLimit ? { sharedLimit } : {}),
       stats: slot.statsBuffer,
     });
     try {

@@ -20,6 +20,8 @@ export interface LoopInit {
   reusePort: boolean;
   /** Register the (shared) listener with EPOLLEXCLUSIVE. */
   exclusiveAccept: boolean;
+  /** With several loops: one Int32 counting every loop's connections against maxConnections. */
+  sharedLimit?: SharedArrayBuffer;
   /** Float64Array slots in core's statsKeys order, written by the loop, read by stats(). */
   stats: SharedArrayBuffer;
 }

@@ -42,6 +42,7 @@ export interface NativeBinding {
   loopConn(handle: NativeHandle, op: number, fd: number, id: number, arg?: number): number;
   loopControl(handle: NativeHandle, op: number): void;
   loopExclusiveAccept(handle: NativeHandle): number;
+  loopShareLimit(handle: NativeHandle, counter: Int32Array): number;
   readonly FD_SETSIZE: number;
   readonly EAGAIN: number;
   /** The named numbers of src/native/protocol.h; equal to those of ./protocol.ts. */

@@ -50,6 +50,18 @@ int loop_init(loop_t *L, int kind, int lfd, int uvfd) {
   return 0;
 }
 
+/* Several loops share one maxConnections: a counter in shared memory (NULL with one loop),
+ * taken before a connection is served and given back when it closes. */
+static int reserve_slot(loop_t *L) {
+  if (!L->shared_active) return 1;
+  if (__atomic_add_fetch(L->shared_active, 1, __ATOMIC_SEQ_CST) <= L->max_conns) return 1;
+  __atomic_sub_fetch(L->shared_active, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+static void release_slots(loop_t *L, int n) {
+  if (L->shared_active && n > 0) __atomic_sub_fetch(L->shared_active, n, __ATOMIC_SEQ_CST);
+}
+
 static void pending_changed(loop_t *L, long delta) { L->stats[ST_BUFFERED] += (double)delta; }
 
 /* Registers exactly the interest a connection has now: read unless EOF, paused for an async
@@ -106,6 +118,7 @@ static void drain_closeq(loop_t *L) {
     L->conns[c->fd] = NULL;
     pending_changed(L, -(long)(c->len - c->off));
     L->nconns--;
+    release_slots(L, 1);
     L->stats[ST_ACTIVE]--;
     L->stats[ST_CLOSED]++;
     close(c->fd);
@@ -279,6 +292,12 @@ static void accept_ready(loop_t *L) {
       L->stats[ST_ERRORS]++;
       continue;
     }
+    if (!reserve_slot(L)) {
+      free(c);
+      L->stats[ST_REJECTED]++;
+      close(fd);
+      continue;
+    }
     int one = 1;
     if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     assert(fd < L->conncap && L->conns[fd] == NULL); /* a descriptor number is reused only after its close */
@@ -449,6 +468,7 @@ void loop_free(loop_t *L) {
   loop_stop_accepting(L);
   if (L->spare >= 0) close(L->spare);
   L->spare = -1;
+  release_slots(L, L->nconns);
   for (int fd = 0; fd < L->conncap; fd++) {
     conn_t *c = L->conns[fd];
     if (!c) continue;

@@ -39,6 +39,7 @@ typedef struct loop {
   sel_event_t *evs;
   int evcap;
   int64_t now, next_sweep;
+  int32_t *shared_active; /* connections of all loops sharing max_conns, or NULL (one loop) */
 } loop_t;
 
 int loop_init(loop_t *L, int kind, int lfd, int uvfd);
