@@ -151,6 +151,8 @@ export function builtinModels(): ModelDefinition[] {
     cliModel(`prefork-${n}-os`, "prefork", `@echo/prefork, ${n} workers, schedule os (kernel)`, "@echo/prefork", "echo-prefork", ["--workers", String(n), "--schedule", "os"]),
     cliModel(`prefork-${n}-rr`, "prefork", `@echo/prefork, ${n} workers, schedule round-robin (master)`, "@echo/prefork", "echo-prefork", ["--workers", String(n), "--schedule", "round-robin"]),
     cliModel("selector-epoll", "selector", "@echo/selector, epoll backend", "@echo/selector", "echo-selector", ["--selector", "epoll"]),
+    cliModel("selector-epoll-js", "selector", "@echo/selector, epoll backend, handler in JavaScript (--no-fast-path)", "@echo/selector", "echo-selector", ["--selector", "epoll", "--no-fast-path"]),
+    cliModel("selector-epoll-2loops", "selector", "@echo/selector, epoll backend, 2 loops (--loops 2, SO_REUSEPORT)", "@echo/selector", "echo-selector", ["--selector", "epoll", "--loops", "2"]),
     cliModel("selector-poll", "selector", "@echo/selector, poll backend", "@echo/selector", "echo-selector", ["--selector", "poll"]),
     cliModel("selector-select", "selector", "@echo/selector, select backend (FD_SETSIZE 1024)", "@echo/selector", "echo-selector", ["--selector", "select"]),
     pythonModel("tcpserver", "Python socketserver.TCPServer (one connection at a time)", ONE_AT_A_TIME),
