@@ -137,7 +137,7 @@ export function createJsonLogger(options: JsonLoggerOptions): JsonLogger {
     if (!Number.isInteger(dest) || dest < 0) throw new InvalidArgumentError(`options.destination must be a file descriptor or a stream, got ${dest}`);
     stream = pino.destination({ dest, sync: true });
   } else if (typeof dest === "object" && dest !== null && typeof dest.write === "function") {
-    stream = dest as DestinationStream;
+    stream = dest;
   } else {
     throw new InvalidArgumentError("options.destination must be a file descriptor or an object with write(line)");
   }

@@ -316,7 +316,7 @@ export class EchoMetrics {
       state.offset = state.offset.map((o, i) => o + state!.last[i]!);
     }
     state.last = raw;
-    return raw.map((v, i) => v + state!.offset[i]!);
+    return raw.map((v, i) => v + state.offset[i]!);
   }
 
   private register(): void {
@@ -325,7 +325,7 @@ export class EchoMetrics {
     const labels = (row: Row) => ({ model: this.model, worker: row.worker });
     // Counters and gauges take their values at collect time, from the sample of this scrape.
     COUNTERS.forEach(([, name, help], k) => {
-      new Counter({ ...common(name, help), collect() { this.reset(); for (const row of rows()) this.inc(labels(row), row.values[k]!); } });
+      new Counter({ ...common(name, help), collect() { this.reset(); for (const row of rows()) this.inc(labels(row), row.values[k]); } });
     });
     GAUGES.forEach(([, name, help], k) => {
       new Gauge({ ...common(name, help), collect() { this.reset(); for (const row of rows()) this.set(labels(row), row.gauges[k]!); } });
@@ -339,13 +339,14 @@ export class EchoMetrics {
       type: "histogram",
       aggregator: "sum",
       reset: () => {},
-      get: async () => ({
+      get: () =>
+        Promise.resolve({
         name: HISTOGRAM_NAME,
         help: HISTOGRAM_HELP,
         type: "histogram",
         aggregator: "sum",
         values: rows().flatMap((row) => this.histogramValues(row)),
-      }),
+        }),
     };
     this.registry.registerMetric(histogram as unknown as Metric);
   }

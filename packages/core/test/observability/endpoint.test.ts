@@ -56,7 +56,7 @@ describe("ObservabilityEndpoint", () => {
   });
 
   it("binds loopback by default, answers 404 elsewhere, 405 with Allow for other methods, HEAD without a body", async () => {
-    const { address, port } = await endpointOn({ metrics: { contentType: "text/plain; version=0.0.4; charset=utf-8", metrics: async () => "m 1\n" } });
+    const { address, port } = await endpointOn({ metrics: { contentType: "text/plain; version=0.0.4; charset=utf-8", metrics: () => Promise.resolve("m 1\n") } });
     expect(address).toMatchObject({ host: "127.0.0.1", family: "IPv4" });
     expect(await http(port, "/nope")).toMatchObject({ status: 404 });
     expect(await http(port, "/stats")).toMatchObject({ status: 404 });

@@ -48,7 +48,7 @@ describe("createJsonLogger", () => {
     logger.error("handler onData failed: boom", { event: "handler-error", err: failure, worker: "evil", level: "x", msg: "y", time: 1 });
     expect(lines[0]!.match(/"worker"/g)).toHaveLength(1);
     expect(lines[0]!.match(/"msg"/g)).toHaveLength(1);
-    const p = JSON.parse(lines[0]!);
+    const p = JSON.parse(lines[0]!) as { err: { stack?: unknown } };
     expect(p).toMatchObject({ level: "error", worker: "Thread-2", msg: "handler onData failed: boom", err: { type: "Error", message: "boom", code: "ECHO_ERR_HANDLER" } });
     expect(typeof p.err.stack).toBe("string");
   });
@@ -62,7 +62,7 @@ describe("createJsonLogger", () => {
       const logger = createJsonLogger({ model: "selector", worker: "SelectorThread", destination: fd });
       logger.info("one", { event: "drain" });
       logger.info("two", { event: "exit", code: 0 });
-      const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as unknown);
       expect(lines).toMatchObject([{ ...FIVE, msg: "one", event: "drain", worker: "SelectorThread" }, { msg: "two", event: "exit", code: 0 }]);
     } finally {
       closeSync(fd);
@@ -81,7 +81,7 @@ describe("createJsonLogger", () => {
     }
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(JSON.parse(l)).toMatchObject({ ...FIVE, level: "info", model: "async", worker: "MainThread" });
-    expect(JSON.parse(lines[0]!).msg).toMatch(/^Connected by 127\.0\.0\.1:\d+$/);
+    expect((JSON.parse(lines[0]!) as { msg: string }).msg).toMatch(/^Connected by 127\.0\.0\.1:\d+$/);
   });
 
   it("validates its options and the --log-format value, naming them", () => {
