@@ -5,21 +5,13 @@ import { connect, type Socket } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
-import { MAX_LOOPS, SelectorServer, type SelectorServerOptions } from "@echo/selector";
-import { collectAll, exchange, quiet } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { MAX_LOOPS, SelectorServer } from "@echo/selector";
+import { collectAll, exchange, serverFactory } from "./helpers.js";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
-const servers: SelectorServer[] = [];
-function make(options: SelectorServerOptions = {}): SelectorServer {
-  const server = new SelectorServer({ logger: quiet, ...options });
-  servers.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 0 })));
-});
+const make = serverFactory();
 
 /** Asks the whoami handler who serves `socket`: the loop's name. */
 async function whoServes(socket: Socket): Promise<string> {
