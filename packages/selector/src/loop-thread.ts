@@ -26,6 +26,7 @@ const input = Buffer.alloc(1024 * 1024);
 const records = new Int32Array(4096 * REC_INTS);
 
 let loop: NativeHandle;
+let loopCreated = false;
 let handler: Handler;
 const maxBuffered = init.limits.maxBuffered;
 const byFd: (LoopConnection | undefined)[] = [];
@@ -257,6 +258,7 @@ async function start(): Promise<void> {
   const address: ServerAddress =
     "path" in raw ? { kind: "unix", path: listen.path ?? raw.path } : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
   loop = binding.loopCreate(init.kind, fd, limits.maxConnections, limits.maxBuffered, limits.idleTimeout, echo, input, records, stats, onBatch);
+  loopCreated = true;
   if (init.sharedLimit) binding.loopShareLimit(loop, new Int32Array(init.sharedLimit));
   if (init.exclusiveAccept) binding.loopExclusiveAccept(loop);
   port.on("message", (message: ToLoop) => {
@@ -266,6 +268,14 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
+  // A duplicate of a shared listener is this loop's to close when it never started.
+  if (init.listenFd !== undefined && !loopCreated) {
+    try {
+      binding.close(init.listenFd);
+    } catch {
+      // Already closed.
+    }
+  }
   post({ type: "startError", error: toWire(error) });
   port.close();
 });
