@@ -3,6 +3,7 @@
  * `echo-bench`: every model under the same load. See the README for the flags.
  * @module
  */
+import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { setEchoLoader, type EchoLoader } from "./load/echo.js";
@@ -15,9 +16,12 @@ import { terminalReport, writeDocPage, writeOutputs } from "./report.js";
 import { runBench } from "./runner.js";
 import { killAllServers } from "./server-process.js";
 import { builtinScenarios } from "./scenarios.js";
+import { soakMarkdown, writeSoak } from "./soak/report.js";
+import { runSoak, type SoakResults } from "./soak/run.js";
 
 const HELP = `usage: echo-bench [--quick|--full|--smoke] [options]
        echo-bench --compare a.json b.json
+       echo-bench --soak [--soak-seconds N] [--soak-sample S] [--models a,b]
        echo-bench --list
 
 Runs every available server model under the same load and reports server CPU µs per round
@@ -47,6 +51,17 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
   --compare A B           compare two results.json: what changed, beyond the noise or not
   --report FILE           rewrite report.md, charts (--out) and the docs page (--doc) from a
                           results.json, without running anything
+  --soak                  the soak: every model under a mixed load at once (echoes, random
+                          disconnects, half-closes, slow readers, every byte checked) for
+                          --soak-seconds (default 600), RSS and descriptors of every server
+                          process sampled every --soak-sample seconds (default 60, or a sixth
+                          of a run shorter than 2 minutes); writes soak.json and soak.md to --out
+                          (default results/soak) and --doc; exits 1 unless it passed
+  --soak-seconds N        length of the soak in seconds
+  --soak-sample S         seconds between the soak's samples
+  --soak-seed N           the seed of the soak's mix and payloads (default: from the clock)
+  --soak-report FILE      rewrite soak.md (--out) and the docs page (--doc) from a soak.json,
+                          without running anything
   --list                  list models and scenarios, whether they can run here, and where
                           the reference tools are
   -h, --help              this text
@@ -84,6 +99,11 @@ async function main(argv: string[]): Promise<number> {
       doc: { type: "string" },
       compare: { type: "boolean" },
       report: { type: "string" },
+      soak: { type: "boolean" },
+      "soak-seconds": { type: "string" },
+      "soak-sample": { type: "string" },
+      "soak-seed": { type: "string" },
+      "soak-report": { type: "string" },
       list: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -106,6 +126,15 @@ async function main(argv: string[]): Promise<number> {
     if (values.doc) process.stdout.write(`wrote ${writeDocPage(results, resolve(callerDir, values.doc)).length} files for ${resolve(callerDir, values.doc)}\n`);
     return 0;
   }
+  if (values["soak-report"]) {
+    const results = JSON.parse(readFileSync(resolve(callerDir, values["soak-report"]), "utf8")) as SoakResults;
+    if (results.schema !== "echo-soak/1") throw new Error(`--soak-report: not a soak.json (schema ${JSON.stringify(results.schema)})`);
+    if (!values.out && !values.doc) throw new Error("--soak-report needs --out DIR or --doc FILE");
+    if (values.out) process.stdout.write(`wrote ${writeSoak(results, resolve(callerDir, values.out)).join(", ")}\n`);
+    if (values.doc) writeFileSync(resolve(callerDir, values.doc), soakMarkdown(results));
+    return 0;
+  }
+  if (values.soak) return soak(values, argv);
   const presetCount = [values.quick, values.full, values.smoke].filter(Boolean).length;
   if (presetCount > 1) throw new Error("choose one of --quick, --full, --smoke");
   const preset: Preset = values.full ? presets.full : values.smoke ? presets.smoke : presets.quick;
@@ -182,6 +211,34 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+/** `--soak`: runs the soak, writes its report, and says whether it passed. */
+async function soak(values: { models?: string; out?: string; doc?: string; "soak-seconds"?: string; "soak-sample"?: string; "soak-seed"?: string }, argv: string[]): Promise<number> {
+  const seconds = positiveNumber("soak-seconds", values["soak-seconds"], false) ?? 600;
+  const sampleEveryS = positiveNumber("soak-sample", values["soak-sample"], false);
+  const seed = positiveNumber("soak-seed", values["soak-seed"], true);
+  const wanted = list(values.models);
+  const models = wanted ? selectModels(builtinModels(), wanted) : undefined;
+  const results = await runSoak({
+    seconds,
+    ...(sampleEveryS === undefined ? {} : { sampleEveryS }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(models ? { models } : {}),
+    argv,
+    onNote: (line) => process.stderr.write(`${line}\n`),
+  });
+  const out = values.out ? resolve(callerDir, values.out) : appFile("results/soak");
+  const written = writeSoak(results, out);
+  process.stdout.write(soakMarkdown(results));
+  process.stdout.write(`\nwrote ${written.join(", ")}\n`);
+  if (values.doc) {
+    const doc = resolve(callerDir, values.doc);
+    writeFileSync(doc, soakMarkdown(results));
+    process.stdout.write(`wrote ${doc}\n`);
+  }
+  if (!results.pass) process.stderr.write("echo-bench: the soak failed\n");
+  return results.pass ? 0 : 1;
 }
 
 // `echo-bench --list | head` closes stdout early: not an error.

@@ -1,0 +1,3 @@
+import base from "@echo/eslint-config/base";
+
+export default base;

@@ -1,0 +1,3 @@
+import { config } from "@echo/vitest-config";
+
+export default config({ test: { globalSetup: ["test/global-setup.ts"] } });
