@@ -15,7 +15,10 @@ const pnpmBin = join(toolsDir, "node_modules", ".bin", "pnpm");
 /** Runs a command inheriting stdio; exits the process with its status when it fails. */
 export function run(cmd, args, options = {}) {
   // The pinned pnpm goes first on PATH: turbo and scripts look for `pnpm` there.
-  const env = { ...process.env, PATH: `${join(toolsDir, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}` };
+  const env = {
+    ...process.env,
+    PATH: `${join(toolsDir, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}`,
+  };
   const result = spawnSync(cmd, args, { stdio: "inherit", cwd: root, env, ...options });
   if (result.error) throw result.error;
   if (result.status !== 0) {
@@ -34,7 +37,16 @@ export function ensurePnpm() {
   }
   if (installed !== pnpmVersion || !existsSync(pnpmBin)) {
     console.log(`[echo] installing pnpm@${pnpmVersion} into .cache/tools`);
-    run("npm", ["install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--prefix", toolsDir, `pnpm@${pnpmVersion}`]);
+    run("npm", [
+      "install",
+      "--no-save",
+      "--no-package-lock",
+      "--no-audit",
+      "--no-fund",
+      "--prefix",
+      toolsDir,
+      `pnpm@${pnpmVersion}`,
+    ]);
   }
   return pnpmBin;
 }

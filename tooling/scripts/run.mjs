@@ -35,7 +35,11 @@ function printTotals() {
   console.log(`\nAll packages' tests on Node ${process.version}:`);
   console.log(`Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   // .ci/run adds up its runs on several Node versions from this file.
-  if (process.env.ECHO_TOTALS_FILE) appendFileSync(process.env.ECHO_TOTALS_FILE, `${JSON.stringify({ node: process.version, passed, failed, skipped })}\n`);
+  if (process.env.ECHO_TOTALS_FILE)
+    appendFileSync(
+      process.env.ECHO_TOTALS_FILE,
+      `${JSON.stringify({ node: process.version, passed, failed, skipped })}\n`,
+    );
 }
 
 const task = process.argv[2];

@@ -68,13 +68,19 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
 `;
 
 function list(values: string | undefined): string[] | undefined {
-  return values ? values.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+  return values
+    ? values
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -122,13 +128,20 @@ async function main(argv: string[]): Promise<number> {
   if (values.report) {
     const results = readResults(resolve(callerDir, values.report));
     if (!values.out && !values.doc) throw new Error("--report needs --out DIR or --doc FILE");
-    if (values.out) process.stdout.write(`wrote ${writeOutputs(results, resolve(callerDir, values.out)).length} files to ${resolve(callerDir, values.out)}\n`);
-    if (values.doc) process.stdout.write(`wrote ${writeDocPage(results, resolve(callerDir, values.doc)).length} files for ${resolve(callerDir, values.doc)}\n`);
+    if (values.out)
+      process.stdout.write(
+        `wrote ${writeOutputs(results, resolve(callerDir, values.out)).length} files to ${resolve(callerDir, values.out)}\n`,
+      );
+    if (values.doc)
+      process.stdout.write(
+        `wrote ${writeDocPage(results, resolve(callerDir, values.doc)).length} files for ${resolve(callerDir, values.doc)}\n`,
+      );
     return 0;
   }
   if (values["soak-report"]) {
     const results = JSON.parse(readFileSync(resolve(callerDir, values["soak-report"]), "utf8")) as SoakResults;
-    if (results.schema !== "echo-soak/1") throw new Error(`--soak-report: not a soak.json (schema ${JSON.stringify(results.schema)})`);
+    if (results.schema !== "echo-soak/1")
+      throw new Error(`--soak-report: not a soak.json (schema ${JSON.stringify(results.schema)})`);
     if (!values.out && !values.doc) throw new Error("--soak-report needs --out DIR or --doc FILE");
     if (values.out) process.stdout.write(`wrote ${writeSoak(results, resolve(callerDir, values.out)).join(", ")}\n`);
     if (values.doc) writeFileSync(resolve(callerDir, values.doc), soakMarkdown(results));
@@ -148,21 +161,32 @@ async function main(argv: string[]): Promise<number> {
   }
   const wanted = list(values.models);
   // External baselines were asked for explicitly: they run whatever --models says.
-  const models = [...selectModels(all.filter((m) => m.group !== "external"), wanted), ...externals];
+  const models = [
+    ...selectModels(
+      all.filter((m) => m.group !== "external"),
+      wanted,
+    ),
+    ...externals,
+  ];
   const allScenarios = builtinScenarios();
   const wantedScenarios = list(values.scenarios);
   const unknown = (wantedScenarios ?? []).filter((s) => !allScenarios.some((x) => x.name === s));
-  if (unknown.length) throw new Error(`--scenarios: unknown ${unknown.join(", ")}; known: ${allScenarios.map((s) => s.name).join(", ")}`);
+  if (unknown.length)
+    throw new Error(`--scenarios: unknown ${unknown.join(", ")}; known: ${allScenarios.map((s) => s.name).join(", ")}`);
   const scenarios = wantedScenarios ? allScenarios.filter((s) => wantedScenarios.includes(s.name)) : allScenarios;
 
   if (values.list) {
     for (const m of models) {
       const a = m.available();
-      process.stdout.write(`model    ${m.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${m.description}${a.ok ? "" : ` (${a.note})`}\n`);
+      process.stdout.write(
+        `model    ${m.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${m.description}${a.ok ? "" : ` (${a.note})`}\n`,
+      );
     }
     for (const s of scenarios) {
       const a = s.available();
-      process.stdout.write(`scenario ${s.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${s.description}${a.ok ? "" : ` (${a.note})`}\n`);
+      process.stdout.write(
+        `scenario ${s.name.padEnd(18)} ${a.ok ? "ok  " : "skip"} ${s.description}${a.ok ? "" : ` (${a.note})`}\n`,
+      );
     }
     const ref = refTools.load() ? `${refTools.display} (ref-echo-server, ref-echo-load)` : `absent: ${refTools.why()}`;
     process.stdout.write(`reference tools ${ref}\n`);
@@ -176,7 +200,10 @@ async function main(argv: string[]): Promise<number> {
     preset,
     models,
     scenarios,
-    overrides: { rounds: positiveNumber("rounds", values.rounds, true), durationS: positiveNumber("duration", values.duration, false) },
+    overrides: {
+      rounds: positiveNumber("rounds", values.rounds, true),
+      durationS: positiveNumber("duration", values.duration, false),
+    },
     warmupS: values.warmup === undefined ? undefined : Number(values.warmup),
     idle: positiveNumber("idle", values.idle, true),
     baseline: against,
@@ -214,7 +241,17 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `--soak`: runs the soak, writes its report, and says whether it passed. */
-async function soak(values: { models?: string; out?: string; doc?: string; "soak-seconds"?: string; "soak-sample"?: string; "soak-seed"?: string }, argv: string[]): Promise<number> {
+async function soak(
+  values: {
+    models?: string;
+    out?: string;
+    doc?: string;
+    "soak-seconds"?: string;
+    "soak-sample"?: string;
+    "soak-seed"?: string;
+  },
+  argv: string[],
+): Promise<number> {
   const seconds = positiveNumber("soak-seconds", values["soak-seconds"], false) ?? 600;
   const sampleEveryS = positiveNumber("soak-sample", values["soak-sample"], false);
   const seed = positiveNumber("soak-seed", values["soak-seed"], true);

@@ -25,7 +25,8 @@ export interface Change {
 export function readResults(path: string): BenchResults {
   const value: unknown = JSON.parse(readFileSync(path, "utf8"));
   const problems = validateResults(value);
-  if (problems.length) throw new Error(`${path} is not a valid echo-bench results file: ${problems.slice(0, 3).join("; ")}`);
+  if (problems.length)
+    throw new Error(`${path} is not a valid echo-bench results file: ${problems.slice(0, 3).join("; ")}`);
   return value as BenchResults;
 }
 
@@ -62,7 +63,15 @@ export function formatComparison(changes: readonly Change[], a: string, b: strin
   const rows = changes.map((c) => {
     const better = c.figure === "rps" ? c.verdict === "higher" : c.verdict === "lower";
     const meaning = c.verdict === "higher" || c.verdict === "lower" ? (better ? "better" : "worse") : c.verdict;
-    return [c.scenario, c.model, c.figure === "rps" ? "rt/s" : "µs/rt", formatNumber(c.before), formatNumber(c.after), Number.isFinite(c.change) ? `${c.change >= 0 ? "+" : ""}${(c.change * 100).toFixed(1)}%` : "–", meaning];
+    return [
+      c.scenario,
+      c.model,
+      c.figure === "rps" ? "rt/s" : "µs/rt",
+      formatNumber(c.before),
+      formatNumber(c.after),
+      Number.isFinite(c.change) ? `${c.change >= 0 ? "+" : ""}${(c.change * 100).toFixed(1)}%` : "–",
+      meaning,
+    ];
   });
   const head = `before: ${a}\nafter:  ${b}\nbeyond the noise = every round of one run is on the same side of every round of the other.\n\n`;
   return head + textTable(["scenario", "model", "figure", "before", "after", "change", "verdict"], rows) + "\n";

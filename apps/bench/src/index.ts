@@ -2,7 +2,17 @@
  * The bench's building blocks, for its tests and for scripts that drive it.
  * @module
  */
-export { CLOCK_TICKS, parseStat, readStat, processTree, sampleServer, cpuByPid, cpuDelta, schedRunUs, countDescriptors } from "./proc.js";
+export {
+  CLOCK_TICKS,
+  parseStat,
+  readStat,
+  processTree,
+  sampleServer,
+  cpuByPid,
+  cpuDelta,
+  schedRunUs,
+  countDescriptors,
+} from "./proc.js";
 export type { ProcStat, ServerSample, CpuReading, CpuDelta } from "./proc.js";
 export { median, quantileSorted, summarize, relativeSpread, noiseVerdict, ratio } from "./stats.js";
 export type { Summary, Verdict } from "./stats.js";
@@ -10,7 +20,16 @@ export { interleave } from "./schedule.js";
 export type { ScheduledRun } from "./schedule.js";
 export { startServer, parseListeningLine, freePort } from "./server-process.js";
 export type { RunningServer, ServerCommand } from "./server-process.js";
-export { builtinModels, externalModel, parseBaselineFlag, selectModels, packageBin, python3, splitCommand, parallelism } from "./models.js";
+export {
+  builtinModels,
+  externalModel,
+  parseBaselineFlag,
+  selectModels,
+  packageBin,
+  python3,
+  splitCommand,
+  parallelism,
+} from "./models.js";
 export type { ModelDefinition, Workload, Availability, ModelGroup } from "./models.js";
 export { builtinScenarios, measureAround, waitForDescriptors, ECHO_SIZE } from "./scenarios.js";
 export type { ScenarioDefinition, Measurement } from "./scenarios.js";

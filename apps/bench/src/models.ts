@@ -52,7 +52,8 @@ export function packageBin(pkg: string, bin: string): { path: string } | { note:
   const rel = typeof manifest.bin === "string" ? manifest.bin : manifest.bin?.[bin];
   if (!rel) return { note: `${pkg} has no \`${bin}\` CLI yet` };
   const path = join(dirname(manifestPath), rel);
-  if (!existsSync(path)) return { note: `${pkg}'s \`${bin}\` is not built (${rel} missing): the package has not landed yet` };
+  if (!existsSync(path))
+    return { note: `${pkg}'s \`${bin}\` is not built (${rel} missing): the package has not landed yet` };
   return { path };
 }
 
@@ -61,7 +62,12 @@ let pythonPath: string | null | undefined;
 export function python3(): string | undefined {
   if (pythonPath === undefined) {
     try {
-      pythonPath = execFileSync(process.env.ECHO_BENCH_PYTHON ?? "python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).trim() || null;
+      pythonPath =
+        execFileSync(process.env.ECHO_BENCH_PYTHON ?? "python3", ["-c", "import sys; print(sys.executable)"], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+          timeout: 10_000,
+        }).trim() || null;
     } catch {
       pythonPath = null;
     }
@@ -69,7 +75,8 @@ export function python3(): string | undefined {
   return pythonPath ?? undefined;
 }
 
-const handlerFor = (workload: Workload): string => (workload === "http" ? "http-hello" : workload === "cpu" ? cpuHandlerPath : "echo");
+const handlerFor = (workload: Workload): string =>
+  workload === "http" ? "http-hello" : workload === "cpu" ? cpuHandlerPath : "echo";
 // Core's default limit is 10,000 connections: C10k holds 10,050, so every package CLI gets room.
 const common = ["--host", "127.0.0.1", "--port", "0", "--max-connections", "20000"];
 
@@ -91,7 +98,8 @@ function cliModel(
     available: () => {
       const found = packageBin(pkg, bin);
       if ("note" in found) return { ok: false, note: found.note };
-      if (!existsSync(cpuHandlerPath)) return { ok: false, note: "the bench is not built (dist/fixtures/cpu-handler.js missing)" };
+      if (!existsSync(cpuHandlerPath))
+        return { ok: false, note: "the bench is not built (dist/fixtures/cpu-handler.js missing)" };
       return { ok: true };
     },
     command: (workload) => {
@@ -114,7 +122,17 @@ function pythonModel(model: string, description: string, noC10k?: string): Model
     available: () => (python3() ? { ok: true } : { ok: false, note: "python3 is not installed" }),
     command: (workload) => ({
       command: python3()!,
-      args: [appFile("baselines/python_servers.py"), "--model", model, "--host", "127.0.0.1", "--port", "0", "--mode", workload === "cpu" ? "cpu" : "echo"],
+      args: [
+        appFile("baselines/python_servers.py"),
+        "--model",
+        model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--mode",
+        workload === "cpu" ? "cpu" : "echo",
+      ],
     }),
   };
 }
@@ -133,7 +151,10 @@ export function builtinModels(): ModelDefinition[] {
       description: "plain Node `net` server, `on('data') → write` (baseline)",
       workloads: ["echo", "http", "cpu"],
       available: () => always,
-      command: (workload) => ({ command: process.execPath, args: [appFile("baselines/node-net-echo.mjs"), "--host", "127.0.0.1", "--port", "0", "--mode", workload] }),
+      command: (workload) => ({
+        command: process.execPath,
+        args: [appFile("baselines/node-net-echo.mjs"), "--host", "127.0.0.1", "--port", "0", "--mode", workload],
+      }),
     },
     {
       name: "node-http",
@@ -141,23 +162,93 @@ export function builtinModels(): ModelDefinition[] {
       description: "plain `node:http` hello server",
       workloads: ["http"],
       available: () => always,
-      command: () => ({ command: process.execPath, args: [appFile("baselines/node-http-hello.mjs"), "--host", "127.0.0.1", "--port", "0"] }),
+      command: () => ({
+        command: process.execPath,
+        args: [appFile("baselines/node-http-hello.mjs"), "--host", "127.0.0.1", "--port", "0"],
+      }),
     },
-    cliModel("core-iterative", "core", "@echo/core, model iterative (one connection at a time)", "@echo/core", "echo-server", ["--mode", "iterative"], { noC10k: ONE_AT_A_TIME }),
-    cliModel("core-async", "core", "@echo/core, model async (event loop)", "@echo/core", "echo-server", ["--mode", "async"]),
-    cliModel("threaded-1", "threaded", "@echo/threaded, 1 thread", "@echo/threaded", "echo-threaded", ["--threads", "1"]),
-    cliModel(`threaded-${n}`, "threaded", `@echo/threaded, ${n} threads`, "@echo/threaded", "echo-threaded", ["--threads", String(n)]),
-    cliModel("prefork-1", "prefork", "@echo/prefork, 1 worker (schedule os)", "@echo/prefork", "echo-prefork", ["--workers", "1", "--schedule", "os"]),
-    cliModel(`prefork-${n}-os`, "prefork", `@echo/prefork, ${n} workers, schedule os (kernel)`, "@echo/prefork", "echo-prefork", ["--workers", String(n), "--schedule", "os"]),
-    cliModel(`prefork-${n}-rr`, "prefork", `@echo/prefork, ${n} workers, schedule round-robin (master)`, "@echo/prefork", "echo-prefork", ["--workers", String(n), "--schedule", "round-robin"]),
-    cliModel("selector-epoll", "selector", "@echo/selector, epoll backend", "@echo/selector", "echo-selector", ["--selector", "epoll"]),
-    cliModel("selector-epoll-js", "selector", "@echo/selector, epoll backend, handler in JavaScript (--no-fast-path)", "@echo/selector", "echo-selector", ["--selector", "epoll", "--no-fast-path"]),
-    cliModel("selector-epoll-2loops", "selector", "@echo/selector, epoll backend, 2 loops (--loops 2, SO_REUSEPORT)", "@echo/selector", "echo-selector", ["--selector", "epoll", "--loops", "2"]),
-    cliModel("selector-poll", "selector", "@echo/selector, poll backend", "@echo/selector", "echo-selector", ["--selector", "poll"]),
-    cliModel("selector-select", "selector", "@echo/selector, select backend (FD_SETSIZE 1024)", "@echo/selector", "echo-selector", ["--selector", "select"]),
+    cliModel(
+      "core-iterative",
+      "core",
+      "@echo/core, model iterative (one connection at a time)",
+      "@echo/core",
+      "echo-server",
+      ["--mode", "iterative"],
+      { noC10k: ONE_AT_A_TIME },
+    ),
+    cliModel("core-async", "core", "@echo/core, model async (event loop)", "@echo/core", "echo-server", [
+      "--mode",
+      "async",
+    ]),
+    cliModel("threaded-1", "threaded", "@echo/threaded, 1 thread", "@echo/threaded", "echo-threaded", [
+      "--threads",
+      "1",
+    ]),
+    cliModel(`threaded-${n}`, "threaded", `@echo/threaded, ${n} threads`, "@echo/threaded", "echo-threaded", [
+      "--threads",
+      String(n),
+    ]),
+    cliModel("prefork-1", "prefork", "@echo/prefork, 1 worker (schedule os)", "@echo/prefork", "echo-prefork", [
+      "--workers",
+      "1",
+      "--schedule",
+      "os",
+    ]),
+    cliModel(
+      `prefork-${n}-os`,
+      "prefork",
+      `@echo/prefork, ${n} workers, schedule os (kernel)`,
+      "@echo/prefork",
+      "echo-prefork",
+      ["--workers", String(n), "--schedule", "os"],
+    ),
+    cliModel(
+      `prefork-${n}-rr`,
+      "prefork",
+      `@echo/prefork, ${n} workers, schedule round-robin (master)`,
+      "@echo/prefork",
+      "echo-prefork",
+      ["--workers", String(n), "--schedule", "round-robin"],
+    ),
+    cliModel("selector-epoll", "selector", "@echo/selector, epoll backend", "@echo/selector", "echo-selector", [
+      "--selector",
+      "epoll",
+    ]),
+    cliModel(
+      "selector-epoll-js",
+      "selector",
+      "@echo/selector, epoll backend, handler in JavaScript (--no-fast-path)",
+      "@echo/selector",
+      "echo-selector",
+      ["--selector", "epoll", "--no-fast-path"],
+    ),
+    cliModel(
+      "selector-epoll-2loops",
+      "selector",
+      "@echo/selector, epoll backend, 2 loops (--loops 2, SO_REUSEPORT)",
+      "@echo/selector",
+      "echo-selector",
+      ["--selector", "epoll", "--loops", "2"],
+    ),
+    cliModel("selector-poll", "selector", "@echo/selector, poll backend", "@echo/selector", "echo-selector", [
+      "--selector",
+      "poll",
+    ]),
+    cliModel(
+      "selector-select",
+      "selector",
+      "@echo/selector, select backend (FD_SETSIZE 1024)",
+      "@echo/selector",
+      "echo-selector",
+      ["--selector", "select"],
+    ),
     pythonModel("tcpserver", "Python socketserver.TCPServer (one connection at a time)", ONE_AT_A_TIME),
     pythonModel("threading", "Python socketserver.ThreadingTCPServer (a thread per connection)"),
-    pythonModel("multiprocessing", "Python multiprocessing: 20 processes accept()ing on one socket", "serves 20 connections at a time: the active connections would wait behind idle ones"),
+    pythonModel(
+      "multiprocessing",
+      "Python multiprocessing: 20 processes accept()ing on one socket",
+      "serves 20 connections at a time: the active connections would wait behind idle ones",
+    ),
     pythonModel("selectors", "Python selectors loop (DefaultSelector: epoll)"),
   ];
 }
@@ -177,7 +268,11 @@ export function splitCommand(line: string): string[] {
  * line. `{ref}` is replaced by the reference tools' directory ({@link refTools}), built first when
  * needed. External servers run the echo scenarios (they cannot load the bench's handlers).
  */
-export function externalModel(name: string, commandLine: string, description = `external: ${commandLine}`): ModelDefinition {
+export function externalModel(
+  name: string,
+  commandLine: string,
+  description = `external: ${commandLine}`,
+): ModelDefinition {
   const needsPort = commandLine.includes("{port}");
   const needsRef = commandLine.includes("{ref}");
   const expand = (line: string): string => (needsRef ? line.replaceAll("{ref}", refTools.dir) : line);
@@ -188,7 +283,8 @@ export function externalModel(name: string, commandLine: string, description = `
     workloads: ["echo"],
     needsPort,
     available: () => {
-      if (needsRef && !refTools.server()) return { ok: false, note: `{ref}: the reference tools are not available (${refTools.why()})` };
+      if (needsRef && !refTools.server())
+        return { ok: false, note: `{ref}: the reference tools are not available (${refTools.why()})` };
       const [cmd] = splitCommand(expand(commandLine));
       if (!cmd) return { ok: false, note: "empty command" };
       if (cmd.includes("/") && !existsSync(cmd)) return { ok: false, note: `${cmd} does not exist` };
@@ -204,16 +300,22 @@ export function externalModel(name: string, commandLine: string, description = `
 /** Parses `NAME=COMMAND` from `--baseline`. */
 export function parseBaselineFlag(value: string): ModelDefinition {
   const eq = value.indexOf("=");
-  if (eq <= 0 || eq === value.length - 1) throw new Error(`--baseline must be NAME=COMMAND, got ${JSON.stringify(value)}`);
+  if (eq <= 0 || eq === value.length - 1)
+    throw new Error(`--baseline must be NAME=COMMAND, got ${JSON.stringify(value)}`);
   const name = value.slice(0, eq);
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`--baseline name must be letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
+  if (!/^[\w.-]+$/.test(name))
+    throw new Error(`--baseline name must be letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
   return externalModel(name, value.slice(eq + 1));
 }
 
 /** Selects models by name or group (`--models core-async,python`); unknown names are an error. */
-export function selectModels(all: readonly ModelDefinition[], wanted: readonly string[] | undefined): ModelDefinition[] {
+export function selectModels(
+  all: readonly ModelDefinition[],
+  wanted: readonly string[] | undefined,
+): ModelDefinition[] {
   if (!wanted || wanted.length === 0) return [...all];
   const unknown = wanted.filter((w) => !all.some((m) => m.name === w || m.group === w));
-  if (unknown.length) throw new Error(`--models: unknown ${unknown.join(", ")}; known: ${all.map((m) => m.name).join(", ")}`);
+  if (unknown.length)
+    throw new Error(`--models: unknown ${unknown.join(", ")}; known: ${all.map((m) => m.name).join(", ")}`);
   return all.filter((m) => wanted.includes(m.name) || wanted.includes(m.group));
 }

@@ -105,12 +105,20 @@ export function createRefTools(env: NodeJS.ProcessEnv = process.env, root: strin
       return reason;
     }
     const script = findRefBuildScript(root);
-    if (!script) reason = "no shared/tools/build.sh in the repository's parent directory or above, and ECHO_REF_DIR is not set";
+    if (!script)
+      reason = "no shared/tools/build.sh in the repository's parent directory or above, and ECHO_REF_DIR is not set";
     else reason = upToDate(dir, script) ? "" : (build(script, dir) ?? "");
     return reason;
   };
-  const tool = (name: (typeof TOOLS)[number]) => (): string | undefined => (resolve() === "" ? join(dir, name) : undefined);
-  return { dir, display: fromEnv ? "$ECHO_REF_DIR" : ".cache/echo-ref", server: tool("ref-echo-server"), load: tool("ref-echo-load"), why: resolve };
+  const tool = (name: (typeof TOOLS)[number]) => (): string | undefined =>
+    resolve() === "" ? join(dir, name) : undefined;
+  return {
+    dir,
+    display: fromEnv ? "$ECHO_REF_DIR" : ".cache/echo-ref",
+    server: tool("ref-echo-server"),
+    load: tool("ref-echo-load"),
+    why: resolve,
+  };
 }
 
 /** The reference instruments of this process (see {@link createRefTools}). */

@@ -93,7 +93,12 @@ export function python3Version(): string | null {
     version = null;
     if (python) {
       try {
-        version = execFileSync(python, ["-c", "import platform; print(platform.python_version())"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).trim() || null;
+        version =
+          execFileSync(python, ["-c", "import platform; print(platform.python_version())"], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+            timeout: 10_000,
+          }).trim() || null;
       } catch {
         version = null;
       }

@@ -37,7 +37,13 @@ export const presets: Record<Preset["name"], Preset> = {
       c10k: ["node-net", "core-async", "selector-epoll", "selector-poll", "selector-select", "python-selectors"],
     },
   },
-  full: { name: "full", plan: { rounds: 5, durationS: 3 }, per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } }, warmupS: 1, idle: 10_000 },
+  full: {
+    name: "full",
+    plan: { rounds: 5, durationS: 3 },
+    per: { "http-ab": { rounds: 3 }, "http-wrk": { rounds: 3 }, c10k: { rounds: 3 } },
+    warmupS: 1,
+    idle: 10_000,
+  },
   // ab and wrk take whole seconds, and C10k starts a server per run: smoke runs those against a
   // few models only, every other scenario against every model.
   smoke: {

@@ -28,7 +28,9 @@ const ms = (us: number): string => (Number.isFinite(us) ? fmt(us / 1000) : "–"
 /** The summary rows of one scenario, in the order models were declared. */
 export function rowsOf(results: BenchResults, scenario: string): SummaryRecord[] {
   const order = results.models.map((m) => m.name);
-  return results.summary.filter((s) => s.scenario === scenario).sort((a, b) => order.indexOf(a.model) - order.indexOf(b.model));
+  return results.summary
+    .filter((s) => s.scenario === scenario)
+    .sort((a, b) => order.indexOf(a.model) - order.indexOf(b.model));
 }
 
 interface Column {
@@ -51,7 +53,11 @@ function columnsFor(results: BenchResults, scenario: string): Column[] {
     { head: "mismatches", cell: (r) => String(r.mismatches) },
     { head: "RSS KiB", cell: (r) => kib(r.rssBytes.median) },
   ];
-  if (scenario === "c10k") cols.push({ head: "RSS B/idle conn", cell: (r) => (r.rssPerIdleConnBytes ? fmt(r.rssPerIdleConnBytes.median) : "") });
+  if (scenario === "c10k")
+    cols.push({
+      head: "RSS B/idle conn",
+      cell: (r) => (r.rssPerIdleConnBytes ? fmt(r.rssPerIdleConnBytes.median) : ""),
+    });
   return cols;
 }
 
@@ -64,7 +70,11 @@ export function markdownTable(head: readonly string[], rows: readonly (readonly 
 /** A plain-text table for the terminal. */
 export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -75,8 +85,15 @@ export function terminalReport(results: BenchResults): string {
     const rows = rowsOf(results, scenario.name);
     if (rows.length === 0) continue;
     const cols = columnsFor(results, scenario.name);
-    out.push(`\n${scenario.name}: ${scenario.description} [${scenario.tool}; ${scenario.rounds} × ${scenario.durationS} s]`);
-    out.push(textTable(cols.map((c) => c.head), rows.map((r) => cols.map((c) => c.cell(r)))));
+    out.push(
+      `\n${scenario.name}: ${scenario.description} [${scenario.tool}; ${scenario.rounds} × ${scenario.durationS} s]`,
+    );
+    out.push(
+      textTable(
+        cols.map((c) => c.head),
+        rows.map((r) => cols.map((c) => c.cell(r))),
+      ),
+    );
   }
   if (results.notes.length) out.push(`\nnotes:\n${results.notes.map((n) => `  - ${n}`).join("\n")}`);
   return `${out.join("\n")}\n`;
@@ -89,23 +106,68 @@ export function charts(results: BenchResults): Map<string, string> {
   for (const scenario of results.scenarios) {
     const rows = rowsOf(results, scenario.name).filter((r) => Number.isFinite(r.cpuUsPerRt.median));
     if (rows.length === 0) continue;
-    const unit = scenario.name.startsWith("http") ? "request" : scenario.name === "connect" ? "connection" : "round trip";
+    const unit = scenario.name.startsWith("http")
+      ? "request"
+      : scenario.name === "connect"
+        ? "connection"
+        : "round trip";
     files.set(
       `cpu-${scenario.name}.svg`,
-      barChart(`${scenario.name}: server CPU per ${unit} (median, whiskers min–max)`, `µs per ${unit}`, rows.map((r) => ({ label: r.model, value: r.cpuUsPerRt.median, min: r.cpuUsPerRt.min, max: r.cpuUsPerRt.max, highlight: r.model === base }))),
+      barChart(
+        `${scenario.name}: server CPU per ${unit} (median, whiskers min–max)`,
+        `µs per ${unit}`,
+        rows.map((r) => ({
+          label: r.model,
+          value: r.cpuUsPerRt.median,
+          min: r.cpuUsPerRt.min,
+          max: r.cpuUsPerRt.max,
+          highlight: r.model === base,
+        })),
+      ),
     );
   }
   const echo = rowsOf(results, "echo");
   if (echo.length) {
-    files.set("latency-echo.svg", groupedChart("echo: latency percentiles (median of rounds)", "µs", ["p50", "p99", "max"], echo.map((r) => ({ label: r.model, values: [r.p50Us.median, r.p99Us.median, r.maxUs.median] })), true));
+    files.set(
+      "latency-echo.svg",
+      groupedChart(
+        "echo: latency percentiles (median of rounds)",
+        "µs",
+        ["p50", "p99", "max"],
+        echo.map((r) => ({ label: r.model, values: [r.p50Us.median, r.p99Us.median, r.maxUs.median] })),
+        true,
+      ),
+    );
   }
   const cpu = rowsOf(results, "cpu");
   if (cpu.length) {
-    files.set("scaling-cpu.svg", barChart("cpu (1 ms per request): throughput by model (median, whiskers min–max)", "requests/s", cpu.map((r) => ({ label: r.model, value: r.rps.median, min: r.rps.min, max: r.rps.max, highlight: r.model === base }))));
+    files.set(
+      "scaling-cpu.svg",
+      barChart(
+        "cpu (1 ms per request): throughput by model (median, whiskers min–max)",
+        "requests/s",
+        cpu.map((r) => ({
+          label: r.model,
+          value: r.rps.median,
+          min: r.rps.min,
+          max: r.rps.max,
+          highlight: r.model === base,
+        })),
+      ),
+    );
   }
-  const c10k = rowsOf(results, "c10k").filter((r) => r.rssPerIdleConnBytes && Number.isFinite(r.rssPerIdleConnBytes.median));
+  const c10k = rowsOf(results, "c10k").filter(
+    (r) => r.rssPerIdleConnBytes && Number.isFinite(r.rssPerIdleConnBytes.median),
+  );
   if (c10k.length) {
-    files.set("c10k-rss.svg", barChart("c10k: server memory per idle connection (median)", "bytes RSS per connection", c10k.map((r) => ({ label: r.model, value: r.rssPerIdleConnBytes!.median, highlight: r.model === base }))));
+    files.set(
+      "c10k-rss.svg",
+      barChart(
+        "c10k: server memory per idle connection (median)",
+        "bytes RSS per connection",
+        c10k.map((r) => ({ label: r.model, value: r.rssPerIdleConnBytes!.median, highlight: r.model === base })),
+      ),
+    );
   }
   return files;
 }
@@ -114,8 +176,12 @@ export function charts(results: BenchResults): Map<string, string> {
 export function articleSection(results: BenchResults): string {
   const connect = rowsOf(results, "connect");
   const rows = articleNumbers.map((a) => {
-    const ours = a.ours.map((name) => connect.find((r) => r.model === name)).filter((r): r is SummaryRecord => r !== undefined);
-    const oursText = ours.length ? ours.map((r) => `${r.model}: ${fmt(r.rps.median)} conn/s, ${fmt(r.cpuUsPerRt.median)} µs/conn`).join("; ") : "not measured in this run";
+    const ours = a.ours
+      .map((name) => connect.find((r) => r.model === name))
+      .filter((r): r is SummaryRecord => r !== undefined);
+    const oursText = ours.length
+      ? ours.map((r) => `${r.model}: ${fmt(r.rps.median)} conn/s, ${fmt(r.cpuUsPerRt.median)} µs/conn`).join("; ")
+      : "not measured in this run";
     return [a.server, fmt(a.rps), oursText];
   });
   return [
@@ -137,10 +203,20 @@ export function scalingRows(results: BenchResults): string[][] {
   for (const r of cpu) {
     const group = results.models.find((m) => m.name === r.model)?.group;
     // The selector's loops scale like threads: 2 loops against its 1-loop model.
-    const base = r.model === "selector-epoll-2loops" ? "selector-epoll" : group === "threaded" || group === "prefork" ? `${group}-1` : undefined;
+    const base =
+      r.model === "selector-epoll-2loops"
+        ? "selector-epoll"
+        : group === "threaded" || group === "prefork"
+          ? `${group}-1`
+          : undefined;
     if (base === undefined) continue;
     const one = cpu.find((x) => x.model === base);
-    rows.push([r.model, fmt(r.rps.median), one && one !== r ? times(r.rps.median / one.rps.median) : "", async ? times(r.rps.median / async.rps.median) : ""]);
+    rows.push([
+      r.model,
+      fmt(r.rps.median),
+      one && one !== r ? times(r.rps.median / one.rps.median) : "",
+      async ? times(r.rps.median / async.rps.median) : "",
+    ]);
   }
   return rows;
 }
@@ -150,26 +226,70 @@ export function markdownReport(results: BenchResults, chartPrefix = "", chartFil
   const files = new Set(chartFiles ?? charts(results).keys());
   const m = results.machine;
   const out: string[] = [];
-  out.push(`Run of ${results.createdAt}: preset \`${results.settings.preset}\` (\`${["echo-bench", ...results.settings.argv].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}\`), Node ${m.node}, ${m.cpus} × ${m.cpuModel}, load average at the end ${m.loadavg.map((v) => v.toFixed(2)).join(" ")}${m.python ? `, Python ${m.python}` : ""}. Every figure is the median of interleaved rounds (min–max in parentheses); ratios are against \`${results.settings.baseline}\` measured in the same run.`);
+  out.push(
+    `Run of ${results.createdAt}: preset \`${results.settings.preset}\` (\`${["echo-bench", ...results.settings.argv].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}\`), Node ${m.node}, ${m.cpus} × ${m.cpuModel}, load average at the end ${m.loadavg.map((v) => v.toFixed(2)).join(" ")}${m.python ? `, Python ${m.python}` : ""}. Every figure is the median of interleaved rounds (min–max in parentheses); ratios are against \`${results.settings.baseline}\` measured in the same run.`,
+  );
   const main = rowsOf(results, "echo");
   if (main.length) {
     out.push("", "### Main table: persistent echo, server CPU per round trip", "");
-    out.push(markdownTable(["model", "µs/round trip", `vs ${results.settings.baseline}`, "round trips/s", "p99 ms", "errors"], main.map((r) => [r.model, withSpread(r.cpuUsPerRt), times(r.vsBaseline?.cpuUsPerRt), withSpread(r.rps), ms(r.p99Us.median), String(r.errors + r.mismatches)])));
+    out.push(
+      markdownTable(
+        ["model", "µs/round trip", `vs ${results.settings.baseline}`, "round trips/s", "p99 ms", "errors"],
+        main.map((r) => [
+          r.model,
+          withSpread(r.cpuUsPerRt),
+          times(r.vsBaseline?.cpuUsPerRt),
+          withSpread(r.rps),
+          ms(r.p99Us.median),
+          String(r.errors + r.mismatches),
+        ]),
+      ),
+    );
   }
   for (const scenario of results.scenarios) {
     const rows = rowsOf(results, scenario.name);
     if (rows.length === 0) continue;
     const cols = columnsFor(results, scenario.name);
-    out.push("", `### ${scenario.name}`, "", `${scenario.description}. Load: ${scenario.tool}; ${scenario.rounds} round(s) of ${scenario.durationS} s.`, "");
-    out.push(markdownTable(cols.map((c) => c.head), rows.map((r) => cols.map((c) => c.cell(r)))));
+    out.push(
+      "",
+      `### ${scenario.name}`,
+      "",
+      `${scenario.description}. Load: ${scenario.tool}; ${scenario.rounds} round(s) of ${scenario.durationS} s.`,
+      "",
+    );
+    out.push(
+      markdownTable(
+        cols.map((c) => c.head),
+        rows.map((r) => cols.map((c) => c.cell(r))),
+      ),
+    );
     const scaling = scenario.name === "cpu" ? scalingRows(results) : [];
-    if (scaling.length) out.push("", "Scaling (throughput ratios of medians):", "", markdownTable(["model", "requests/s", "vs its 1-thread/1-worker/1-loop model", "vs core-async"], scaling));
-    for (const file of [`cpu-${scenario.name}.svg`, ...(scenario.name === "echo" ? ["latency-echo.svg"] : []), ...(scenario.name === "cpu" ? ["scaling-cpu.svg"] : []), ...(scenario.name === "c10k" ? ["c10k-rss.svg"] : [])]) {
+    if (scaling.length)
+      out.push(
+        "",
+        "Scaling (throughput ratios of medians):",
+        "",
+        markdownTable(["model", "requests/s", "vs its 1-thread/1-worker/1-loop model", "vs core-async"], scaling),
+      );
+    for (const file of [
+      `cpu-${scenario.name}.svg`,
+      ...(scenario.name === "echo" ? ["latency-echo.svg"] : []),
+      ...(scenario.name === "cpu" ? ["scaling-cpu.svg"] : []),
+      ...(scenario.name === "c10k" ? ["c10k-rss.svg"] : []),
+    ]) {
       if (files.has(file)) out.push("", `![${file.replace(/\.svg$/, "")}](${chartPrefix}${file})`);
     }
   }
   out.push("", "### The article's numbers beside ours", "", articleSection(results));
-  out.push("", "### Models", "", markdownTable(["model", "what", "command"], results.models.map((mm) => [mm.name, mm.description, mm.command ? `\`${mm.command}\`` : mm.note ?? "not run"])));
+  out.push(
+    "",
+    "### Models",
+    "",
+    markdownTable(
+      ["model", "what", "command"],
+      results.models.map((mm) => [mm.name, mm.description, mm.command ? `\`${mm.command}\`` : (mm.note ?? "not run")]),
+    ),
+  );
   if (results.notes.length) out.push("", "### Notes", "", ...results.notes.map((n) => `- ${n}`));
   return `${out.join("\n")}\n`;
 }

@@ -88,7 +88,15 @@ export interface BenchResults {
   /** What the run was asked to do. */
   settings: { preset: string; rounds: number; durationS: number; warmupS: number; baseline: string; argv: string[] };
   /** The machine: `node` is Node's version (`v20.20.2`), `python` python3's (`3.11.7`, null without python3). */
-  machine: { node: string; platform: string; arch: string; cpus: number; cpuModel: string; loadavg: number[]; python: string | null };
+  machine: {
+    node: string;
+    platform: string;
+    arch: string;
+    cpus: number;
+    cpuModel: string;
+    loadavg: number[];
+    python: string | null;
+  };
   models: ModelRecord[];
   scenarios: ScenarioRecord[];
   /** Things skipped or gone wrong, one sentence each. */
@@ -100,23 +108,42 @@ export interface BenchResults {
 type Check = (value: unknown, path: string, errors: string[]) => void;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const num: Check = (v, p, e) => void (typeof v === "number" && Number.isFinite(v) ? 0 : e.push(`${p} must be a finite number`));
-const numOrNull: Check = (v, p, e) => void (v === null || (typeof v === "number" && Number.isFinite(v)) ? 0 : e.push(`${p} must be a finite number or null`));
+const num: Check = (v, p, e) =>
+  void (typeof v === "number" && Number.isFinite(v) ? 0 : e.push(`${p} must be a finite number`));
+const numOrNull: Check = (v, p, e) =>
+  void (v === null || (typeof v === "number" && Number.isFinite(v))
+    ? 0
+    : e.push(`${p} must be a finite number or null`));
 const str: Check = (v, p, e) => void (typeof v === "string" ? 0 : e.push(`${p} must be a string`));
-const strOrNull: Check = (v, p, e) => void (v === null || typeof v === "string" ? 0 : e.push(`${p} must be a string or null`));
+const strOrNull: Check = (v, p, e) =>
+  void (v === null || typeof v === "string" ? 0 : e.push(`${p} must be a string or null`));
 const bool: Check = (v, p, e) => void (typeof v === "boolean" ? 0 : e.push(`${p} must be a boolean`));
-const optional = (check: Check): Check => (v, p, e) => void (v === undefined ? 0 : check(v, p, e));
-const arrayOf = (check: Check): Check => (v, p, e) => {
-  if (!Array.isArray(v)) return void e.push(`${p} must be an array`);
-  v.forEach((item, i) => check(item, `${p}[${i}]`, e));
-};
-const shape = (fields: Record<string, Check>): Check => (v, p, e) => {
-  if (!isObject(v)) return void e.push(`${p} must be an object`);
-  for (const [key, check] of Object.entries(fields)) check(v[key], `${p}.${key}`, e);
-};
+const optional =
+  (check: Check): Check =>
+  (v, p, e) =>
+    void (v === undefined ? 0 : check(v, p, e));
+const arrayOf =
+  (check: Check): Check =>
+  (v, p, e) => {
+    if (!Array.isArray(v)) return void e.push(`${p} must be an array`);
+    v.forEach((item, i) => check(item, `${p}[${i}]`, e));
+  };
+const shape =
+  (fields: Record<string, Check>): Check =>
+  (v, p, e) => {
+    if (!isObject(v)) return void e.push(`${p} must be an object`);
+    for (const [key, check] of Object.entries(fields)) check(v[key], `${p}.${key}`, e);
+  };
 // Summaries of figures a run may lack (latency from a tool that gives none) hold NaN, which
 // JSON writes as null.
-const summary: Check = shape({ median: numOrNull, min: numOrNull, max: numOrNull, q1: numOrNull, q3: numOrNull, n: num });
+const summary: Check = shape({
+  median: numOrNull,
+  min: numOrNull,
+  max: numOrNull,
+  q1: numOrNull,
+  q3: numOrNull,
+  n: num,
+});
 
 const runCheck = shape({
   scenario: str,
@@ -142,9 +169,30 @@ const resultsCheck = shape({
   schema: (v, p, e) => void (v === SCHEMA ? 0 : e.push(`${p} must be "${SCHEMA}"`)),
   createdAt: str,
   settings: shape({ preset: str, rounds: num, durationS: num, warmupS: num, baseline: str, argv: arrayOf(str) }),
-  machine: shape({ node: str, platform: str, arch: str, cpus: num, cpuModel: str, loadavg: arrayOf(num), python: strOrNull }),
-  models: arrayOf(shape({ name: str, group: str, description: str, command: strOrNull, available: bool, note: optional(str) })),
-  scenarios: arrayOf(shape({ name: str, description: str, tool: str, connections: num, size: numOrNull, idle: numOrNull, rounds: num, durationS: num })),
+  machine: shape({
+    node: str,
+    platform: str,
+    arch: str,
+    cpus: num,
+    cpuModel: str,
+    loadavg: arrayOf(num),
+    python: strOrNull,
+  }),
+  models: arrayOf(
+    shape({ name: str, group: str, description: str, command: strOrNull, available: bool, note: optional(str) }),
+  ),
+  scenarios: arrayOf(
+    shape({
+      name: str,
+      description: str,
+      tool: str,
+      connections: num,
+      size: numOrNull,
+      idle: numOrNull,
+      rounds: num,
+      durationS: num,
+    }),
+  ),
   notes: arrayOf(str),
   runs: arrayOf(runCheck),
   summary: arrayOf(
@@ -161,7 +209,8 @@ const resultsCheck = shape({
       rssPerIdleConnBytes: optional(summary),
       errors: num,
       mismatches: num,
-      vsBaseline: (v, p, e) => void (v === null ? 0 : shape({ model: str, cpuUsPerRt: numOrNull, rps: numOrNull })(v, p, e)),
+      vsBaseline: (v, p, e) =>
+        void (v === null ? 0 : shape({ model: str, cpuUsPerRt: numOrNull, rps: numOrNull })(v, p, e)),
     }),
   ),
 });
@@ -175,7 +224,8 @@ export function validateResults(value: unknown): string[] {
     const scenarios = new Set(r.scenarios.map((s) => s.name));
     const models = new Set(r.models.map((m) => m.name));
     r.runs.forEach((run, i) => {
-      if (!scenarios.has(run.scenario)) errors.push(`results.runs[${i}].scenario "${run.scenario}" is not in results.scenarios`);
+      if (!scenarios.has(run.scenario))
+        errors.push(`results.runs[${i}].scenario "${run.scenario}" is not in results.scenarios`);
       if (!models.has(run.model)) errors.push(`results.runs[${i}].model "${run.model}" is not in results.models`);
     });
   }

@@ -9,7 +9,14 @@ import { freePort, startServer, type RunningServer } from "./server-process.js";
 import type { ModelDefinition, Workload } from "./models.js";
 import { portableResults, python3Version } from "./portable.js";
 import { planFor, type Plan, type Preset } from "./presets.js";
-import { SCHEMA, type BenchResults, type ModelRecord, type RunRecord, type ScenarioRecord, type SummaryRecord } from "./results.js";
+import {
+  SCHEMA,
+  type BenchResults,
+  type ModelRecord,
+  type RunRecord,
+  type ScenarioRecord,
+  type SummaryRecord,
+} from "./results.js";
 import type { Measurement, ScenarioDefinition } from "./scenarios.js";
 import { interleave } from "./schedule.js";
 import { median, ratio, summarize } from "./stats.js";
@@ -55,7 +62,14 @@ async function start(model: ModelDefinition, workload: Workload): Promise<Runnin
 async function warmUp(server: RunningServer, workload: Workload, seconds: number): Promise<void> {
   if (seconds <= 0) return;
   if (workload === "http") await autocannonLoad(server.port, 50, seconds);
-  else await echoLoad({ host: server.host, port: server.port, connections: workload === "cpu" ? 20 : 50, size: 64, durationMs: seconds * 1000 });
+  else
+    await echoLoad({
+      host: server.host,
+      port: server.port,
+      connections: workload === "cpu" ? 20 : 50,
+      size: 64,
+      durationMs: seconds * 1000,
+    });
 }
 
 function toRecord(scenario: string, model: string, round: number, order: number, m: Measurement): RunRecord {
@@ -117,7 +131,11 @@ export function summarizeRuns(runs: readonly RunRecord[], baseline: string): Sum
     const baseCpu = median(base.map((r) => r.cpuUsPerRt ?? Number.NaN));
     const baseRps = median(base.map((r) => r.rps));
     const nullIfNaN = (v: number): number | null => (Number.isFinite(v) ? v : null);
-    record.vsBaseline = { model: baseline, cpuUsPerRt: nullIfNaN(ratio(record.cpuUsPerRt.median, baseCpu)), rps: nullIfNaN(ratio(record.rps.median, baseRps)) };
+    record.vsBaseline = {
+      model: baseline,
+      cpuUsPerRt: nullIfNaN(ratio(record.cpuUsPerRt.median, baseCpu)),
+      rps: nullIfNaN(ratio(record.rps.median, baseRps)),
+    };
   }
   return out;
 }
@@ -182,7 +200,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       await server.stop();
     }
   };
-  const serverFor = async (model: ModelDefinition, workload: Workload, fresh: boolean): Promise<RunningServer | undefined> => {
+  const serverFor = async (
+    model: ModelDefinition,
+    workload: Workload,
+    fresh: boolean,
+  ): Promise<RunningServer | undefined> => {
     const key = `${model.name}\u0000${workload}`;
     if (failed.has(key)) return undefined;
     if (!fresh && pool.has(key)) return pool.get(key);
@@ -209,7 +231,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       scenarioRecords.push({
         name: scenario.name,
         // C10k's description names the default 10,000; say what this run held.
-        description: scenario.fresh ? scenario.description.replace("10,000", idle.toLocaleString("en-US")) : scenario.description,
+        description: scenario.fresh
+          ? scenario.description.replace("10,000", idle.toLocaleString("en-US"))
+          : scenario.description,
         tool: await scenario.tool(),
         connections: scenario.connections,
         size: scenario.size,
@@ -218,26 +242,52 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         durationS: plan.durationS,
       });
       const byName = new Map(takers.map((m) => [m.name, m]));
-      for (const item of interleave(takers.map((m) => m.name), plan.rounds)) {
+      for (const item of interleave(
+        takers.map((m) => m.name),
+        plan.rounds,
+      )) {
         index++;
         const model = byName.get(item.model)!;
-        options.onProgress?.({ index, total, scenario: scenario.name, model: model.name, round: item.round, rounds: plan.rounds });
+        options.onProgress?.({
+          index,
+          total,
+          scenario: scenario.name,
+          model: model.name,
+          round: item.round,
+          rounds: plan.rounds,
+        });
         const server = await serverFor(model, scenario.workload, scenario.fresh);
         if (!server) continue;
         try {
-          if (server.exited()) throw new Error(`the server exited${server.stderr() ? `: ${server.stderr().trim().split("\n").slice(-2).join(" | ")}` : ""}`);
+          if (server.exited())
+            throw new Error(
+              `the server exited${server.stderr() ? `: ${server.stderr().trim().split("\n").slice(-2).join(" | ")}` : ""}`,
+            );
           const m = await scenario.measure(server, plan.durationS, idle);
           const record = toRecord(scenario.name, model.name, item.round, item.order, m);
           runs.push(record);
           if (m.note) note(`${scenario.name}, ${model.name}, round ${item.round}: ${m.note}`);
-          options.onProgress?.({ index, total, scenario: scenario.name, model: model.name, round: item.round, rounds: plan.rounds, measured: record });
+          options.onProgress?.({
+            index,
+            total,
+            scenario: scenario.name,
+            model: model.name,
+            round: item.round,
+            rounds: plan.rounds,
+            measured: record,
+          });
         } catch (error) {
           note(`${scenario.name}, ${model.name}, round ${item.round}: ${(error as Error).message}`);
         } finally {
           if (scenario.fresh) await server.stop();
         }
       }
-      const later = new Set(plans.slice(p + 1).filter((x) => !x.scenario.fresh).map((x) => x.scenario.workload));
+      const later = new Set(
+        plans
+          .slice(p + 1)
+          .filter((x) => !x.scenario.fresh)
+          .map((x) => x.scenario.workload),
+      );
       await stopPool((w) => later.has(w));
     }
   } finally {
@@ -247,8 +297,23 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   return portableResults({
     schema: SCHEMA,
     createdAt: new Date().toISOString(),
-    settings: { preset: preset.name, rounds: options.overrides?.rounds ?? preset.plan.rounds, durationS: options.overrides?.durationS ?? preset.plan.durationS, warmupS, baseline, argv: options.argv ?? [] },
-    machine: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", loadavg: loadavg(), python: python3Version() },
+    settings: {
+      preset: preset.name,
+      rounds: options.overrides?.rounds ?? preset.plan.rounds,
+      durationS: options.overrides?.durationS ?? preset.plan.durationS,
+      warmupS,
+      baseline,
+      argv: options.argv ?? [],
+    },
+    machine: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      loadavg: loadavg(),
+      python: python3Version(),
+    },
     models: [...modelRecords.values()],
     scenarios: scenarioRecords,
     notes,

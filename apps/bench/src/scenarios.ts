@@ -54,9 +54,14 @@ export async function measureAround(server: RunningServer, load: () => Promise<L
 }
 
 const ok: Availability = { ok: true };
-const serves = (workload: Workload) => (model: ModelDefinition): Availability =>
-  model.workloads.includes(workload) ? ok : { ok: false, note: `${model.name} does not serve ${workload}` };
-const installed = (tool: string): Availability => (which(tool) ? ok : { ok: false, note: `${tool} is not installed (apt-get install -y ${tool === "ab" ? "apache2-utils" : tool})` });
+const serves =
+  (workload: Workload) =>
+  (model: ModelDefinition): Availability =>
+    model.workloads.includes(workload) ? ok : { ok: false, note: `${model.name} does not serve ${workload}` };
+const installed = (tool: string): Availability =>
+  which(tool)
+    ? ok
+    : { ok: false, note: `${tool} is not installed (apt-get install -y ${tool === "ab" ? "apache2-utils" : tool})` };
 
 /** The echo-scenarios' round trip: 64 bytes. */
 export const ECHO_SIZE = 64;
@@ -73,12 +78,27 @@ function echoScenario(fields: Fields, newConnection = false): ScenarioDefinition
     available: () => ok,
     applies: serves(fields.workload),
     measure: (server, durationS) =>
-      measureAround(server, () => echoLoad({ host: server.host, port: server.port, connections: fields.connections, size: ECHO_SIZE, durationMs: durationS * 1000, newConnection })),
+      measureAround(server, () =>
+        echoLoad({
+          host: server.host,
+          port: server.port,
+          connections: fields.connections,
+          size: ECHO_SIZE,
+          durationMs: durationS * 1000,
+          newConnection,
+        }),
+      ),
   };
 }
 
 /** An HTTP keep-alive hello scenario driven by `tool`. */
-function httpScenario(name: string, description: string, tool: string, available: () => Availability, load: (port: number, seconds: number) => Promise<LoadResult>): ScenarioDefinition {
+function httpScenario(
+  name: string,
+  description: string,
+  tool: string,
+  available: () => Availability,
+  load: (port: number, seconds: number) => Promise<LoadResult>,
+): ScenarioDefinition {
   return {
     name,
     description,
@@ -96,12 +116,48 @@ function httpScenario(name: string, description: string, tool: string, available
 /** Every scenario, in the order they run and are reported. */
 export function builtinScenarios(): ScenarioDefinition[] {
   return [
-    echoScenario({ name: "echo", description: `persistent connections: 50 clients, ${ECHO_SIZE} B echo, one round trip in flight each`, workload: "echo", connections: 50 }),
-    echoScenario({ name: "connect", description: `a new connection per round trip (what the article's ab run did): 20 at a time, ${ECHO_SIZE} B`, workload: "echo", connections: 20 }, true),
-    httpScenario("http", "HTTP/1.1 keep-alive hello (the http-hello handler) under autocannon, 50 connections", "autocannon", () => ok, (port, s) => autocannonLoad(port, 50, s)),
-    httpScenario("http-ab", "cross-check: the same HTTP hello under ab -k (HTTP/1.0 keep-alive), 50 connections", "ab", () => installed("ab"), (port, s) => abLoad(which("ab")!, port, 50, s)),
-    httpScenario("http-wrk", "cross-check: the same HTTP hello under wrk (1 thread), 50 connections", "wrk", () => installed("wrk"), (port, s) => wrkLoad(which("wrk")!, port, 50, s)),
-    echoScenario({ name: "cpu", description: `CPU-bound handler: about 1 ms of work per request, 20 persistent connections, ${ECHO_SIZE} B`, workload: "cpu", connections: 20 }),
+    echoScenario({
+      name: "echo",
+      description: `persistent connections: 50 clients, ${ECHO_SIZE} B echo, one round trip in flight each`,
+      workload: "echo",
+      connections: 50,
+    }),
+    echoScenario(
+      {
+        name: "connect",
+        description: `a new connection per round trip (what the article's ab run did): 20 at a time, ${ECHO_SIZE} B`,
+        workload: "echo",
+        connections: 20,
+      },
+      true,
+    ),
+    httpScenario(
+      "http",
+      "HTTP/1.1 keep-alive hello (the http-hello handler) under autocannon, 50 connections",
+      "autocannon",
+      () => ok,
+      (port, s) => autocannonLoad(port, 50, s),
+    ),
+    httpScenario(
+      "http-ab",
+      "cross-check: the same HTTP hello under ab -k (HTTP/1.0 keep-alive), 50 connections",
+      "ab",
+      () => installed("ab"),
+      (port, s) => abLoad(which("ab")!, port, 50, s),
+    ),
+    httpScenario(
+      "http-wrk",
+      "cross-check: the same HTTP hello under wrk (1 thread), 50 connections",
+      "wrk",
+      () => installed("wrk"),
+      (port, s) => wrkLoad(which("wrk")!, port, 50, s),
+    ),
+    echoScenario({
+      name: "cpu",
+      description: `CPU-bound handler: about 1 ms of work per request, 20 persistent connections, ${ECHO_SIZE} B`,
+      workload: "cpu",
+      connections: 20,
+    }),
     {
       name: "c10k",
       description: `C10k: 10,000 idle connections held open (--idle), then 50 active clients, ${ECHO_SIZE} B echo`,
@@ -121,7 +177,12 @@ export function builtinScenarios(): ScenarioDefinition[] {
  * Waits until the server holds `target` descriptors (a connection the client sees as open may
  * not be accepted yet), the loader ends, or `timeoutMs` passes. Resolves with the count.
  */
-export async function waitForDescriptors(pid: number, target: number, timeoutMs: number, stillLoading: () => boolean): Promise<number> {
+export async function waitForDescriptors(
+  pid: number,
+  target: number,
+  timeoutMs: number,
+  stillLoading: () => boolean,
+): Promise<number> {
   const end = Date.now() + timeoutMs;
   let count = countDescriptors(pid);
   while (count < target && Date.now() < end && stillLoading()) {
@@ -143,12 +204,26 @@ async function measureC10k(server: RunningServer, durationS: number, idle: numbe
     let loaderDone = false;
     let started!: () => void;
     const spawned = new Promise<void>((resolve) => (started = resolve));
-    const run = refLoad({ binary: ref, port: server.port, connections: 50, size: ECHO_SIZE, seconds: durationS, idle, onSpawn: () => started() }).finally(() => {
+    const run = refLoad({
+      binary: ref,
+      port: server.port,
+      connections: 50,
+      size: ECHO_SIZE,
+      seconds: durationS,
+      idle,
+      onSpawn: () => started(),
+    }).finally(() => {
       loaderDone = true;
     });
     run.catch(() => {});
     // If it cannot start, `run` rejects and so does this measurement below.
-    await Promise.race([spawned, run.then(() => {}, () => {})]);
+    await Promise.race([
+      spawned,
+      run.then(
+        () => {},
+        () => {},
+      ),
+    ]);
     const fdsIdle = await waitForDescriptors(server.pid, fdsBefore + idle, 30_000, () => !loaderDone);
     const ticksIdle: Map<number, CpuReading> = cpuByPid(server.pid);
     const rssIdle = sampleServer(server.pid).rssBytes;
@@ -169,7 +244,15 @@ async function measureC10k(server: RunningServer, durationS: number, idle: numbe
     const fds = await waitForDescriptors(server.pid, fdsBefore + held.opened, 10_000, () => true);
     const accepted = Math.max(0, fds - fdsBefore);
     const rssIdle = sampleServer(server.pid).rssBytes;
-    const m = await measureAround(server, () => echoLoad({ host: server.host, port: server.port, connections: 50, size: ECHO_SIZE, durationMs: durationS * 1000 }));
+    const m = await measureAround(server, () =>
+      echoLoad({
+        host: server.host,
+        port: server.port,
+        connections: 50,
+        size: ECHO_SIZE,
+        durationMs: durationS * 1000,
+      }),
+    );
     return {
       ...m,
       idle: { connections: accepted, rssPerConnBytes: accepted > 0 ? (rssIdle - rssBefore) / accepted : null },

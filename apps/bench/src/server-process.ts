@@ -126,7 +126,9 @@ export async function startServer(spec: ServerCommand, timeoutMs = 15_000): Prom
     };
     void exit.then(() => {
       clearTimeout(timer);
-      reject(new Error(`exited before listening${stderr ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`));
+      reject(
+        new Error(`exited before listening${stderr ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`),
+      );
     });
     child.stdout.on("data", (d: Buffer) => {
       if (stdout.length > 65536) return; // only the first lines matter; keep draining the pipe
@@ -165,7 +167,12 @@ export async function startServer(spec: ServerCommand, timeoutMs = 15_000): Prom
     await stop(500);
     throw error;
   }
-  const host = address.host === "0.0.0.0" || address.host === "localhost" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
+  const host =
+    address.host === "0.0.0.0" || address.host === "localhost"
+      ? "127.0.0.1"
+      : address.host === "::"
+        ? "::1"
+        : address.host;
   return {
     pid: child.pid!,
     host,

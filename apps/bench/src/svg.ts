@@ -20,7 +20,8 @@ export interface Group {
   values: number[];
 }
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** A number in 3 significant figures with thousands separators. */
 export function formatNumber(v: number): string {
@@ -49,9 +50,10 @@ export function barChart(title: string, unit: string, bars: readonly Bar[]): str
     let whisker = "";
     if (b.min !== undefined && b.max !== undefined && Number.isFinite(b.min) && Number.isFinite(b.max)) {
       const cy = y + BAR_H / 2;
-      whisker = `<line x1="${x(b.min).toFixed(1)}" y1="${cy}" x2="${x(b.max).toFixed(1)}" y2="${cy}" stroke="#333" stroke-width="1.5"/>`
-        + `<line x1="${x(b.min).toFixed(1)}" y1="${cy - 5}" x2="${x(b.min).toFixed(1)}" y2="${cy + 5}" stroke="#333"/>`
-        + `<line x1="${x(b.max).toFixed(1)}" y1="${cy - 5}" x2="${x(b.max).toFixed(1)}" y2="${cy + 5}" stroke="#333"/>`;
+      whisker =
+        `<line x1="${x(b.min).toFixed(1)}" y1="${cy}" x2="${x(b.max).toFixed(1)}" y2="${cy}" stroke="#333" stroke-width="1.5"/>` +
+        `<line x1="${x(b.min).toFixed(1)}" y1="${cy - 5}" x2="${x(b.min).toFixed(1)}" y2="${cy + 5}" stroke="#333"/>` +
+        `<line x1="${x(b.max).toFixed(1)}" y1="${cy - 5}" x2="${x(b.max).toFixed(1)}" y2="${cy + 5}" stroke="#333"/>`;
     }
     const label = `<text x="${LABEL_W - 8}" y="${y + BAR_H - 5}" text-anchor="end">${esc(b.label)}</text>`;
     const bar = `<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${b.highlight ? "#e15759" : "#4e79a7"}"/>`;
@@ -62,17 +64,30 @@ export function barChart(title: string, unit: string, bars: readonly Bar[]): str
 }
 
 /** Grouped horizontal bars: for each group, one bar per series (e.g. p50 and p99). Log scale when asked. */
-export function groupedChart(title: string, unit: string, series: readonly string[], groups: readonly Group[], log = false): string {
+export function groupedChart(
+  title: string,
+  unit: string,
+  series: readonly string[],
+  groups: readonly Group[],
+  log = false,
+): string {
   const top = 50;
   const plotW = WIDTH - LABEL_W - 90;
   const finite = groups.flatMap((g) => g.values.filter((v) => Number.isFinite(v) && v > 0));
   const maxV = Math.max(1e-9, ...finite);
   const minV = log ? Math.max(1e-9, Math.min(...finite, maxV) / 2) : 0;
-  const scale = (v: number): number => (log ? (Math.log10(Math.max(v, minV)) - Math.log10(minV)) / (Math.log10(maxV) - Math.log10(minV) || 1) : v / maxV) * plotW;
+  const scale = (v: number): number =>
+    (log ? (Math.log10(Math.max(v, minV)) - Math.log10(minV)) / (Math.log10(maxV) - Math.log10(minV) || 1) : v / maxV) *
+    plotW;
   const bh = 12;
   const groupH = series.length * bh + 10;
   const height = top + groups.length * groupH + 30;
-  const legend = series.map((s, i) => `<rect x="${LABEL_W + i * 110}" y="28" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${LABEL_W + i * 110 + 16}" y="38">${esc(s)}</text>`).join("");
+  const legend = series
+    .map(
+      (s, i) =>
+        `<rect x="${LABEL_W + i * 110}" y="28" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${LABEL_W + i * 110 + 16}" y="38">${esc(s)}</text>`,
+    )
+    .join("");
   const rows = groups.map((g, gi) => {
     const y0 = top + gi * groupH;
     const label = `<text x="${LABEL_W - 8}" y="${y0 + (series.length * bh) / 2 + 4}" text-anchor="end">${esc(g.label)}</text>`;

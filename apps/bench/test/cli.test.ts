@@ -31,17 +31,22 @@ describe("echo-bench --smoke", () => {
     expect(code).toBe(0);
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as BenchResults;
     expect(validateResults(results)).toEqual([]);
-    const available = builtinScenarios().filter((s) => s.available().ok).map((s) => s.name);
+    const available = builtinScenarios()
+      .filter((s) => s.available().ok)
+      .map((s) => s.name);
     expect(results.scenarios.map((s) => s.name)).toEqual(available);
     for (const scenario of available) {
       expect(results.runs.filter((r) => r.scenario === scenario).length).toBeGreaterThan(0);
       expect(stdout).toContain(`\n${scenario}: `);
     }
     // Models whose package has not landed are skipped with a note, not an error.
-    for (const model of builtinModels().filter((m) => !m.available().ok)) expect(results.notes.join("\n")).toContain(`skipped ${model.name}`);
+    for (const model of builtinModels().filter((m) => !m.available().ok))
+      expect(results.notes.join("\n")).toContain(`skipped ${model.name}`);
     expect(results.runs.reduce((a, r) => a + r.mismatches, 0)).toBe(0);
     // The reference tools, when this checkout has them (ECHO_REF_DIR or ../shared/tools), drive C10k.
-    expect(results.scenarios.find((s) => s.name === "c10k")?.tool).toBe(refTools.load() ? "ref-echo-load -i" : "idle opener + @echo/client runLoad");
+    expect(results.scenarios.find((s) => s.name === "c10k")?.tool).toBe(
+      refTools.load() ? "ref-echo-load -i" : "idle opener + @echo/client runLoad",
+    );
 
     // --report rewrites the report and a docs page from that file without running anything.
     const doc = join(tmp.dir, "docs", "benchmarks.md");
@@ -52,7 +57,12 @@ describe("echo-bench --smoke", () => {
     expect(page).toContain(`Run of ${results.createdAt}`);
     expect(page).toContain("](benchmarks/cpu-echo.svg)");
     // What the CLI wrote names no path of this machine (it ran with --out and --doc absolute).
-    for (const file of [join(out, "results.json"), join(out, "report.md"), doc, join(tmp.dir, "docs", "benchmarks", "results.json")]) {
+    for (const file of [
+      join(out, "results.json"),
+      join(out, "report.md"),
+      doc,
+      join(tmp.dir, "docs", "benchmarks", "results.json"),
+    ]) {
       expect([file, firstAbsolutePath(readFileSync(file, "utf8"))]).toEqual([file, ""]);
     }
 
@@ -66,7 +76,21 @@ describe("echo-bench --smoke", () => {
 
 describe("echo-bench stopped by a signal", () => {
   it("takes its servers (in their own process groups) down with it", async () => {
-    const child = spawn(process.execPath, [appFile("dist/cli.js"), "--models", "node-net", "--scenarios", "echo", "--duration", "60", "--out", join(tmp.dir, "signal")], { stdio: "ignore" });
+    const child = spawn(
+      process.execPath,
+      [
+        appFile("dist/cli.js"),
+        "--models",
+        "node-net",
+        "--scenarios",
+        "echo",
+        "--duration",
+        "60",
+        "--out",
+        join(tmp.dir, "signal"),
+      ],
+      { stdio: "ignore" },
+    );
     const exited = once(child, "exit");
     // Wait until the server runs (the bench's child), then stop the bench.
     let servers: number[] = [];
@@ -117,7 +141,11 @@ describe("echo-bench arguments", () => {
     expect(code).toBe(0);
     for (const m of builtinModels()) expect(stdout).toContain(m.name);
     expect(stdout).toMatch(/scenario c10k/);
-    expect(stdout).toContain(refTools.load() ? `reference tools ${refTools.display} (ref-echo-server, ref-echo-load)` : `reference tools absent: ${refTools.why()}`);
+    expect(stdout).toContain(
+      refTools.load()
+        ? `reference tools ${refTools.display} (ref-echo-server, ref-echo-load)`
+        : `reference tools absent: ${refTools.why()}`,
+    );
   });
 
   it("--help prints the usage", async () => {

@@ -7,5 +7,6 @@ export default function setup(): void {
     { command: "ab", package: "apache2-utils" },
     { command: "wrk", package: "wrk" },
   ]);
-  for (const tool of missing) console.error(`[echo] ${tool.command} stays missing: ${tool.reason}; its cross-check is skipped`);
+  for (const tool of missing)
+    console.error(`[echo] ${tool.command} stays missing: ${tool.reason}; its cross-check is skipped`);
 }

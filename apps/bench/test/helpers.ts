@@ -6,7 +6,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 
 /** A node child running `code`, with its stdout lines awaitable. */
-export function nodeChild(code: string): { child: ChildProcess; line(match: string): Promise<void>; kill(): Promise<void> } {
+export function nodeChild(code: string): {
+  child: ChildProcess;
+  line(match: string): Promise<void>;
+  kill(): Promise<void>;
+} {
   const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const seen: string[] = [];

@@ -14,7 +14,10 @@ describe("models", () => {
   it("selects by name and by group, and rejects unknown names", () => {
     const all = builtinModels();
     expect(selectModels(all, ["core"]).map((m) => m.name)).toEqual(["core-iterative", "core-async"]);
-    expect(selectModels(all, ["node-net", "python-selectors"]).map((m) => m.name)).toEqual(["node-net", "python-selectors"]);
+    expect(selectModels(all, ["node-net", "python-selectors"]).map((m) => m.name)).toEqual([
+      "node-net",
+      "python-selectors",
+    ]);
     expect(() => selectModels(all, ["core-asink"])).toThrow(/--models: unknown core-asink/);
   });
 
@@ -26,13 +29,19 @@ describe("models", () => {
     expect(splitCommand(`x 'y z' w`)).toEqual(["x", "y z", "w"]);
     expect(() => parseBaselineFlag("=cmd")).toThrow("--baseline must be NAME=COMMAND");
     expect(() => parseBaselineFlag("a b=cmd")).toThrow("--baseline name must be letters");
-    expect(parseBaselineFlag("gone=/no/such/server {port}").available()).toEqual({ ok: false, note: "/no/such/server does not exist" });
+    expect(parseBaselineFlag("gone=/no/such/server {port}").available()).toEqual({
+      ok: false,
+      note: "/no/such/server does not exist",
+    });
   });
 });
 
 describe("server processes", () => {
   it("reads the port from the listening line every CLI prints", () => {
-    expect(parseListeningLine("echo-server listening on 127.0.0.1:4567 (model async, handler echo, pid 1)")).toEqual({ host: "127.0.0.1", port: 4567 });
+    expect(parseListeningLine("echo-server listening on 127.0.0.1:4567 (model async, handler echo, pid 1)")).toEqual({
+      host: "127.0.0.1",
+      port: 4567,
+    });
     expect(parseListeningLine("x listening on [::1]:80 (model m)")).toEqual({ host: "::1", port: 80 });
     expect(parseListeningLine("starting up")).toBeUndefined();
   });
@@ -51,8 +60,8 @@ describe("server processes", () => {
   });
 
   it("rejects with the server's own words when it exits before listening", async () => {
-    await expect(startServer({ command: process.execPath, args: [appFile("baselines/node-net-echo.mjs"), "--mode", "bogus"] })).rejects.toThrow(
-      /exited before listening: node-net: --mode must be echo, http or cpu, got bogus/,
-    );
+    await expect(
+      startServer({ command: process.execPath, args: [appFile("baselines/node-net-echo.mjs"), "--mode", "bogus"] }),
+    ).rejects.toThrow(/exited before listening: node-net: --mode must be echo, http or cpu, got bogus/);
   });
 });

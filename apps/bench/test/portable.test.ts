@@ -12,21 +12,35 @@ afterAll(() => tmp.remove());
 const context: PortableContext = {
   repoRoot: "/work/main/",
   names: [{ dir: "/tmp/echo-ref", as: "$ECHO_REF_DIR" }],
-  commands: [{ path: "/usr/local/bin/node20", as: "node" }, { path: "/root/.pyenv/versions/3.11.7/bin/python3", as: "python3" }],
+  commands: [
+    { path: "/usr/local/bin/node20", as: "node" },
+    { path: "/root/.pyenv/versions/3.11.7/bin/python3", as: "python3" },
+  ],
 };
 
 describe("portable paths", () => {
   it("writes the repository's files from its root and known executables and directories by name", () => {
-    expect(portableText("/usr/local/bin/node20 /work/main/packages/core/dist/cli/echo-server.js --mode async", context)).toBe("node packages/core/dist/cli/echo-server.js --mode async");
-    expect(portableText("/root/.pyenv/versions/3.11.7/bin/python3 /work/main/apps/bench/baselines/python_servers.py --model selectors", context)).toBe("python3 apps/bench/baselines/python_servers.py --model selectors");
-    expect(portableText("ref=/tmp/echo-ref/ref-echo-server 1 {port}", context)).toBe("ref=$ECHO_REF_DIR/ref-echo-server 1 {port}");
+    expect(
+      portableText("/usr/local/bin/node20 /work/main/packages/core/dist/cli/echo-server.js --mode async", context),
+    ).toBe("node packages/core/dist/cli/echo-server.js --mode async");
+    expect(
+      portableText(
+        "/root/.pyenv/versions/3.11.7/bin/python3 /work/main/apps/bench/baselines/python_servers.py --model selectors",
+        context,
+      ),
+    ).toBe("python3 apps/bench/baselines/python_servers.py --model selectors");
+    expect(portableText("ref=/tmp/echo-ref/ref-echo-server 1 {port}", context)).toBe(
+      "ref=$ECHO_REF_DIR/ref-echo-server 1 {port}",
+    );
     expect(portablePath("/work/main", context)).toBe(".");
   });
 
   it("finds another checkout's files by the tail this repository has, and elides anything else", () => {
     // A results file written in /elsewhere: apps/bench/baselines/node-net-echo.mjs exists here.
     const here = { ...context, repoRoot };
-    expect(portablePath("/elsewhere/clone/apps/bench/baselines/node-net-echo.mjs", here)).toBe("apps/bench/baselines/node-net-echo.mjs");
+    expect(portablePath("/elsewhere/clone/apps/bench/baselines/node-net-echo.mjs", here)).toBe(
+      "apps/bench/baselines/node-net-echo.mjs",
+    );
     expect(portablePath("/opt/servers/my-echo-server-xyz", here)).toBe("…/my-echo-server-xyz");
     // A command found on PATH by its name: written as that name.
     expect(portablePath("/some/where/sh", here)).toBe("sh");
@@ -35,8 +49,12 @@ describe("portable paths", () => {
   it("leaves URLs, kernel interfaces, ratios and relative paths alone, and strips file:// from stack frames", () => {
     const text = "http://127.0.0.1:80/ /proc/PID/stat µs/rt 1 / 2 apps/bench/x.mjs";
     expect(portableText(text, context)).toBe(text);
-    expect(portableText("at main (file:///work/main/apps/bench/dist/cli.js:12:3)", context)).toBe("at main (apps/bench/dist/cli.js:12:3)");
-    expect(portableText("/opt/x/missing-server does not exist in /opt/x.", context)).toBe("…/missing-server does not exist in …/x.");
+    expect(portableText("at main (file:///work/main/apps/bench/dist/cli.js:12:3)", context)).toBe(
+      "at main (apps/bench/dist/cli.js:12:3)",
+    );
+    expect(portableText("/opt/x/missing-server does not exist in /opt/x.", context)).toBe(
+      "…/missing-server does not exist in …/x.",
+    );
   });
 
   it("looks names up on PATH without a shell, so a path in an error message runs nothing", () => {
@@ -82,7 +100,10 @@ describe("the reference tools", () => {
     mkdirSync(shared, { recursive: true });
     const script = join(shared, "build.sh");
     writeFileSync(join(shared, "ref-echo-load.c"), "int main(void) { return 0; }\n");
-    writeFileSync(script, `#!/bin/sh\nset -e\nmkdir -p "$1"\necho run >> "${join(tmp.dir, "ci", "runs")}"\nfor t in ref-echo-server ref-echo-load; do printf '#!/bin/sh\\n' > "$1/$t"; chmod +x "$1/$t"; done\n`);
+    writeFileSync(
+      script,
+      `#!/bin/sh\nset -e\nmkdir -p "$1"\necho run >> "${join(tmp.dir, "ci", "runs")}"\nfor t in ref-echo-server ref-echo-load; do printf '#!/bin/sh\\n' > "$1/$t"; chmod +x "$1/$t"; done\n`,
+    );
     chmodSync(script, 0o755);
     expect(findRefBuildScript(root)).toBe(script);
 
@@ -91,7 +112,10 @@ describe("the reference tools", () => {
     expect(first.load()).toBe(join(root, ".cache", "echo-ref", "ref-echo-load"));
     expect(first.server()).toBe(join(root, ".cache", "echo-ref", "ref-echo-server"));
     expect(first.why()).toBe("");
-    const runs = (): number => readFileSync(join(tmp.dir, "ci", "runs"), "utf8").split("\n").filter(Boolean).length;
+    const runs = (): number =>
+      readFileSync(join(tmp.dir, "ci", "runs"), "utf8")
+        .split("\n")
+        .filter(Boolean).length;
     expect(runs()).toBe(1);
 
     // Up to date: a second lookup builds nothing.

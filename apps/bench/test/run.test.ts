@@ -17,7 +17,10 @@ import { firstAbsolutePath, tempDir } from "./helpers.js";
 const tmp = tempDir();
 let results: BenchResults;
 const progress: Progress[] = [];
-const external = externalModel("ext-net", `${process.execPath} ${appFile("baselines/node-net-echo.mjs")} --port {port}`);
+const external = externalModel(
+  "ext-net",
+  `${process.execPath} ${appFile("baselines/node-net-echo.mjs")} --port {port}`,
+);
 const wanted = ["node-net", ...(python3() ? ["python-selectors"] : [])];
 
 beforeAll(async () => {
@@ -39,7 +42,9 @@ describe("a small real run", () => {
     const models = [...wanted, "ext-net"];
     for (const scenario of ["echo", "connect"]) {
       const runs = results.runs.filter((r) => r.scenario === scenario);
-      expect(runs.map((r) => `${r.round}:${r.model}`)).toEqual([1, 2].flatMap((round) => models.map((m) => `${round}:${m}`)));
+      expect(runs.map((r) => `${r.round}:${r.model}`)).toEqual(
+        [1, 2].flatMap((round) => models.map((m) => `${round}:${m}`)),
+      );
       for (const run of runs) {
         expect(run.done).toBeGreaterThan(0);
         expect(run.mismatches).toBe(0);
@@ -89,7 +94,9 @@ describe("results.json", () => {
     expect(problems).toContain('results.schema must be "echo-bench/1"');
     expect(problems).toContain("results.runs[0].cpuUs must be a finite number");
     expect(problems).toContain("results.machine.node must be a string");
-    expect(validateResults({ ...JSON.parse(toJson(results)), runs: [{ ...results.runs[0], model: "nobody" }] })).toEqual(['results.runs[0].model "nobody" is not in results.models']);
+    expect(
+      validateResults({ ...JSON.parse(toJson(results)), runs: [{ ...results.runs[0], model: "nobody" }] }),
+    ).toEqual(['results.runs[0].model "nobody" is not in results.models']);
   });
 });
 
@@ -142,11 +149,17 @@ describe("paths in the reports", () => {
     }
     // The external server was started as `${process.execPath} ${apps/bench/…} --port N`.
     const saved = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as BenchResults;
-    expect(saved.models.find((m) => m.name === "ext-net")!.command).toMatch(/^node apps\/bench\/baselines\/node-net-echo\.mjs --port \d+$/);
-    expect(saved.models.find((m) => m.name === "node-net")!.command).toMatch(/^node apps\/bench\/baselines\/node-net-echo\.mjs /);
+    expect(saved.models.find((m) => m.name === "ext-net")!.command).toMatch(
+      /^node apps\/bench\/baselines\/node-net-echo\.mjs --port \d+$/,
+    );
+    expect(saved.models.find((m) => m.name === "node-net")!.command).toMatch(
+      /^node apps\/bench\/baselines\/node-net-echo\.mjs /,
+    );
     if (python3()) {
       expect(saved.machine.python).toMatch(/^\d+\.\d+\.\d+/);
-      expect(saved.models.find((m) => m.name === "python-selectors")!.command).toMatch(/^python3 apps\/bench\/baselines\/python_servers\.py /);
+      expect(saved.models.find((m) => m.name === "python-selectors")!.command).toMatch(
+        /^python3 apps\/bench\/baselines\/python_servers\.py /,
+      );
       expect(readFileSync(join(dir, "report.md"), "utf8")).toContain(`Python ${saved.machine.python}.`);
     }
     expect(readFileSync(join(dir, "report.md"), "utf8")).toContain(`Node ${process.version},`);

@@ -12,7 +12,14 @@ import { builtinModels } from "../src/models.js";
 import { conversationKinds, converse } from "../src/soak/conversation.js";
 import { seededRandom } from "../src/soak/random.js";
 import { soakMarkdown, writeSoak } from "../src/soak/report.js";
-import { runSoak, sampleTimes, soakModelNames, soakVerdict, type SoakModelResult, type SoakResults } from "../src/soak/run.js";
+import {
+  runSoak,
+  sampleTimes,
+  soakModelNames,
+  soakVerdict,
+  type SoakModelResult,
+  type SoakResults,
+} from "../src/soak/run.js";
 import { startServer, type RunningServer } from "../src/server-process.js";
 import { firstAbsolutePath, tempDir } from "./helpers.js";
 
@@ -35,25 +42,51 @@ describe("soak building blocks", () => {
   const ran = Object.fromEntries(conversationKinds.map((k) => [k, 1])) as SoakModelResult["conversations"];
 
   it("the verdict compares the second sample with the last", () => {
-    const ok = soakVerdict({ mismatches: 0, failed: 0, conversations: ran, samples: [sample(0, 50e6, 20), sample(60, 80e6, 20), sample(600, 87e6, 20)] });
+    const ok = soakVerdict({
+      mismatches: 0,
+      failed: 0,
+      conversations: ran,
+      samples: [sample(0, 50e6, 20), sample(60, 80e6, 20), sample(600, 87e6, 20)],
+    });
     expect(ok).toMatchObject({ pass: true, descriptorGrowth: 0, reasons: [] });
     expect(ok.rssGrowth).toBeCloseTo(7 / 80);
-    const bad = soakVerdict({ mismatches: 1, failed: 2, conversations: { ...ran, "slow-reader": 0 }, samples: [sample(0, 50e6, 20), sample(60, 80e6, 20), sample(600, 88e6, 21)] });
+    const bad = soakVerdict({
+      mismatches: 1,
+      failed: 2,
+      conversations: { ...ran, "slow-reader": 0 },
+      samples: [sample(0, 50e6, 20), sample(60, 80e6, 20), sample(600, 88e6, 21)],
+    });
     expect(bad.pass).toBe(false);
-    expect(bad.reasons).toEqual(["1 mismatched conversations", "2 failed conversations", "descriptors grew by 1", "RSS grew 10.0%", "a kind of conversation never ran"]);
+    expect(bad.reasons).toEqual([
+      "1 mismatched conversations",
+      "2 failed conversations",
+      "descriptors grew by 1",
+      "RSS grew 10.0%",
+      "a kind of conversation never ran",
+    ]);
   });
 });
 
 describe("one conversation of each kind against a real server", () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer(builtinModels().find((m) => m.name === "core-async")!.command("echo", 0));
+    server = await startServer(
+      builtinModels()
+        .find((m) => m.name === "core-async")!
+        .command("echo", 0),
+    );
   });
   afterAll(() => server?.stop());
 
   for (const kind of conversationKinds) {
     it(`${kind}: every byte back as sent`, async () => {
-      const r = await converse({ host: server.host, port: server.port, kind, random: seededRandom(7), timeoutMs: 30_000 });
+      const r = await converse({
+        host: server.host,
+        port: server.port,
+        kind,
+        random: seededRandom(7),
+        timeoutMs: 30_000,
+      });
       expect(r).toMatchObject({ kind, mismatch: false });
       expect(r.failure).toBeUndefined();
       if (kind !== "disconnect") expect(r.bytes).toBeGreaterThan(0);
@@ -85,7 +118,12 @@ describe("a 30 s soak of every model", () => {
 
   it("every byte echoed as sent, no conversation failed, every kind ran", () => {
     for (const m of results.models) {
-      expect({ model: m.name, mismatches: m.mismatches, failed: m.failed, failures: m.failures }).toEqual({ model: m.name, mismatches: 0, failed: 0, failures: [] });
+      expect({ model: m.name, mismatches: m.mismatches, failed: m.failed, failures: m.failures }).toEqual({
+        model: m.name,
+        mismatches: 0,
+        failed: 0,
+        failures: [],
+      });
       for (const kind of conversationKinds) expect(m.conversations[kind], `${m.name} ${kind}`).toBeGreaterThan(0);
       expect(m.bytes).toBeGreaterThan(0);
     }

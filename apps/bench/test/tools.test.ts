@@ -16,7 +16,17 @@ describe("load tools", () => {
   });
 
   it("parses ref-echo-load's line", () => {
-    expect(parseRefLoad("rps=1000 p50_us=40 p99_us=90 max_us=300 errors=1 mismatch=0 done=2000\n", 2)).toEqual({ tool: "ref-echo-load", done: 2000, seconds: 2, rps: 1000, p50Us: 40, p99Us: 90, maxUs: 300, errors: 1, mismatches: 0 });
+    expect(parseRefLoad("rps=1000 p50_us=40 p99_us=90 max_us=300 errors=1 mismatch=0 done=2000\n", 2)).toEqual({
+      tool: "ref-echo-load",
+      done: 2000,
+      seconds: 2,
+      rps: 1000,
+      p50Us: 40,
+      p99Us: 90,
+      maxUs: 300,
+      errors: 1,
+      mismatches: 0,
+    });
     expect(() => parseRefLoad("garbage", 1)).toThrow(/no done=/);
     expect(() => parseAb("garbage", 1)).toThrow(/Complete requests/);
     expect(() => parseWrk("garbage", 1)).toThrow(/requests in/);
@@ -26,11 +36,24 @@ describe("load tools", () => {
     const node = builtinModels().find((m) => m.name === "node-net")!;
     const echo = await startServer(node.command("echo", 0));
     try {
-      const persistent = await internalLoad({ host: echo.host, port: echo.port, connections: 5, size: 64, durationMs: 300 });
+      const persistent = await internalLoad({
+        host: echo.host,
+        port: echo.port,
+        connections: 5,
+        size: 64,
+        durationMs: 300,
+      });
       expect(persistent.done).toBeGreaterThan(0);
       expect(persistent.mismatches).toBe(0);
       expect(persistent.p50Us).toBeLessThanOrEqual(persistent.p99Us);
-      const fresh = await internalLoad({ host: echo.host, port: echo.port, connections: 3, size: 64, durationMs: 300, newConnection: true });
+      const fresh = await internalLoad({
+        host: echo.host,
+        port: echo.port,
+        connections: 3,
+        size: 64,
+        durationMs: 300,
+        newConnection: true,
+      });
       expect(fresh.done).toBeGreaterThan(0);
       expect(fresh.errors).toBe(0);
       const idle = await openIdle(echo.host, echo.port, 50);
@@ -53,7 +76,11 @@ describe("load tools", () => {
   ])("drives node-net's HTTP hello with $tool", async ({ tool, load }, context) => {
     const binary = which(tool);
     if (!binary) return context.skip(`${tool} is not installed`);
-    const http = await startServer(builtinModels().find((m) => m.name === "node-net")!.command("http", 0));
+    const http = await startServer(
+      builtinModels()
+        .find((m) => m.name === "node-net")!
+        .command("http", 0),
+    );
     try {
       const r = await load(binary, http.port, 4, 1);
       expect(r.tool).toBe(tool);
@@ -69,8 +96,13 @@ describe("load tools", () => {
 
   it("counts a server that answers wrong as mismatches", async () => {
     // An "echo" server that upper-cases: every reply differs from the payload.
-    const upper = builtinModels().find((m) => m.name === "core-async")!.command("echo", 0);
-    const server = await startServer({ command: upper.command, args: upper.args.map((a) => (a === "echo" ? "upper" : a)) });
+    const upper = builtinModels()
+      .find((m) => m.name === "core-async")!
+      .command("echo", 0);
+    const server = await startServer({
+      command: upper.command,
+      args: upper.args.map((a) => (a === "echo" ? "upper" : a)),
+    });
     try {
       const r = await internalLoad({ host: server.host, port: server.port, connections: 2, size: 64, durationMs: 200 });
       expect(r.done).toBeGreaterThan(0);

@@ -25,7 +25,11 @@ if (command === undefined || command === "tour") {
 } else if (command === "web") {
   let values: { host?: string; port?: string; help?: boolean };
   try {
-    values = parseArgs({ args: rest, options: { host: { type: "string" }, port: { type: "string" }, help: { type: "boolean" } }, strict: true }).values;
+    values = parseArgs({
+      args: rest,
+      options: { host: { type: "string" }, port: { type: "string" }, help: { type: "boolean" } },
+      strict: true,
+    }).values;
   } catch (error) {
     fail((error as Error).message);
   }
@@ -36,7 +40,8 @@ if (command === undefined || command === "tour") {
   const host = values.host ?? "127.0.0.1";
   if (host.length === 0) fail("--host must not be empty");
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!/^\d+$/.test(values.port ?? "0") || port > 65535) fail(`--port must be an integer from 0 to 65535, got ${JSON.stringify(values.port)}`);
+  if (!/^\d+$/.test(values.port ?? "0") || port > 65535)
+    fail(`--port must be an integer from 0 to 65535, got ${JSON.stringify(values.port)}`);
   const demo = await startWebDemo({ host, port });
   // Ctrl-C or a SIGTERM: end every page's servers, load and child processes, then exit.
   let stopping = false;
@@ -59,7 +64,9 @@ if (command === undefined || command === "tour") {
       }
     }
   });
-  process.stdout.write(`echo-demo web: open ${demo.url} (pid ${process.pid}; Ctrl-C stops it and everything it started)\n`);
+  process.stdout.write(
+    `echo-demo web: open ${demo.url} (pid ${process.pid}; Ctrl-C stops it and everything it started)\n`,
+  );
 } else if (command === "--help" || command === "-h" || command === "help") {
   process.stdout.write(usage);
 } else {

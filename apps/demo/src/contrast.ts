@@ -104,7 +104,14 @@ export async function contrast(model: ContrastModel, clients = 5, holdMs = 200):
     );
     const wallMs = performance.now() - t0;
     const replyMs = replies.map((r) => r.at).sort((a, b) => a - b);
-    return { model, setup: server.setup, wallMs, replyMs, heldAtOnce: maxOverlap(replyMs, holdMs), firstReply: replies[0]!.text };
+    return {
+      model,
+      setup: server.setup,
+      wallMs,
+      replyMs,
+      heldAtOnce: maxOverlap(replyMs, holdMs),
+      firstReply: replies[0]!.text,
+    };
   } finally {
     await server.close();
   }

@@ -52,7 +52,11 @@ interface Started {
 
 /** Starts `echo-server --user nobody` and waits for its listening and drop lines. */
 async function startServer(port: number): Promise<Started | "in-use"> {
-  const child = spawn(process.execPath, [echoServerBin(), "--port", String(port), "--handler", "upper", "--user", "nobody"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [echoServerBin(), "--port", String(port), "--handler", "upper", "--user", "nobody"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const lines = createInterface({ input: child.stdout });
@@ -61,7 +65,8 @@ async function startServer(port: number): Promise<Started | "in-use"> {
   for await (const line of lines) {
     const listening = /listening on .* pid (\d+)\)$/.exec(line);
     if (listening) pid = Number(listening[1]);
-    else if (pid !== 0 && line.startsWith("echo-server: ")) return { child, pid, dropLine: line.slice("echo-server: ".length) };
+    else if (pid !== 0 && line.startsWith("echo-server: "))
+      return { child, pid, dropLine: line.slice("echo-server: ".length) };
   }
   await exited;
   if (/ECHO_ERR_ADDR_IN_USE/.test(stderr)) return "in-use";
@@ -79,9 +84,14 @@ export function statusLines(pid: number): string[] {
  * between the check and the server's bind is skipped and another one tried.
  */
 export async function privdropStep(): Promise<PrivdropStepResult> {
-  if (process.platform !== "linux") return { ran: false, reason: `it reads /proc/PID/status, which ${process.platform} does not have` };
+  if (process.platform !== "linux")
+    return { ran: false, reason: `it reads /proc/PID/status, which ${process.platform} does not have` };
   const uid = process.getuid?.();
-  if (uid !== 0) return { ran: false, reason: `binding a port below 1024 and dropping to nobody needs root, and this runs as uid ${uid}` };
+  if (uid !== 0)
+    return {
+      ran: false,
+      reason: `binding a port below 1024 and dropping to nobody needs root, and this runs as uid ${uid}`,
+    };
   const tried = new Set<number>();
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await privilegedPort(tried);

@@ -88,7 +88,10 @@ function servedBy(replies: string[]): string {
     const who = reply.slice(0, reply.indexOf(":"));
     counts.set(who, (counts.get(who) ?? 0) + 1);
   }
-  return [...counts].sort().map(([who, n]) => `${who} ×${n}`).join(", ");
+  return [...counts]
+    .sort()
+    .map(([who, n]) => `${who} ×${n}`)
+    .join(", ");
 }
 
 async function threaded(): Promise<void> {
@@ -125,7 +128,9 @@ async function selectors(): Promise<void> {
 }
 
 async function privileges(): Promise<void> {
-  log("7. Privilege drop (model async, echo-server --user nobody): bind a port below 1024 as root, then serve as nobody");
+  log(
+    "7. Privilege drop (model async, echo-server --user nobody): bind a port below 1024 as root, then serve as nobody",
+  );
   const result = await privdropStep();
   if (!result.ran) {
     log(`  skipped: ${result.reason}`);
@@ -133,14 +138,20 @@ async function privileges(): Promise<void> {
   }
   log(`  server bound to 127.0.0.1:${result.port} as root (pid ${result.pid}), then ${result.dropLine}`);
   log(`  the server's own /proc/${result.pid}/status:`);
-  for (const line of result.statusLines) log(`    ${line.replace(/\s+/g, " ").trim()}${line.startsWith("Groups:") && line.trim() === "Groups:" ? " (none)" : ""}`);
+  for (const line of result.statusLines)
+    log(
+      `    ${line.replace(/\s+/g, " ").trim()}${line.startsWith("Groups:") && line.trim() === "Groups:" ? " (none)" : ""}`,
+    );
   log(`  client: Received ${JSON.stringify(result.reply)}`);
 }
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 
 function describeContrast(r: ContrastResult): string {
-  const side = r.heldAtOnce >= 2 ? `side by side: up to ${r.heldAtOnce} held at once` : "queued: one at a time, the others waited in line";
+  const side =
+    r.heldAtOnce >= 2
+      ? `side by side: up to ${r.heldAtOnce} held at once`
+      : "queued: one at a time, the others waited in line";
   return `${r.model.padEnd(9)} (${r.setup}) wall ${seconds(r.wallMs)} s; ${side}; replies at ${r.replyMs.map(seconds).join(", ")} s`;
 }
 
@@ -154,7 +165,9 @@ async function contrastRun(): Promise<void> {
     log(`  ${model.padEnd(9)} client: Received ${JSON.stringify(result.firstReply)}`);
   }
   const base = results.find((r) => r.model === "async")!;
-  log(`  wall time relative to async: ${results.map((r) => `${r.model} ${(r.wallMs / base.wallMs).toFixed(1)}×`).join(", ")}`);
+  log(
+    `  wall time relative to async: ${results.map((r) => `${r.model} ${(r.wallMs / base.wallMs).toFixed(1)}×`).join(", ")}`,
+  );
 }
 
 /** Runs every step of the tour in order; resolves when the last server has closed. */

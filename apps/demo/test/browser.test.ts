@@ -13,7 +13,16 @@ import { allGone, alive, startWeb, type WebProcess } from "./web-process.js";
 const CHROMIUM = "/usr/bin/chromium";
 // The flags this machine needs: no sandbox as root, and no background connections (the network
 // is closed, and Chromium would retry them all the time).
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const SHOTS = fileURLToPath(new URL("../.vitest/", import.meta.url));
 
 let web: WebProcess;
@@ -23,7 +32,9 @@ let profile: string;
 
 /** The pids of the boxes shown, listening ones only. */
 function listeningPids(): Promise<number[]> {
-  return page.$$eval('#boxes .box[data-state="listening"]', (boxes) => boxes.map((b) => Number((b as HTMLElement).dataset.pid)));
+  return page.$$eval('#boxes .box[data-state="listening"]', (boxes) =>
+    boxes.map((b) => Number((b as HTMLElement).dataset.pid)),
+  );
 }
 
 /** The page's total of round trips served (the servers' counters). */
@@ -33,7 +44,10 @@ function roundTrips(): Promise<number> {
 
 /** Waits until the round-trip counter has gone past `value`. */
 async function roundTripsPass(value: number): Promise<void> {
-  await page.waitForFunction((v) => Number(document.querySelector<HTMLElement>("#total-roundtrips")!.dataset.value) > v, value);
+  await page.waitForFunction(
+    (v) => Number(document.querySelector<HTMLElement>("#total-roundtrips")!.dataset.value) > v,
+    value,
+  );
 }
 
 async function screenshot(name: string): Promise<string> {
@@ -49,7 +63,12 @@ describe("echo-demo web in Chromium", () => {
     mkdirSync(SHOTS, { recursive: true });
     web = await startWeb();
     profile = mkdtempSync(join(tmpdir(), "echo-demo-chromium-"));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1280, height: 900 },
+    });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(60_000);
   }, 20 * 60_000);
@@ -79,12 +98,16 @@ describe("echo-demo web in Chromium", () => {
     await page.waitForSelector('#load-status[data-running="true"]');
     await roundTripsPass(0);
     await roundTripsPass(await roundTrips());
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>("#boxes .box")].some((b) => Number(b.dataset.rate) > 0));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLElement>("#boxes .box")].some((b) => Number(b.dataset.rate) > 0),
+    );
 
     // Kill the busiest worker: a box with a new pid replaces it, and the load goes on.
     await page.click("#kill-worker");
     await page.waitForFunction((before) => {
-      const pids = [...document.querySelectorAll<HTMLElement>('#boxes .box[data-state="listening"]')].map((b) => Number(b.dataset.pid));
+      const pids = [...document.querySelectorAll<HTMLElement>('#boxes .box[data-state="listening"]')].map((b) =>
+        Number(b.dataset.pid),
+      );
       return pids.length === 3 && pids.filter((p) => before.includes(p)).length === 2;
     }, before);
     const after = await listeningPids();
@@ -96,16 +119,23 @@ describe("echo-demo web in Chromium", () => {
     await roundTripsPass(await roundTrips());
     // The action says what it cost the load.
     await page.waitForSelector('#action-log li[data-kind="kill"][data-status="done"]');
-    expect(await page.textContent('#action-log li[data-kind="kill"]')).toMatch(new RegExp(`SIGKILL Process-\\d \\(pid ${victim}\\).*replaced it.*\\(\\d+ connections? failed\\)`));
+    expect(await page.textContent('#action-log li[data-kind="kill"]')).toMatch(
+      new RegExp(`SIGKILL Process-\\d \\(pid ${victim}\\).*replaced it.*\\(\\d+ connections? failed\\)`),
+    );
     // The new box's counters move too: the kernel hands it connections as the load reconnects.
-    await page.waitForFunction((pid) => Number(document.querySelector<HTMLElement>(`#boxes .box[data-pid="${pid}"]`)?.dataset.rate) > 0, replacement);
+    await page.waitForFunction(
+      (pid) => Number(document.querySelector<HTMLElement>(`#boxes .box[data-pid="${pid}"]`)?.dataset.rate) > 0,
+      replacement,
+    );
     await screenshot("web-demo-prefork.png");
 
     // Selector with epoll: the prefork workers end, one loop serves the next load.
     await page.selectOption("#model", "selector");
     await page.selectOption("#selector", "epoll");
     await page.click("#start-model");
-    await page.waitForFunction(() => document.querySelector<HTMLElement>("#boxes .box")?.dataset.name === "SelectorThread (epoll)");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>("#boxes .box")?.dataset.name === "SelectorThread (epoll)",
+    );
     await allGone(after);
     await page.click("#start-load");
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>("#boxes .box")?.dataset.rate) > 0);
@@ -113,8 +143,16 @@ describe("echo-demo web in Chromium", () => {
 
     // The comparison of epoll, poll and select with 2,000 idle connections: select refuses some.
     await page.click("#compare");
-    await page.waitForFunction(() => document.querySelectorAll("#compare-table tbody tr").length === 3 && !/measuring/.test(document.querySelector("#compare-note")!.textContent), null, { timeout: 120_000 });
-    const refused = await page.$eval('#compare-table tr[data-selector="select"] td:last-child', (td) => Number(td.textContent.replace(/,/g, "")));
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll("#compare-table tbody tr").length === 3 &&
+        !/measuring/.test(document.querySelector("#compare-note")!.textContent),
+      null,
+      { timeout: 120_000 },
+    );
+    const refused = await page.$eval('#compare-table tr[data-selector="select"] td:last-child', (td) =>
+      Number(td.textContent.replace(/,/g, "")),
+    );
     expect(refused).toBeGreaterThan(0);
     expect(await page.textContent("#compare-note")).toContain("FD_SETSIZE (1024)");
     await screenshot("web-demo-selector.png");

@@ -32,7 +32,8 @@ describe("the demo tour", () => {
     expect(out).toContain('first reply "MainThread: client 0"');
     expect(out).toMatch(/16 clients served by: Thread-[12] ×\d+/);
     expect(out).toMatch(/16 clients served by: Process-1 ×4, Process-2 ×4, Process-3 ×4, Process-4 ×4/);
-    for (const selector of ["select", "poll", "epoll"]) expect(out).toContain(`client: Received "SERVED BY ${selector.toUpperCase()}"`);
+    for (const selector of ["select", "poll", "epoll"])
+      expect(out).toContain(`client: Received "SERVED BY ${selector.toUpperCase()}"`);
     expect(out).toContain("Tour complete.");
   });
 
@@ -61,7 +62,12 @@ describe("the demo tour", () => {
     for (const model of ["async", "threaded", "prefork", "selector"]) {
       const other = contrastLine(model);
       expect(other.line).toMatch(/side by side: up to [2-5] held at once/);
-      expect(out).toMatch(new RegExp(`^ {2}${model} +client: Received "(MainThread|Thread-\\d|Process-\\d|SelectorThread): client \\d"$`, "m"));
+      expect(out).toMatch(
+        new RegExp(
+          `^ {2}${model} +client: Received "(MainThread|Thread-\\d|Process-\\d|SelectorThread): client \\d"$`,
+          "m",
+        ),
+      );
     }
     // A coarse ratio: async holds the five at once, so iterative takes several times as long.
     expect(iterative.wall).toBeGreaterThanOrEqual(3 * contrastLine("async").wall);

@@ -27,7 +27,15 @@ describe("echo-demo web: requests", () => {
 
   it("serves the page, its modules and uPlot", async () => {
     const { web } = ctx;
-    for (const [path, type] of [["/", "text/html"], ["/app.js", "text/javascript"], ["/view.js", "text/javascript"], ["/charts.js", "text/javascript"], ["/style.css", "text/css"], ["/vendor/uPlot.esm.js", "text/javascript"], ["/vendor/uPlot.min.css", "text/css"]]) {
+    for (const [path, type] of [
+      ["/", "text/html"],
+      ["/app.js", "text/javascript"],
+      ["/view.js", "text/javascript"],
+      ["/charts.js", "text/javascript"],
+      ["/style.css", "text/css"],
+      ["/vendor/uPlot.esm.js", "text/javascript"],
+      ["/vendor/uPlot.min.css", "text/css"],
+    ]) {
       const res = await fetch(new URL(path!, web.url));
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type"), path).toContain(type);
@@ -40,14 +48,38 @@ describe("echo-demo web: requests", () => {
     const session = page.session;
     const cases: [string, unknown, RegExp][] = [
       ["/api/start", { session, model: "prefork", workers: 0 }, /^workers must be an integer from 1 to 16, got 0$/],
-      ["/api/start", { session, model: "prefork", workers: 10000 }, /^workers must be an integer from 1 to 16, got 10000$/],
-      ["/api/start", { session, model: "prefork", workers: "3", schedule: "fair" }, /^schedule must be one of os, round-robin, got "fair"$/],
-      ["/api/start", { session, model: "threaded", threads: 2.5 }, /^threads must be an integer from 1 to 16, got 2.5$/],
-      ["/api/start", { session, model: "forking" }, /^unknown model "forking": choose one of async, threaded, prefork, selector$/],
+      [
+        "/api/start",
+        { session, model: "prefork", workers: 10000 },
+        /^workers must be an integer from 1 to 16, got 10000$/,
+      ],
+      [
+        "/api/start",
+        { session, model: "prefork", workers: "3", schedule: "fair" },
+        /^schedule must be one of os, round-robin, got "fair"$/,
+      ],
+      [
+        "/api/start",
+        { session, model: "threaded", threads: 2.5 },
+        /^threads must be an integer from 1 to 16, got 2.5$/,
+      ],
+      [
+        "/api/start",
+        { session, model: "forking" },
+        /^unknown model "forking": choose one of async, threaded, prefork, selector$/,
+      ],
       ["/api/start", { session }, /^unknown model nothing: choose one of/],
-      ["/api/start", { session, model: "selector", selector: "kqueue" }, /^selector must be one of epoll, poll, select, got "kqueue"$/],
+      [
+        "/api/start",
+        { session, model: "selector", selector: "kqueue" },
+        /^selector must be one of epoll, poll, select, got "kqueue"$/,
+      ],
       ["/api/load", { session, connections: 0 }, /^connections must be an integer from 1 to 1000, got 0$/],
-      ["/api/load", { session, connections: 10, seconds: 100000 }, /^seconds must be an integer from 1 to 120, got 100000$/],
+      [
+        "/api/load",
+        { session, connections: 10, seconds: 100000 },
+        /^seconds must be an integer from 1 to 120, got 100000$/,
+      ],
       ["/api/selector/compare", { session, idle: -1 }, /^idle must be an integer from 1 to 5000, got -1$/],
       ["/api/start", "{not json", /^the request body is not JSON/],
       ["/api/start", [1, 2], /^the request body must be a JSON object, got an array$/],
@@ -72,7 +104,9 @@ describe("echo-demo web: requests", () => {
     expect(res.status).toBe(200);
     res = await post(web.url, "/api/prefork/kill", { session });
     expect(res.status).toBe(409);
-    expect((res.json.error as { message: string }).message).toBe("kill needs a prefork server; the running model is async");
+    expect((res.json.error as { message: string }).message).toBe(
+      "kill needs a prefork server; the running model is async",
+    );
     res = await post(web.url, "/api/start", { session: "no-such-session", model: "async" });
     expect(res.status).toBe(404);
     expect((await fetch(new URL("/nothing-here", web.url))).status).toBe(404);
@@ -95,13 +129,17 @@ describe("echo-demo web: prefork actions under load", () => {
   it("reloads to a new generation, adds and removes workers, and says what each cost the load", async () => {
     const { web, page } = ctx;
     const session = page.session;
-    expect((await post(web.url, "/api/start", { session, model: "prefork", workers: 2, schedule: "round-robin" })).status).toBe(200);
+    expect(
+      (await post(web.url, "/api/start", { session, model: "prefork", workers: 2, schedule: "round-robin" })).status,
+    ).toBe(200);
     const first = listening(await page.until<State>((s) => listening(s).length === 2, "two workers"));
     expect((await post(web.url, "/api/load", { session, connections: 8, seconds: 60 })).status).toBe(200);
 
     let res = await post(web.url, "/api/prefork/kill", { session, pid: 1 });
     expect(res.status).toBe(400);
-    expect((res.json.error as { message: string }).message).toMatch(/^pid 1 is not a listening worker of this server \(its workers: \d+, \d+\)$/);
+    expect((res.json.error as { message: string }).message).toMatch(
+      /^pid 1 is not a listening worker of this server \(its workers: \d+, \d+\)$/,
+    );
 
     res = await post(web.url, "/api/prefork/reload", { session });
     expect(res.status).toBe(200);
@@ -109,7 +147,12 @@ describe("echo-demo web: prefork actions under load", () => {
     expect(reload.status).toBe("done");
     expect(reload.detail).toMatch(/^Process-3 \(pid \d+\), Process-4 \(pid \d+\) took over in \d+\.\d+ s$/);
     expect(typeof reload.failedConnections).toBe("number");
-    const second = listening(await page.until<State>((s) => listening(s).length === 2 && listening(s).every((p) => !first.includes(p)), "the new generation"));
+    const second = listening(
+      await page.until<State>(
+        (s) => listening(s).length === 2 && listening(s).every((p) => !first.includes(p)),
+        "the new generation",
+      ),
+    );
     await allGone(first);
 
     res = await post(web.url, "/api/prefork/add", { session });
@@ -140,7 +183,10 @@ describe("echo-demo web: nothing a page starts outlives it", () => {
     const page = await openEvents(w.url);
     const res = await post(w.url, "/api/start", { session: page.session, model: "prefork", workers: 2 });
     expect(res.status).toBe(200);
-    const state = await page.until<State>((s) => s.boxes.filter((b) => b.state === "listening").length === 2, "two listening workers");
+    const state = await page.until<State>(
+      (s) => s.boxes.filter((b) => b.state === "listening").length === 2,
+      "two listening workers",
+    );
     const pids = state.boxes.map((b) => b.pid);
     expect(pids.every(alive)).toBe(true);
     expect(state.children.sort()).toEqual([...pids].sort());

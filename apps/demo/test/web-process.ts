@@ -31,7 +31,9 @@ export async function startWeb(args: string[] = []): Promise<WebProcess> {
       const match = /open (http:\/\/\S+)/.exec(line);
       if (match) resolve(match[1]!);
     });
-    child.once("exit", (code) => reject(new Error(`echo-demo web exited (${code}) before printing its URL: ${stderr}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`echo-demo web exited (${code}) before printing its URL: ${stderr}`)),
+    );
   });
   return {
     url,
@@ -58,7 +60,9 @@ export interface EventStream {
 
 /** Opens `/events` the way the page's EventSource does. */
 export async function openEvents(url: string): Promise<EventStream> {
-  const res = await new Promise<IncomingMessage>((resolve, reject) => get(new URL("/events", url), resolve).once("error", reject));
+  const res = await new Promise<IncomingMessage>((resolve, reject) =>
+    get(new URL("/events", url), resolve).once("error", reject),
+  );
   res.setEncoding("utf8");
   let latest: Record<string, unknown> | undefined;
   let waiters: (() => void)[] = [];
@@ -72,7 +76,8 @@ export async function openEvents(url: string): Promise<EventStream> {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null") as (Record<string, unknown> & { session?: string }) | null;
+        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null") as
+          (Record<string, unknown> & { session?: string }) | null;
         if (event === "hello") {
           session = data?.session ?? "";
           resolve();
@@ -90,7 +95,8 @@ export async function openEvents(url: string): Promise<EventStream> {
     async until<T>(check: (state: T) => boolean, what: string, ms = 30_000): Promise<T> {
       const deadline = Date.now() + ms;
       while (latest === undefined || !check(latest as T)) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last state: ${JSON.stringify(latest)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out after ${ms} ms waiting for ${what}; last state: ${JSON.stringify(latest)}`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 1000);
           waiters.push(() => {
@@ -109,8 +115,16 @@ export async function openEvents(url: string): Promise<EventStream> {
 }
 
 /** POSTs a JSON body; resolves with the status and the parsed answer. */
-export async function post(url: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(new URL(path, url), { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+export async function post(
+  url: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(new URL(path, url), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 

@@ -13,7 +13,11 @@ function showError(message) {
 }
 
 async function post(path, body = {}) {
-  const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session, ...body }) });
+  const res = await fetch(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ session, ...body }),
+  });
   const json = await res.json();
   if (!res.ok) throw new Error(json.error?.message ?? `${res.status} ${res.statusText}`);
   return json;
@@ -61,15 +65,25 @@ $("#boxes").addEventListener("click", (event) => {
   const button = event.target.closest("button.kill");
   if (button) act(button, () => post("/api/prefork/kill", { pid: Number(button.dataset.pid) }));
 });
-$("#compare").addEventListener("click", (event) => act(event.currentTarget, () => post("/api/selector/compare", { idle: 2000 })));
+$("#compare").addEventListener("click", (event) =>
+  act(event.currentTarget, () => post("/api/selector/compare", { idle: 2000 })),
+);
 
 function render(next) {
   state = next;
   const server = state.server;
   const model = server?.spec.model ?? null;
   document.body.dataset.model = model ?? "";
-  $("#server-title").textContent = server ? `${server.label}, on ${server.address}` : state.starting ? "starting…" : "no server: pick a model and start it";
-  for (const [id, value] of [["#total-rate", state.roundTripsPerSecond], ["#total-roundtrips", state.roundTrips], ["#total-open", state.boxes.reduce((n, b) => n + b.open, 0)]]) {
+  $("#server-title").textContent = server
+    ? `${server.label}, on ${server.address}`
+    : state.starting
+      ? "starting…"
+      : "no server: pick a model and start it";
+  for (const [id, value] of [
+    ["#total-rate", state.roundTripsPerSecond],
+    ["#total-roundtrips", state.roundTrips],
+    ["#total-open", state.boxes.reduce((n, b) => n + b.open, 0)],
+  ]) {
     $(id).dataset.value = String(value);
     $(id).textContent = value.toLocaleString("en");
   }

@@ -11,7 +11,10 @@ function chart(container, series, yLabel) {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
     series: [{}, ...series.map((s) => ({ spanGaps: false, width: 2, ...s }))],
     // Clock time on the x axis (13:05:20), not uPlot's date-and-time ticks.
-    axes: [{ values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString("en-GB")) }, { label: yLabel, size: 70 }],
+    axes: [
+      { values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString("en-GB")) },
+      { label: yLabel, size: 70 },
+    ],
     legend: { live: false },
   };
   const plot = new uPlot(opts, [[], ...series.map(() => [])], container);
@@ -25,8 +28,19 @@ export class Charts {
     this.rate = [];
     this.p50 = [];
     this.p99 = [];
-    this.ratePlot = chart(rateContainer, [{ label: "round trips/s", stroke: "#2563eb", fill: "rgba(37, 99, 235, 0.12)" }], "round trips/s");
-    this.latencyPlot = chart(latencyContainer, [{ label: "p50", stroke: "#16a34a" }, { label: "p99", stroke: "#dc2626" }], "ms");
+    this.ratePlot = chart(
+      rateContainer,
+      [{ label: "round trips/s", stroke: "#2563eb", fill: "rgba(37, 99, 235, 0.12)" }],
+      "round trips/s",
+    );
+    this.latencyPlot = chart(
+      latencyContainer,
+      [
+        { label: "p50", stroke: "#16a34a" },
+        { label: "p99", stroke: "#dc2626" },
+      ],
+      "ms",
+    );
   }
 
   /** Adds one update of the lab's state and drops what is older than a minute. */

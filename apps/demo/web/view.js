@@ -74,7 +74,9 @@ export function renderLoad(output, load) {
     return;
   }
   const latency = load.p50 === null ? "" : `, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms`;
-  const head = load.running ? `running ${load.elapsed.toFixed(0)} of ${load.seconds} s` : `ended (${load.ended}) after ${load.elapsed.toFixed(1)} s`;
+  const head = load.running
+    ? `running ${load.elapsed.toFixed(0)} of ${load.seconds} s`
+    : `ended (${load.ended}) after ${load.elapsed.toFixed(1)} s`;
   output.textContent = `${head}: ${load.connections} connections, ${number(load.roundTrips)} round trips, ${number(load.errors)} failed connections${latency}`;
 }
 
@@ -87,8 +89,16 @@ export function renderActions(list, actions) {
       item.dataset.status = a.status;
       item.dataset.failed = a.failedConnections === null ? "" : String(a.failedConnections);
       const cost =
-        a.status === "running" ? "…" : a.failedConnections === null ? "no load was running" : `${a.failedConnections} connection${a.failedConnections === 1 ? "" : "s"} failed`;
-      item.append(element("strong", "", a.what), element("span", "", a.detail ? `: ${a.detail}` : ""), element("em", "", ` (${cost})`));
+        a.status === "running"
+          ? "…"
+          : a.failedConnections === null
+            ? "no load was running"
+            : `${a.failedConnections} connection${a.failedConnections === 1 ? "" : "s"} failed`;
+      item.append(
+        element("strong", "", a.what),
+        element("span", "", a.detail ? `: ${a.detail}` : ""),
+        element("em", "", ` (${cost})`),
+      );
       return item;
     }),
   );
@@ -104,13 +114,15 @@ export function renderCompare(table, note, compare) {
       const row = element("tr");
       row.dataset.selector = r.selector;
       const ratio = `${us(r.usWithIdle)} (${(r.usWithIdle / r.usAlone).toFixed(1)}×)`;
-      for (const text of [r.selector, us(r.usAlone), ratio, number(r.held), number(r.refused)]) row.append(element("td", "", text));
+      for (const text of [r.selector, us(r.usAlone), ratio, number(r.held), number(r.refused)])
+        row.append(element("td", "", text));
       return row;
     }),
   );
   const select = compare.rows.find((r) => r.selector === "select");
   if (compare.error) note.textContent = `comparison failed: ${compare.error}`;
-  else if (compare.running) note.textContent = `measuring ${compare.current} with ${number(compare.idle)} idle connections…`;
+  else if (compare.running)
+    note.textContent = `measuring ${compare.current} with ${number(compare.idle)} idle connections…`;
   else if (select && select.refused > 0)
     note.textContent = `select() refused ${number(select.refused)} of the ${number(compare.idle)} idle connections: their descriptors were at or above FD_SETSIZE (${compare.fdSetSize}). poll and epoll took them all; poll scans every descriptor on each call, epoll only the ready ones.`;
   else note.textContent = "";

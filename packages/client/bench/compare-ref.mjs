@@ -64,7 +64,9 @@ try {
     c.push({ rps, cpuUs: (a.cpu * 1e6) / done });
     let line = `round ${round}: ref-echo-load ${Math.round(rps)} rt/s (${c.at(-1).cpuUs.toFixed(2)} µs CPU/rt)`;
     for (const v of variants) {
-      const b = timed(`${process.execPath} ${echoLoad} -p ${port} -c ${connections} -s ${size} -d ${seconds} -t ${v.threads} ${values.extra} --json`);
+      const b = timed(
+        `${process.execPath} ${echoLoad} -p ${port} -c ${connections} -s ${size} -d ${seconds} -t ${v.threads} ${values.extra} --json`,
+      );
       const result = JSON.parse(b.out);
       v.runs.push({ rps: result.roundTripsPerSecond, cpuUs: (b.cpu * 1e6) / result.roundTrips });
       line += `  echo-load -t ${v.threads} ${Math.round(result.roundTripsPerSecond)} rt/s (${v.runs.at(-1).cpuUs.toFixed(2)} µs CPU/rt, mismatches ${result.mismatches}, errors ${result.errors})`;

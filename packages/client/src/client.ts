@@ -89,7 +89,8 @@ export class EchoClient {
    */
   static async connect(target: EchoTarget, options: ConnectOptions = {}): Promise<EchoClient> {
     const resolved = resolveTarget(target);
-    if (options === null || typeof options !== "object") throw invalidArg(`options must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== "object")
+      throw invalidArg(`options must be an object, got ${describe(options)}`);
     const timeout = checkTimeout("options.timeout", options.timeout, 10_000);
     if (options.noDelay !== undefined && typeof options.noDelay !== "boolean") {
       throw invalidArg(`options.noDelay must be a boolean, got ${describe(options.noDelay)}`);
@@ -112,7 +113,9 @@ export class EchoClient {
     this.#closedPromise = new Promise((resolve) => {
       socket.on("close", () => {
         this.#closed = true;
-        this.#fail(this.#error ?? new EchoClientError(ClientErrorCodes.CLOSED, `the connection to ${this.#where} is closed`));
+        this.#fail(
+          this.#error ?? new EchoClientError(ClientErrorCodes.CLOSED, `the connection to ${this.#where} is closed`),
+        );
         resolve();
       });
     });
@@ -177,12 +180,19 @@ export class EchoClient {
     }
     this.#checkWritable();
     // Queue the read before writing: replies are matched to requests by order.
-    const reply = this.#read<Buffer>({ kind: "exact", size: bytes.length, target: Buffer.allocUnsafe(bytes.length), filled: 0, settle: settle() }, "request", timeout);
+    const reply = this.#read<Buffer>(
+      { kind: "exact", size: bytes.length, target: Buffer.allocUnsafe(bytes.length), filled: 0, settle: settle() },
+      "request",
+      timeout,
+    );
     const written = this.#write(bytes);
     const [echo] = await Promise.all([reply, written]);
     if (options.verify === true && !echo.equals(bytes)) {
       const at = firstDifference(echo, bytes);
-      throw new EchoClientError(ClientErrorCodes.MISMATCH, `the echo from ${this.#where} differs from what was sent at byte ${at} of ${bytes.length}`);
+      throw new EchoClientError(
+        ClientErrorCodes.MISMATCH,
+        `the echo from ${this.#where} differs from what was sent at byte ${at} of ${bytes.length}`,
+      );
     }
     return echo;
   }
@@ -198,8 +208,13 @@ export class EchoClient {
     try {
       const timeout = checkTimeout("options.timeout", options.timeout, 0);
       if (size === undefined) return this.#read<Buffer | null>({ kind: "any", settle: settle() }, "receive", timeout);
-      if (!Number.isSafeInteger(size) || size < 0) throw invalidArg(`size must be a non-negative integer, got ${describe(size)}`);
-      return this.#read<Buffer>({ kind: "exact", size, target: Buffer.allocUnsafe(size), filled: 0, settle: settle() }, "receive", timeout);
+      if (!Number.isSafeInteger(size) || size < 0)
+        throw invalidArg(`size must be a non-negative integer, got ${describe(size)}`);
+      return this.#read<Buffer>(
+        { kind: "exact", size, target: Buffer.allocUnsafe(size), filled: 0, settle: settle() },
+        "receive",
+        timeout,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -241,10 +256,16 @@ export class EchoClient {
   #checkWritable(): void {
     if (this.#error !== undefined && this.#error.code !== ClientErrorCodes.CLOSED) throw this.#error;
     if (this.#ended) {
-      throw new EchoClientError(ClientErrorCodes.CLOSED, `cannot write to ${this.#where}: the server closed the connection`);
+      throw new EchoClientError(
+        ClientErrorCodes.CLOSED,
+        `cannot write to ${this.#where}: the server closed the connection`,
+      );
     }
     if (this.#writeEnded || this.#closed) {
-      throw new EchoClientError(ClientErrorCodes.SOCKET, `cannot write to ${this.#where}: the client has ended or closed its side`);
+      throw new EchoClientError(
+        ClientErrorCodes.SOCKET,
+        `cannot write to ${this.#where}: the client has ended or closed its side`,
+      );
     }
   }
 
@@ -286,7 +307,12 @@ export class EchoClient {
       }
       if (timeout > 0) {
         s.timer = setTimeout(() => {
-          this.#fail(new EchoClientError(ClientErrorCodes.TIMEOUT, `${what} on the connection to ${this.#where} timed out after ${timeout} ms`));
+          this.#fail(
+            new EchoClientError(
+              ClientErrorCodes.TIMEOUT,
+              `${what} on the connection to ${this.#where} timed out after ${timeout} ms`,
+            ),
+          );
           this.#socket.destroy();
         }, timeout);
       }
@@ -362,7 +388,13 @@ export class EchoClient {
     switch (reader.kind) {
       case "exact":
         if (reader.size === 0) reader.settle.resolve(reader.target);
-        else reader.settle.reject(new EchoClientError(ClientErrorCodes.CLOSED, `the server at ${this.#where} closed the connection after ${reader.filled} of ${reader.size} expected bytes`));
+        else
+          reader.settle.reject(
+            new EchoClientError(
+              ClientErrorCodes.CLOSED,
+              `the server at ${this.#where} closed the connection after ${reader.filled} of ${reader.size} expected bytes`,
+            ),
+          );
         break;
       case "any":
         reader.settle.resolve(null);

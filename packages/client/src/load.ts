@@ -9,7 +9,15 @@ import { Worker } from "node:worker_threads";
 import hdr, { type Histogram } from "hdr-histogram-js";
 import { ClientErrorCodes, EchoClientError } from "./errors.js";
 import { connectSocket } from "./internal/connect.js";
-import { COUNTERS, Counter, LoadEngine, newHistogram, type EngineConfig, type EngineResult, type StopReason } from "./internal/engine.js";
+import {
+  COUNTERS,
+  Counter,
+  LoadEngine,
+  newHistogram,
+  type EngineConfig,
+  type EngineResult,
+  type StopReason,
+} from "./internal/engine.js";
 import { normalizeLoadOptions, split, type NormalizedLoadOptions } from "./internal/load-options.js";
 import type { WorkerInit, WorkerReply } from "./internal/load-worker.js";
 import type { ProxyHeaderOption } from "./proxy-header.js";
@@ -150,14 +158,22 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const stopProgress = startProgress(opts, options.onProgress, views);
   try {
-    const results = opts.threads === 1 ? [await runHere(configs[0] as EngineConfig, views[0] as Float64Array, payload, options.signal)] : await runInWorkers(configs, shared, payload, options.signal);
+    const results =
+      opts.threads === 1
+        ? [await runHere(configs[0] as EngineConfig, views[0] as Float64Array, payload, options.signal)]
+        : await runInWorkers(configs, shared, payload, options.signal);
     return summarize(opts, results);
   } finally {
     stopProgress();
   }
 }
 
-async function runHere(config: EngineConfig, counters: Float64Array, payload: Buffer, signal: AbortSignal | undefined): Promise<EngineResult> {
+async function runHere(
+  config: EngineConfig,
+  counters: Float64Array,
+  payload: Buffer,
+  signal: AbortSignal | undefined,
+): Promise<EngineResult> {
   const engine = new LoadEngine(config, counters, payload);
   const onAbort = (): void => engine.stop("aborted");
   const running = engine.run();
@@ -176,10 +192,18 @@ function workerUrl(): URL {
     const url = new URL(candidate, import.meta.url);
     if (existsSync(fileURLToPath(url))) return url;
   }
-  throw new EchoClientError(ClientErrorCodes.WORKER, `cannot find load-worker.js next to ${fileURLToPath(import.meta.url)}: threads > 1 needs the built package`);
+  throw new EchoClientError(
+    ClientErrorCodes.WORKER,
+    `cannot find load-worker.js next to ${fileURLToPath(import.meta.url)}: threads > 1 needs the built package`,
+  );
 }
 
-function runInWorkers(configs: EngineConfig[], shared: SharedArrayBuffer, payload: Buffer, signal: AbortSignal | undefined): Promise<EngineResult[]> {
+function runInWorkers(
+  configs: EngineConfig[],
+  shared: SharedArrayBuffer,
+  payload: Buffer,
+  signal: AbortSignal | undefined,
+): Promise<EngineResult[]> {
   const url = workerUrl();
   return new Promise((resolve, reject) => {
     const results: EngineResult[] = [];
@@ -213,16 +237,27 @@ function runInWorkers(configs: EngineConfig[], shared: SharedArrayBuffer, payloa
           if (results.length === workers.length) finish();
         }
       });
-      worker.on("error", (error) => finish(new EchoClientError(ClientErrorCodes.WORKER, `a load worker thread failed: ${error.message}`, { cause: error })));
+      worker.on("error", (error) =>
+        finish(
+          new EchoClientError(ClientErrorCodes.WORKER, `a load worker thread failed: ${error.message}`, {
+            cause: error,
+          }),
+        ),
+      );
       worker.on("exit", (code) => {
-        if (!settled && code !== 0) finish(new EchoClientError(ClientErrorCodes.WORKER, `a load worker thread exited with code ${code}`));
+        if (!settled && code !== 0)
+          finish(new EchoClientError(ClientErrorCodes.WORKER, `a load worker thread exited with code ${code}`));
       });
     }
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
-function startProgress(opts: NormalizedLoadOptions, onProgress: LoadOptions["onProgress"], views: Float64Array[]): () => void {
+function startProgress(
+  opts: NormalizedLoadOptions,
+  onProgress: LoadOptions["onProgress"],
+  views: Float64Array[],
+): () => void {
   if (onProgress === undefined) return () => undefined;
   const start = performance.now();
   let last = start;
@@ -257,7 +292,8 @@ function summarize(opts: NormalizedLoadOptions, results: EngineResult[]): LoadRe
     for (const [code, n] of Object.entries(result.errorCodes)) errorCodes[code] = (errorCodes[code] ?? 0) + n;
     if (results.length > 1) histogram.add(result.histogram);
     elapsedMs = Math.max(elapsedMs, result.elapsedMs);
-    if (result.stoppedBy === "aborted" || (result.stoppedBy === "duration" && stoppedBy === "count")) stoppedBy = result.stoppedBy;
+    if (result.stoppedBy === "aborted" || (result.stoppedBy === "duration" && stoppedBy === "count"))
+      stoppedBy = result.stoppedBy;
   }
   const elapsed = elapsedMs / 1000;
   const roundTrips = total[Counter.roundTrips] as number;

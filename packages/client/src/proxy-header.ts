@@ -62,23 +62,32 @@ export interface NormalizedProxyHeader {
  */
 export function normalizeProxyHeader(value: unknown, name = "options.proxyHeader"): NormalizedProxyHeader | null {
   if (value === undefined) return null;
-  if (typeof value === "string" && /^v\d$/i.test(value) && value !== "v1" && value !== "v2") throw invalidArg(`${name} must be "v1" or "v2", got ${describe(value)}`);
-  if (value === "v1" || value === "v2") return { version: value === "v1" ? 1 : 2, local: false, source: null, destination: null };
+  if (typeof value === "string" && /^v\d$/i.test(value) && value !== "v1" && value !== "v2")
+    throw invalidArg(`${name} must be "v1" or "v2", got ${describe(value)}`);
+  if (value === "v1" || value === "v2")
+    return { version: value === "v1" ? 1 : 2, local: false, source: null, destination: null };
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw invalidArg(`${name} must be "v1", "v2" or an object { version, source, destination? }, got ${describe(value)}`);
+    throw invalidArg(
+      `${name} must be "v1", "v2" or an object { version, source, destination? }, got ${describe(value)}`,
+    );
   }
   const spec = value as Record<string, unknown>;
-  if (spec.version !== 1 && spec.version !== 2) throw invalidArg(`${name}.version must be 1 or 2, got ${describe(spec.version)}`);
+  if (spec.version !== 1 && spec.version !== 2)
+    throw invalidArg(`${name}.version must be 1 or 2, got ${describe(spec.version)}`);
   if (spec.command !== undefined && spec.command !== "proxy" && spec.command !== "local") {
     throw invalidArg(`${name}.command must be "proxy" or "local", got ${describe(spec.command)}`);
   }
   const local = spec.command === "local";
   if (local) {
     if (spec.version !== 2) throw invalidArg(`${name}.command "local" needs version 2 (v1 has no LOCAL command)`);
-    if (spec.source !== undefined || spec.destination !== undefined) throw invalidArg(`${name}.source and .destination must not be set with command "local"`);
+    if (spec.source !== undefined || spec.destination !== undefined)
+      throw invalidArg(`${name}.source and .destination must not be set with command "local"`);
     return { version: 2, local: true, source: null, destination: null };
   }
-  if (spec.source === undefined) throw invalidArg(`${name}.source is required: an object { address, port } (or give "v1"/"v2" to use the connection's own addresses)`);
+  if (spec.source === undefined)
+    throw invalidArg(
+      `${name}.source is required: an object { address, port } (or give "v1"/"v2" to use the connection's own addresses)`,
+    );
   return {
     version: spec.version,
     local: false,
@@ -88,10 +97,12 @@ export function normalizeProxyHeader(value: unknown, name = "options.proxyHeader
 }
 
 function endpoint(value: unknown, name: string): Endpoint {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw invalidArg(`${name} must be an object { address, port }, got ${describe(value)}`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw invalidArg(`${name} must be an object { address, port }, got ${describe(value)}`);
   const { address, port } = value as Record<string, unknown>;
   const family = typeof address === "string" ? net.isIP(address) : 0;
-  if (family === 0 || (address as string).includes("%")) throw invalidArg(`${name}.address must be an IPv4 or IPv6 address, got ${describe(address)}`);
+  if (family === 0 || (address as string).includes("%"))
+    throw invalidArg(`${name}.address must be an IPv4 or IPv6 address, got ${describe(address)}`);
   if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw invalidArg(`${name}.port must be an integer from 0 to 65535, got ${describe(port)}`);
   }
@@ -137,10 +148,14 @@ export function encodeNormalized(spec: NormalizedProxyHeader, socket?: SocketEnd
   let source = spec.source ?? socketEnd(socket?.localAddress, socket?.localPort);
   let destination = spec.destination ?? socketEnd(socket?.remoteAddress, socket?.remotePort);
   if (source === null && destination === null) {
-    return spec.version === 1 ? Buffer.from("PROXY UNKNOWN\r\n", "latin1") : Buffer.concat([V2_SIGNATURE, Buffer.from([0x21, 0x00, 0, 0])]);
+    return spec.version === 1
+      ? Buffer.from("PROXY UNKNOWN\r\n", "latin1")
+      : Buffer.concat([V2_SIGNATURE, Buffer.from([0x21, 0x00, 0, 0])]);
   }
   if (source === null || destination === null) {
-    throw invalidArg(`options.proxyHeader.${source === null ? "source" : "destination"} is required: the connection has no address to take it from`);
+    throw invalidArg(
+      `options.proxyHeader.${source === null ? "source" : "destination"} is required: the connection has no address to take it from`,
+    );
   }
   if (source.family !== destination.family) {
     // Mixed families: announce both as IPv6, the IPv4 one as IPv4-mapped (::ffff:a.b.c.d).
@@ -149,8 +164,12 @@ export function encodeNormalized(spec: NormalizedProxyHeader, socket?: SocketEnd
   }
   const v6 = source.family === 6;
   if (spec.version === 1) {
-    const text = (e: Endpoint): string => (v6 ? new net.SocketAddress({ address: e.address, family: "ipv6" }).address : e.address);
-    return Buffer.from(`PROXY ${v6 ? "TCP6" : "TCP4"} ${text(source)} ${text(destination)} ${source.port} ${destination.port}\r\n`, "latin1");
+    const text = (e: Endpoint): string =>
+      v6 ? new net.SocketAddress({ address: e.address, family: "ipv6" }).address : e.address;
+    return Buffer.from(
+      `PROXY ${v6 ? "TCP6" : "TCP4"} ${text(source)} ${text(destination)} ${source.port} ${destination.port}\r\n`,
+      "latin1",
+    );
   }
   const size = v6 ? 16 : 4;
   const out = Buffer.alloc(16 + 2 * size + 4);
@@ -203,7 +222,9 @@ export function parseEndpointFlag(flag: string, raw: string): ProxyEndpointOptio
   const port = m === null ? NaN : Number(m[3]);
   const family = address === undefined ? 0 : net.isIP(address);
   if (m === null || family === 0 || (family === 6 && m[1] === undefined) || port > 65535 || address!.includes("%")) {
-    throw invalidArg(`${flag} must be ADDR:PORT with an IPv4 address or [IPv6]:PORT, port 0-65535, got ${JSON.stringify(raw)}`);
+    throw invalidArg(
+      `${flag} must be ADDR:PORT with an IPv4 address or [IPv6]:PORT, port 0-65535, got ${JSON.stringify(raw)}`,
+    );
   }
   return { address: address!, port };
 }

@@ -15,7 +15,12 @@ interface Run {
 const children = new Set<ReturnType<typeof spawn>>();
 
 /** Runs a CLI as a real child process; `input` is piped to its stdin (closed otherwise). */
-function run(name: string, args: string[], input?: string | Buffer, started?: (child: ReturnType<typeof spawn>) => void): Promise<Run> {
+function run(
+  name: string,
+  args: string[],
+  input?: string | Buffer,
+  started?: (child: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin(name), ...args], { stdio: ["pipe", "pipe", "pipe"] });
     started?.(child);
@@ -42,7 +47,15 @@ afterEach(async () => {
 describe("echo-client", () => {
   it("sends the words joined by spaces and prints the echo", async () => {
     const server = await startServer(echo);
-    const r = await run("echo-client", ["--host", "127.0.0.1", "--port", String(server.port), "hello", "echo", "world"]);
+    const r = await run("echo-client", [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(server.port),
+      "hello",
+      "echo",
+      "world",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("hello echo world\n");
@@ -67,7 +80,9 @@ describe("echo-client", () => {
     const r = await run("echo-client", ["--port", String(port), "hi"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(new RegExp(`^echo-client: connection refused by 127\\.0\\.0\\.1:${port} .*\\(ECHO_ERR_CONNECT_REFUSED\\)\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^echo-client: connection refused by 127\\.0\\.0\\.1:${port} .*\\(ECHO_ERR_CONNECT_REFUSED\\)\\n$`),
+    );
   });
 
   it("exits 1 with ECHO_ERR_TIMEOUT when the server never closes", async () => {
@@ -100,7 +115,19 @@ describe("echo-client", () => {
 describe("echo-load", () => {
   it("--json prints one JSON object with the run's numbers", async () => {
     const server = await startServer(echo);
-    const r = await run("echo-load", ["--port", String(server.port), "-c", "4", "-n", "2000", "-s", "1k", "--threads", "2", "--json"]);
+    const r = await run("echo-load", [
+      "--port",
+      String(server.port),
+      "-c",
+      "4",
+      "-n",
+      "2000",
+      "-s",
+      "1k",
+      "--threads",
+      "2",
+      "--json",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
@@ -119,7 +146,9 @@ describe("echo-load", () => {
     const server = await startServer(echo);
     const r = await run("echo-load", ["-p", String(server.port), "-c", "2", "-d", "0.3", "--new-connection"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^echo-load 127\.0\.0\.1:\d+: 2 connection\(s\), 64 B payload, pipeline 1, new connection per round trip/);
+    expect(r.stdout).toMatch(
+      /^echo-load 127\.0\.0\.1:\d+: 2 connection\(s\), 64 B payload, pipeline 1, new connection per round trip/,
+    );
     expect(r.stdout).toMatch(/round trips\/s/);
     expect(r.stdout).not.toContain("\r");
   });
@@ -164,7 +193,12 @@ describe("echo-load", () => {
       }),
     );
     let child: ReturnType<typeof spawn> | undefined;
-    const running = run("echo-load", ["-p", String(server.port), "-c", "3", "-d", "60", "--json"], undefined, (c) => (child = c));
+    const running = run(
+      "echo-load",
+      ["-p", String(server.port), "-c", "3", "-d", "60", "--json"],
+      undefined,
+      (c) => (child = c),
+    );
     await loaded;
     child?.kill("SIGINT");
     const r = await running;

@@ -1,6 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ClientErrorCodes, EchoClient, EchoClientError } from "@echo/client";
-import { closeAll, corrupt, echo, echoThenEnd, fullBacklog, hasIPv6, randomBytes, startServer, unusedPort } from "./helpers.js";
+import {
+  closeAll,
+  corrupt,
+  echo,
+  echoThenEnd,
+  fullBacklog,
+  hasIPv6,
+  randomBytes,
+  startServer,
+  unusedPort,
+} from "./helpers.js";
 
 const clients: EchoClient[] = [];
 async function connect(...args: Parameters<typeof EchoClient.connect>): Promise<EchoClient> {
@@ -123,7 +133,9 @@ describe("EchoClient errors", () => {
   });
 
   it("connecting to a missing Unix socket fails with ECHO_ERR_CONNECT_REFUSED", async () => {
-    expect(await codeOf(EchoClient.connect({ path: "/nonexistent/echo-client-test.sock" }))).toBe(ClientErrorCodes.CONNECT_REFUSED);
+    expect(await codeOf(EchoClient.connect({ path: "/nonexistent/echo-client-test.sock" }))).toBe(
+      ClientErrorCodes.CONNECT_REFUSED,
+    );
   });
 
   it("a listener that never accepts (full backlog) makes connect time out with ECHO_ERR_CONNECT_TIMEOUT", async () => {
@@ -131,7 +143,9 @@ describe("EchoClient errors", () => {
     try {
       const promise = EchoClient.connect({ port: backlog.port }, { timeout: 200 });
       expect(await codeOf(promise)).toBe(ClientErrorCodes.CONNECT_TIMEOUT);
-      await expect(EchoClient.connect({ port: backlog.port }, { timeout: 100 })).rejects.toThrow(/timed out after 100 ms/);
+      await expect(EchoClient.connect({ port: backlog.port }, { timeout: 100 })).rejects.toThrow(
+        /timed out after 100 ms/,
+      );
     } finally {
       await backlog.close();
     }
@@ -192,14 +206,34 @@ describe("EchoClient errors", () => {
 describe("EchoClient argument validation", () => {
   const cases: [string, () => Promise<unknown>, RegExp][] = [
     ["target not an object", () => EchoClient.connect(null as never), /^target must be an object/],
-    ["port missing", () => EchoClient.connect({} as never), /^target\.port must be an integer from 1 to 65535, got undefined/],
-    ["port out of range", () => EchoClient.connect({ port: 70000 }), /^target\.port must be an integer from 1 to 65535, got 70000/],
+    [
+      "port missing",
+      () => EchoClient.connect({} as never),
+      /^target\.port must be an integer from 1 to 65535, got undefined/,
+    ],
+    [
+      "port out of range",
+      () => EchoClient.connect({ port: 70000 }),
+      /^target\.port must be an integer from 1 to 65535, got 70000/,
+    ],
     ["host empty", () => EchoClient.connect({ host: "", port: 1 }), /^target\.host must be a non-empty string/],
     ["path empty", () => EchoClient.connect({ path: "" }), /^target\.path must be a non-empty string/],
-    ["path and port", () => EchoClient.connect({ path: "/x", port: 1 }), /^target must have either path or port, not both/],
+    [
+      "path and port",
+      () => EchoClient.connect({ path: "/x", port: 1 }),
+      /^target must have either path or port, not both/,
+    ],
     ["options not an object", () => EchoClient.connect({ port: 1 }, 5 as never), /^options must be an object/],
-    ["timeout negative", () => EchoClient.connect({ port: 1 }, { timeout: -1 }), /^options\.timeout must be a non-negative integer \(milliseconds\), got -1/],
-    ["noDelay not boolean", () => EchoClient.connect({ port: 1 }, { noDelay: "yes" as never }), /^options\.noDelay must be a boolean/],
+    [
+      "timeout negative",
+      () => EchoClient.connect({ port: 1 }, { timeout: -1 }),
+      /^options\.timeout must be a non-negative integer \(milliseconds\), got -1/,
+    ],
+    [
+      "noDelay not boolean",
+      () => EchoClient.connect({ port: 1 }, { noDelay: "yes" as never }),
+      /^options\.noDelay must be a boolean/,
+    ],
   ];
   it.each(cases)("%s", async (_name, call, message) => {
     const error = await call().then(
@@ -214,10 +248,16 @@ describe("EchoClient argument validation", () => {
   it("request/receive arguments are checked", async () => {
     const server = await startServer(echo);
     const client = await connect({ port: server.port });
-    await expect(client.request(42 as never)).rejects.toThrow(/^data must be a string, a Buffer or a Uint8Array, got 42/);
-    await expect(client.request("x", { timeout: 1.5 })).rejects.toThrow(/^options\.timeout must be a non-negative integer/);
+    await expect(client.request(42 as never)).rejects.toThrow(
+      /^data must be a string, a Buffer or a Uint8Array, got 42/,
+    );
+    await expect(client.request("x", { timeout: 1.5 })).rejects.toThrow(
+      /^options\.timeout must be a non-negative integer/,
+    );
     await expect(client.request("x", { verify: 1 as never })).rejects.toThrow(/^options\.verify must be a boolean/);
     await expect(client.receive(-1)).rejects.toThrow(/^size must be a non-negative integer, got -1/);
-    await expect(client.readUntilEnd({ timeout: -5 })).rejects.toThrow(/^options\.timeout must be a non-negative integer/);
+    await expect(client.readUntilEnd({ timeout: -5 })).rejects.toThrow(
+      /^options\.timeout must be a non-negative integer/,
+    );
   });
 });

@@ -13,7 +13,11 @@ describe("README", () => {
 
   it("every echo-load flag is in the README's flag table", async () => {
     const { spawnSync } = await import("node:child_process");
-    const help = spawnSync(process.execPath, [new URL("../dist/cli/echo-load.js", import.meta.url).pathname, "--help"], { encoding: "utf8" }).stdout;
+    const help = spawnSync(
+      process.execPath,
+      [new URL("../dist/cli/echo-load.js", import.meta.url).pathname, "--help"],
+      { encoding: "utf8" },
+    ).stdout;
     const flags = [...help.matchAll(/--([a-z-]+)/g)].map((m) => m[1]).filter((f) => f !== "help");
     expect(flags.length).toBeGreaterThan(5);
     for (const flag of new Set(flags)) expect(readme).toContain(`--${flag}`);

@@ -65,7 +65,10 @@ export function echoThenEnd(bytes: number): ConnectionHandler {
 const open = new Set<TestServer>();
 
 /** Starts a server with `handler` on 127.0.0.1 (or `::1` / a Unix socket). */
-export async function startServer(handler: ConnectionHandler = echo, where: "v4" | "v6" | "unix" = "v4"): Promise<TestServer> {
+export async function startServer(
+  handler: ConnectionHandler = echo,
+  where: "v4" | "v6" | "unix" = "v4",
+): Promise<TestServer> {
   const sockets = new Set<net.Socket>();
   const dir = where === "unix" ? mkdtempSync(join(tmpdir(), "echo-client-test-")) : undefined;
   const path = dir === undefined ? undefined : join(dir, "echo.sock");

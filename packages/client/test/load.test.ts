@@ -1,6 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { EchoClientError, formatLoadReport, runLoad, type LoadOptions, type LoadResult } from "@echo/client";
-import { batching, closeAll, corrupt, echo, echoThenEnd, fullBacklog, hasIPv6, startServer, unusedPort } from "./helpers.js";
+import {
+  batching,
+  closeAll,
+  corrupt,
+  echo,
+  echoThenEnd,
+  fullBacklog,
+  hasIPv6,
+  startServer,
+  unusedPort,
+} from "./helpers.js";
 
 afterEach(closeAll);
 
@@ -102,7 +112,9 @@ describe("runLoad", () => {
   });
 
   it("latencies above one second are measured too", async () => {
-    const server = await startServer((socket) => socket.on("data", (chunk) => setTimeout(() => socket.write(chunk), 1100)));
+    const server = await startServer((socket) =>
+      socket.on("data", (chunk) => setTimeout(() => socket.write(chunk), 1100)),
+    );
     const result = await runLoad({ port: server.port, connections: 1, count: 1 });
     expect(result.roundTrips).toBe(1);
     expect(result.latency.max).toBeGreaterThanOrEqual(1_000_000);
@@ -166,7 +178,15 @@ describe("runLoad", () => {
   it("an abort with threads stops every worker", async () => {
     const server = await startServer(echo);
     const controller = new AbortController();
-    const result = await runLoad({ port: server.port, connections: 2, threads: 2, duration: 60, progressInterval: 50, signal: controller.signal, onProgress: () => controller.abort() });
+    const result = await runLoad({
+      port: server.port,
+      connections: 2,
+      threads: 2,
+      duration: 60,
+      progressInterval: 50,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
     expect(result.stoppedBy).toBe("aborted");
   });
 
@@ -178,7 +198,9 @@ describe("runLoad", () => {
   it("rejects with ECHO_ERR_CONNECT_TIMEOUT when the probe cannot connect", async () => {
     const backlog = await fullBacklog();
     try {
-      await expect(runLoad({ port: backlog.port, connectTimeout: 150 })).rejects.toMatchObject({ code: "ECHO_ERR_CONNECT_TIMEOUT" });
+      await expect(runLoad({ port: backlog.port, connectTimeout: 150 })).rejects.toMatchObject({
+        code: "ECHO_ERR_CONNECT_TIMEOUT",
+      });
     } finally {
       await backlog.close();
     }
@@ -214,19 +236,43 @@ describe("runLoad option validation", () => {
     ["no port or path", {}, /^options\.port or options\.path is required/],
     ["port and path", { port, path: "/x" }, /^options\.port and options\.path cannot both be set/],
     ["port range", { port: 0 }, /^options\.port must be an integer from 1 to 65535, got 0/],
-    ["connections cap", { port, connections: 20001 }, /^options\.connections must be at most 20000 \(a hard cap of this tool\), got 20001/],
+    [
+      "connections cap",
+      { port, connections: 20001 },
+      /^options\.connections must be at most 20000 \(a hard cap of this tool\), got 20001/,
+    ],
     ["connections zero", { port, connections: 0 }, /^options\.connections must be an integer from 1 to 20000, got 0/],
-    ["duration cap", { port, duration: 601 }, /^options\.duration must be at most 600 seconds \(a hard cap of this tool\), got 601/],
+    [
+      "duration cap",
+      { port, duration: 601 },
+      /^options\.duration must be at most 600 seconds \(a hard cap of this tool\), got 601/,
+    ],
     ["duration zero", { port, duration: 0 }, /^options\.duration must be a positive number of seconds, got 0/],
     ["count zero", { port, count: 0 }, /^options\.count must be an integer from 1 to/],
     ["size zero", { port, size: 0 }, /^options\.size must be an integer from 1 to 67108864 bytes, got 0/],
     ["pipeline too deep", { port, pipeline: 2000 }, /^options\.pipeline must be an integer from 1 to 1024, got 2000/],
-    ["pipeline with new connections", { port, pipeline: 2, newConnection: true }, /^options\.pipeline must be 1 when options\.newConnection is true, got 2/],
+    [
+      "pipeline with new connections",
+      { port, pipeline: 2, newConnection: true },
+      /^options\.pipeline must be 1 when options\.newConnection is true, got 2/,
+    ],
     ["newConnection type", { port, newConnection: 1 as never }, /^options\.newConnection must be a boolean, got 1/],
     ["threads zero", { port, threads: 0 }, /^options\.threads must be an integer from 1 to 64, got 0/],
-    ["threads over connections", { port, connections: 2, threads: 3 }, /^options\.threads \(3\) must not exceed options\.connections \(2\)/],
-    ["connectTimeout zero", { port, connectTimeout: 0 }, /^options\.connectTimeout must be an integer from 1 to 600000 ms, got 0/],
-    ["progressInterval", { port, progressInterval: 1 }, /^options\.progressInterval must be an integer from 10 to 600000 ms, got 1/],
+    [
+      "threads over connections",
+      { port, connections: 2, threads: 3 },
+      /^options\.threads \(3\) must not exceed options\.connections \(2\)/,
+    ],
+    [
+      "connectTimeout zero",
+      { port, connectTimeout: 0 },
+      /^options\.connectTimeout must be an integer from 1 to 600000 ms, got 0/,
+    ],
+    [
+      "progressInterval",
+      { port, progressInterval: 1 },
+      /^options\.progressInterval must be an integer from 10 to 600000 ms, got 1/,
+    ],
     ["onProgress type", { port, onProgress: 3 as never }, /^options\.onProgress must be a function, got 3/],
     ["signal type", { port, signal: {} as never }, /^options\.signal must be an AbortSignal, got an object/],
   ];

@@ -34,7 +34,10 @@ async function serve(mode) {
   if (mode === "metrics") {
     const { EchoMetrics } = await import(here("../dist/observability/metrics.js"));
     const { ObservabilityEndpoint } = await import(here("../dist/observability/endpoint.js"));
-    const metrics = new EchoMetrics({ model: "async", source: () => ({ workers: [{ worker: "MainThread", stats: server.stats() }] }) });
+    const metrics = new EchoMetrics({
+      model: "async",
+      source: () => ({ workers: [{ worker: "MainThread", stats: server.stats() }] }),
+    });
     // Counts the CPU of rendering each scrape (synchronous but for microtasks, so nothing else
     // runs in between): the scrape's own cost, without the HTTP around it.
     const timed = {
@@ -97,19 +100,47 @@ function run(cmd, args, limitMs) {
 /** Runs the load for `seconds`; resolves with the round trips it completed. */
 async function load(kind, port, seconds, connections, size) {
   if (kind === "ref") {
-    const out = await run(REF_LOAD, ["-h", "127.0.0.1", "-p", String(port), "-c", String(connections), "-s", String(size), "-d", String(seconds)], (seconds + 30) * 1000);
-    const fields = Object.fromEntries(out.trim().split(/\s+/).map((kv) => kv.split("=")));
+    const out = await run(
+      REF_LOAD,
+      ["-h", "127.0.0.1", "-p", String(port), "-c", String(connections), "-s", String(size), "-d", String(seconds)],
+      (seconds + 30) * 1000,
+    );
+    const fields = Object.fromEntries(
+      out
+        .trim()
+        .split(/\s+/)
+        .map((kv) => kv.split("=")),
+    );
     if (Number(fields.errors) !== 0 || Number(fields.mismatch) !== 0) throw new Error(`load saw errors: ${out.trim()}`);
     return Number(fields.done);
   }
-  const out = await run(process.execPath, [NODE_LOAD, "--port", String(port), "--connections", String(connections), "--size", String(size), "--duration", String(seconds), "--json"], (seconds + 30) * 1000);
+  const out = await run(
+    process.execPath,
+    [
+      NODE_LOAD,
+      "--port",
+      String(port),
+      "--connections",
+      String(connections),
+      "--size",
+      String(size),
+      "--duration",
+      String(seconds),
+      "--json",
+    ],
+    (seconds + 30) * 1000,
+  );
   const result = JSON.parse(out);
   if (result.errors !== 0 || result.mismatches !== 0) throw new Error(`load saw errors: ${out.trim()}`);
   return result.roundTrips;
 }
 
 async function once(arm, o) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve", arm === "plain" ? "plain" : "metrics"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), "--serve", arm === "plain" ? "plain" : "metrics"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const exited = new Promise((resolve) => child.once("exit", resolve));
   try {
     const rl = createInterface({ input: child.stdout });
@@ -124,7 +155,8 @@ async function once(arm, o) {
     const { port, metricsPort } = JSON.parse(line);
     // Warm-up, not measured. The scraped arm is scraped during it too: a process's first scrapes
     // compile prom-client's and node:http's code once, a cost a long-running server pays once.
-    const warmScrapes = arm === "scraped" ? [get(metricsPort, "/metrics"), delay(500).then(() => get(metricsPort, "/metrics"))] : [];
+    const warmScrapes =
+      arm === "scraped" ? [get(metricsPort, "/metrics"), delay(500).then(() => get(metricsPort, "/metrics"))] : [];
     await load(o.load, port, 1, o.connections, o.size);
     await Promise.all(warmScrapes);
     let scrapes = 0;
@@ -160,7 +192,17 @@ async function once(arm, o) {
     const all = lines[1] ? JSON.parse(lines[1]).renderUs : [];
     const coldUs = all[0];
     const renderUs = all.slice(warmScrapes.length); // those of the measured window
-    return { arm, roundTrips, cpuSeconds, usPerRoundTrip: (cpuSeconds * 1e6) / roundTrips, rps: roundTrips / o.duration, scrapes, scrapeBytes, renderUs, coldUs };
+    return {
+      arm,
+      roundTrips,
+      cpuSeconds,
+      usPerRoundTrip: (cpuSeconds * 1e6) / roundTrips,
+      rps: roundTrips / o.duration,
+      scrapes,
+      scrapeBytes,
+      renderUs,
+      coldUs,
+    };
   } finally {
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
@@ -189,7 +231,8 @@ async function main() {
   });
   const bounded = (name, raw, min, max) => {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
     return n;
   };
   const o = {
@@ -201,9 +244,12 @@ async function main() {
     hz: Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100,
   };
   if (o.load !== "ref" && o.load !== "node") throw new Error(`--load must be ref or node, got ${o.load}`);
-  if (!existsSync(here("../dist/observability/metrics.js"))) throw new Error("build @echo/core first (dist/observability/metrics.js is missing)");
+  if (!existsSync(here("../dist/observability/metrics.js")))
+    throw new Error("build @echo/core first (dist/observability/metrics.js is missing)");
   const arms = ["plain", "metrics", "scraped"];
-  console.log(`metrics-cost: async EchoServer, ${o.connections} connections × ${o.size} B, ${o.duration} s per run, ${o.rounds} rounds, load ${o.load === "ref" ? "ref-echo-load" : "echo-load"}, node ${process.version}`);
+  console.log(
+    `metrics-cost: async EchoServer, ${o.connections} connections × ${o.size} B, ${o.duration} s per run, ${o.rounds} rounds, load ${o.load === "ref" ? "ref-echo-load" : "echo-load"}, node ${process.version}`,
+  );
   const results = [];
   for (let round = 0; round < o.rounds; round++) {
     const order = arms.map((_, i) => arms[(i + round) % arms.length]);
@@ -212,14 +258,18 @@ async function main() {
       results.push({ round, ...r });
       console.log(
         `round ${round + 1} ${arm.padEnd(8)} ${r.usPerRoundTrip.toFixed(3).padStart(7)} µs CPU/round trip  ${Math.round(r.rps).toString().padStart(7)} rt/s  cpu ${r.cpuSeconds.toFixed(2)} s` +
-          (arm === "scraped" ? `  scrapes ${r.scrapes} (${r.scrapeBytes} B each, render ${Math.round(median(r.renderUs))} µs CPU, first one ${Math.round(r.coldUs)} µs)` : ""),
+          (arm === "scraped"
+            ? `  scrapes ${r.scrapes} (${r.scrapeBytes} B each, render ${Math.round(median(r.renderUs))} µs CPU, first one ${Math.round(r.coldUs)} µs)`
+            : ""),
       );
     }
   }
   const by = (arm) => results.filter((r) => r.arm === arm);
   for (const arm of arms) {
     const rs = by(arm);
-    console.log(`${arm.padEnd(8)} median ${median(rs.map((r) => r.usPerRoundTrip)).toFixed(3)} µs CPU/round trip, median ${Math.round(median(rs.map((r) => r.rps)))} rt/s`);
+    console.log(
+      `${arm.padEnd(8)} median ${median(rs.map((r) => r.usPerRoundTrip)).toFixed(3)} µs CPU/round trip, median ${Math.round(median(rs.map((r) => r.rps)))} rt/s`,
+    );
   }
   const renders = by("scraped").flatMap((r) => r.renderUs);
   const render = median(renders);
@@ -235,7 +285,9 @@ async function main() {
       ratios.push(a.usPerRoundTrip / b.usPerRoundTrip);
     }
     const m = median(ratios);
-    console.log(`${arm}/plain CPU per round trip: median of per-round ratios ${m.toFixed(4)} (${((m - 1) * 100).toFixed(2)}%), ratios ${ratios.map((x) => x.toFixed(3)).join(" ")}`);
+    console.log(
+      `${arm}/plain CPU per round trip: median of per-round ratios ${m.toFixed(4)} (${((m - 1) * 100).toFixed(2)}%), ratios ${ratios.map((x) => x.toFixed(3)).join(" ")}`,
+    );
   }
 }
 

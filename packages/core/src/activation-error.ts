@@ -16,7 +16,8 @@ export const ACTIVATION_ERROR_CODE = "ECHO_ERR_SOCKET_ACTIVATION";
  * - `not-found`: no passed socket has the asked-for name or index
  * - `not-a-socket`: the descriptor is not open, or is not a socket
  */
-export type ActivationErrorReason = "not-activated" | "pid-mismatch" | "invalid-environment" | "not-found" | "not-a-socket";
+export type ActivationErrorReason =
+  "not-activated" | "pid-mismatch" | "invalid-environment" | "not-found" | "not-a-socket";
 
 /** No usable socket was passed by the service manager (or by `--listen-fd`). */
 export class SocketActivationError extends EchoError {

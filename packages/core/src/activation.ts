@@ -69,24 +69,41 @@ export function listenFds(options: ListenFdsOptions = {}): ActivatedSocket[] {
 export function activatedSocket(select?: ActivationSelector, options: ListenFdsOptions = {}): ActivatedSocket {
   const { sockets, status, listenPid, pid } = read(options);
   if (status === "not-activated") {
-    throw new SocketActivationError("not-activated", "no socket was passed: LISTEN_FDS and LISTEN_PID are not set (start the server from a systemd .socket unit or systemd-socket-activate)");
+    throw new SocketActivationError(
+      "not-activated",
+      "no socket was passed: LISTEN_FDS and LISTEN_PID are not set (start the server from a systemd .socket unit or systemd-socket-activate)",
+    );
   }
   if (status === "pid-mismatch") {
-    throw new SocketActivationError("pid-mismatch", `the passed sockets are for process ${listenPid}, not this one (${pid}): LISTEN_PID was inherited`);
+    throw new SocketActivationError(
+      "pid-mismatch",
+      `the passed sockets are for process ${listenPid}, not this one (${pid}): LISTEN_PID was inherited`,
+    );
   }
   let found: ActivatedSocket;
   if (select === undefined) {
     if (sockets.length !== 1) {
-      throw new SocketActivationError("not-found", `${sockets.length} sockets were passed (${sockets.map((s) => s.name).join(", ")}): choose one by name or index`);
+      throw new SocketActivationError(
+        "not-found",
+        `${sockets.length} sockets were passed (${sockets.map((s) => s.name).join(", ")}): choose one by name or index`,
+      );
     }
     found = sockets[0] as ActivatedSocket;
   } else if ("name" in select) {
     const named = sockets.find((s) => s.name === select.name);
-    if (named === undefined) throw new SocketActivationError("not-found", `no passed socket is named ${JSON.stringify(select.name)} (passed: ${sockets.map((s) => s.name).join(", ") || "none"})`);
+    if (named === undefined)
+      throw new SocketActivationError(
+        "not-found",
+        `no passed socket is named ${JSON.stringify(select.name)} (passed: ${sockets.map((s) => s.name).join(", ") || "none"})`,
+      );
     found = named;
   } else {
     const at = Number.isSafeInteger(select.index) ? sockets[select.index] : undefined;
-    if (at === undefined) throw new SocketActivationError("not-found", `no passed socket has index ${String(select.index)}: ${sockets.length} passed (indexes from 0)`);
+    if (at === undefined)
+      throw new SocketActivationError(
+        "not-found",
+        `no passed socket has index ${String(select.index)}: ${sockets.length} passed (indexes from 0)`,
+      );
     found = at;
   }
   checkSocket(found.fd);
@@ -100,7 +117,11 @@ export function activatedSocket(select?: ActivationSelector, options: ListenFdsO
  *   `invalid-environment` when `fd` is not a non-negative integer).
  */
 export function listenFdHandle(fd: number): { fd: number } {
-  if (!Number.isSafeInteger(fd) || fd < 0) throw new SocketActivationError("invalid-environment", `the listen fd must be a non-negative integer, got ${String(fd)}`);
+  if (!Number.isSafeInteger(fd) || fd < 0)
+    throw new SocketActivationError(
+      "invalid-environment",
+      `the listen fd must be a non-negative integer, got ${String(fd)}`,
+    );
   checkSocket(fd);
   return { fd };
 }
@@ -110,7 +131,11 @@ function checkSocket(fd: number): void {
   try {
     isSocket = fstatSync(fd).isSocket();
   } catch (error) {
-    throw new SocketActivationError("not-a-socket", `file descriptor ${fd} is not open (${(error as NodeJS.ErrnoException).code ?? "error"})`, { cause: error });
+    throw new SocketActivationError(
+      "not-a-socket",
+      `file descriptor ${fd} is not open (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      { cause: error },
+    );
   }
   if (!isSocket) throw new SocketActivationError("not-a-socket", `file descriptor ${fd} is not a socket`);
 }
@@ -133,18 +158,33 @@ function read(options: ListenFdsOptions): Reading {
     delete env.LISTEN_PID;
     delete env.LISTEN_FDNAMES;
   }
-  if (fdsText === undefined || pidText === undefined) return { sockets: [], status: "not-activated", listenPid: 0, pid };
-  if (!/^[1-9][0-9]*$/.test(pidText)) throw new SocketActivationError("invalid-environment", `LISTEN_PID must be a process id, got ${JSON.stringify(pidText)}`);
+  if (fdsText === undefined || pidText === undefined)
+    return { sockets: [], status: "not-activated", listenPid: 0, pid };
+  if (!/^[1-9][0-9]*$/.test(pidText))
+    throw new SocketActivationError(
+      "invalid-environment",
+      `LISTEN_PID must be a process id, got ${JSON.stringify(pidText)}`,
+    );
   const listenPid = Number(pidText);
   if (listenPid !== pid) return { sockets: [], status: "pid-mismatch", listenPid, pid };
   if (!/^(0|[1-9][0-9]*)$/.test(fdsText) || Number(fdsText) > MAX_FDS) {
-    throw new SocketActivationError("invalid-environment", `LISTEN_FDS must be a count of descriptors from 0 to ${MAX_FDS}, got ${JSON.stringify(fdsText)}`);
+    throw new SocketActivationError(
+      "invalid-environment",
+      `LISTEN_FDS must be a count of descriptors from 0 to ${MAX_FDS}, got ${JSON.stringify(fdsText)}`,
+    );
   }
   const count = Number(fdsText);
   const names = namesText === undefined ? [] : namesText.split(":");
   if (namesText !== undefined && names.length !== count) {
-    throw new SocketActivationError("invalid-environment", `LISTEN_FDNAMES names ${names.length} descriptor(s) but LISTEN_FDS is ${count}`);
+    throw new SocketActivationError(
+      "invalid-environment",
+      `LISTEN_FDNAMES names ${names.length} descriptor(s) but LISTEN_FDS is ${count}`,
+    );
   }
-  const sockets = Array.from({ length: count }, (_, index) => ({ fd: LISTEN_FDS_START + index, name: names[index] || "unknown", index }));
+  const sockets = Array.from({ length: count }, (_, index) => ({
+    fd: LISTEN_FDS_START + index,
+    name: names[index] || "unknown",
+    index,
+  }));
   return { sockets, status: "ok", listenPid, pid };
 }

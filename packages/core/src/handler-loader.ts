@@ -73,13 +73,19 @@ export function assertHandler(value: unknown, label: string): Handler {
  * Builds a handler from an export: calls a factory with `context`, or checks an object.
  * @throws {HandlerLoadError} the export is not a handler, or the factory threw.
  */
-export async function instantiateHandler(exported: HandlerExport, context: HandlerContext, label: string): Promise<Handler> {
+export async function instantiateHandler(
+  exported: HandlerExport,
+  context: HandlerContext,
+  label: string,
+): Promise<Handler> {
   if (typeof exported === "function") {
     let built: unknown;
     try {
       built = await exported(context);
     } catch (error) {
-      throw new HandlerLoadError(label, `the handler factory threw: ${(error as Error)?.message ?? error}`, { cause: error });
+      throw new HandlerLoadError(label, `the handler factory threw: ${(error as Error)?.message ?? error}`, {
+        cause: error,
+      });
     }
     return assertHandler(built, label);
   }
@@ -96,13 +102,20 @@ export async function instantiateHandler(exported: HandlerExport, context: Handl
  *   `file:` URL {@link resolveHandler} made of it). @default String(specifier)
  * @throws {HandlerLoadError} not found, failed to import, or exports no handler.
  */
-export async function loadHandler(specifier: string | URL, context: HandlerContext, cwd?: string, label: string = String(specifier)): Promise<Handler> {
+export async function loadHandler(
+  specifier: string | URL,
+  context: HandlerContext,
+  cwd?: string,
+  label: string = String(specifier),
+): Promise<Handler> {
   const url = resolveHandler(specifier, cwd);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new HandlerLoadError(label, `importing ${url} failed: ${(error as Error)?.message ?? error}`, { cause: error });
+    throw new HandlerLoadError(label, `importing ${url} failed: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
   }
   const exported = (mod.default ?? mod.handler) as HandlerExport | undefined;
   if (exported === undefined) {

@@ -112,14 +112,17 @@ export function checkString(name: string, value: unknown): string {
 /** Throws unless `value` is one of `allowed`. */
 export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) {
-    throw new InvalidArgumentError(`${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${describe(value)}`);
+    throw new InvalidArgumentError(
+      `${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${describe(value)}`,
+    );
   }
   return value as T;
 }
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined)
+    return String(value);
   return typeof value;
 }
 
@@ -148,13 +151,21 @@ export function normalizeLimits(options: LimitOptions = {}, prefix = "options"):
   const o = checkOptionsObject(prefix, options) as LimitOptions;
   return {
     maxConnections:
-      o.maxConnections === undefined ? defaultLimits.maxConnections : checkInteger(`${prefix}.maxConnections`, o.maxConnections, 1),
+      o.maxConnections === undefined
+        ? defaultLimits.maxConnections
+        : checkInteger(`${prefix}.maxConnections`, o.maxConnections, 1),
     idleTimeout:
-      o.idleTimeout === undefined ? defaultLimits.idleTimeout : checkInteger(`${prefix}.idleTimeout`, o.idleTimeout, 0, MAX_TIMER),
+      o.idleTimeout === undefined
+        ? defaultLimits.idleTimeout
+        : checkInteger(`${prefix}.idleTimeout`, o.idleTimeout, 0, MAX_TIMER),
     maxBuffered:
-      o.maxBuffered === undefined ? defaultLimits.maxBuffered : checkInteger(`${prefix}.maxBuffered`, o.maxBuffered, 1024),
+      o.maxBuffered === undefined
+        ? defaultLimits.maxBuffered
+        : checkInteger(`${prefix}.maxBuffered`, o.maxBuffered, 1024),
     closeTimeout:
-      o.closeTimeout === undefined ? defaultLimits.closeTimeout : checkInteger(`${prefix}.closeTimeout`, o.closeTimeout, 0, MAX_TIMER),
+      o.closeTimeout === undefined
+        ? defaultLimits.closeTimeout
+        : checkInteger(`${prefix}.closeTimeout`, o.closeTimeout, 0, MAX_TIMER),
   };
 }
 

@@ -101,7 +101,11 @@ export class EchoServer extends EventEmitter {
       this.handler =
         typeof spec === "string" || spec instanceof URL
           ? await loadHandler(spec, context)
-          : await instantiateHandler(spec, context, spec && "name" in spec && typeof spec.name === "string" ? spec.name : "handler");
+          : await instantiateHandler(
+              spec,
+              context,
+              spec && "name" in spec && typeof spec.name === "string" ? spec.name : "handler",
+            );
       this.modelImpl = this.createModel();
       const server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.modelImpl.pauseOnConnect });
       server.on("connection", (socket) => this.modelImpl!.admit(socket));
@@ -140,12 +144,18 @@ export class EchoServer extends EventEmitter {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     this.state = "closing";
     this.closing = (async () => {
       this.modelImpl?.shutdown();
       this.stopAccepting();
-      this.drain = drainSockets(this.connections, { timeout, onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`) });
+      this.drain = drainSockets(this.connections, {
+        timeout,
+        onTimeout: (error) => this.options.logger.error(`[echo] ${error.message}`),
+      });
       if (this.connections.size > 0) await this.drain.done;
       this.state = "closed";
       this.emit("close");

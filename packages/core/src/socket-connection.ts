@@ -123,7 +123,8 @@ class SocketConnection implements Connection {
       }
       env.onClose?.(this, error);
     });
-    if (env.logConnections) env.logger.info(`Connected by ${this.remoteAddress ?? "unix"}:${this.remotePort ?? socket.localAddress ?? ""}`);
+    if (env.logConnections)
+      env.logger.info(`Connected by ${this.remoteAddress ?? "unix"}:${this.remotePort ?? socket.localAddress ?? ""}`);
     if (env.handler.onConnection) this.call("onConnection");
     this.maybeResume();
   }

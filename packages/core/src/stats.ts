@@ -28,7 +28,18 @@ export interface StatsSnapshot {
 }
 
 /** The counter names of {@link StatsSnapshot}, in a fixed order. */
-export const statsKeys = ["accepted", "active", "queued", "closed", "rejected", "bytesIn", "bytesOut", "errors", "timeouts", "buffered"] as const;
+export const statsKeys = [
+  "accepted",
+  "active",
+  "queued",
+  "closed",
+  "rejected",
+  "bytesIn",
+  "bytesOut",
+  "errors",
+  "timeouts",
+  "buffered",
+] as const;
 
 /** Mutable counters owned by a server; `snapshot()` returns a copy. */
 export class ServerStats implements StatsSnapshot {

@@ -39,35 +39,80 @@ describe("listenFds / activatedSocket (environment)", () => {
   });
 
   it.each([
-    [{ LISTEN_FDS: "one", LISTEN_PID: String(pid) }, 'LISTEN_FDS must be a count of descriptors from 0 to 4096, got "one"'],
-    [{ LISTEN_FDS: "01", LISTEN_PID: String(pid) }, 'LISTEN_FDS must be a count of descriptors from 0 to 4096, got "01"'],
-    [{ LISTEN_FDS: "-1", LISTEN_PID: String(pid) }, 'LISTEN_FDS must be a count of descriptors from 0 to 4096, got "-1"'],
+    [
+      { LISTEN_FDS: "one", LISTEN_PID: String(pid) },
+      'LISTEN_FDS must be a count of descriptors from 0 to 4096, got "one"',
+    ],
+    [
+      { LISTEN_FDS: "01", LISTEN_PID: String(pid) },
+      'LISTEN_FDS must be a count of descriptors from 0 to 4096, got "01"',
+    ],
+    [
+      { LISTEN_FDS: "-1", LISTEN_PID: String(pid) },
+      'LISTEN_FDS must be a count of descriptors from 0 to 4096, got "-1"',
+    ],
     [{ LISTEN_FDS: "1", LISTEN_PID: "self" }, 'LISTEN_PID must be a process id, got "self"'],
-    [{ LISTEN_FDS: "2", LISTEN_PID: String(pid), LISTEN_FDNAMES: "echo" }, "LISTEN_FDNAMES names 1 descriptor(s) but LISTEN_FDS is 2"],
+    [
+      { LISTEN_FDS: "2", LISTEN_PID: String(pid), LISTEN_FDNAMES: "echo" },
+      "LISTEN_FDNAMES names 1 descriptor(s) but LISTEN_FDS is 2",
+    ],
   ])("refuses a malformed environment %j", (vars, message) => {
-    expect(() => listenFds({ env: env(vars), pid })).toThrow(expect.objectContaining({ code: "ECHO_ERR_SOCKET_ACTIVATION", reason: "invalid-environment", name: "SocketActivationError", message }));
+    expect(() => listenFds({ env: env(vars), pid })).toThrow(
+      expect.objectContaining({
+        code: "ECHO_ERR_SOCKET_ACTIVATION",
+        reason: "invalid-environment",
+        name: "SocketActivationError",
+        message,
+      }),
+    );
   });
 
   it.each([
     [{}, undefined, "not-activated", /^no socket was passed: LISTEN_FDS and LISTEN_PID are not set/],
-    [{ LISTEN_FDS: "1", LISTEN_PID: "1" }, undefined, "pid-mismatch", /^the passed sockets are for process 1, not this one \(4242\): LISTEN_PID was inherited$/],
-    [{ LISTEN_FDS: "2", LISTEN_PID: String(pid), LISTEN_FDNAMES: "a:b" }, undefined, "not-found", /^2 sockets were passed \(a, b\): choose one by name or index$/],
-    [{ LISTEN_FDS: "2", LISTEN_PID: String(pid), LISTEN_FDNAMES: "a:b" }, { name: "c" }, "not-found", /^no passed socket is named "c" \(passed: a, b\)$/],
-    [{ LISTEN_FDS: "2", LISTEN_PID: String(pid) }, { index: 2 }, "not-found", /^no passed socket has index 2: 2 passed \(indexes from 0\)$/],
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "1" },
+      undefined,
+      "pid-mismatch",
+      /^the passed sockets are for process 1, not this one \(4242\): LISTEN_PID was inherited$/,
+    ],
+    [
+      { LISTEN_FDS: "2", LISTEN_PID: String(pid), LISTEN_FDNAMES: "a:b" },
+      undefined,
+      "not-found",
+      /^2 sockets were passed \(a, b\): choose one by name or index$/,
+    ],
+    [
+      { LISTEN_FDS: "2", LISTEN_PID: String(pid), LISTEN_FDNAMES: "a:b" },
+      { name: "c" },
+      "not-found",
+      /^no passed socket is named "c" \(passed: a, b\)$/,
+    ],
+    [
+      { LISTEN_FDS: "2", LISTEN_PID: String(pid) },
+      { index: 2 },
+      "not-found",
+      /^no passed socket has index 2: 2 passed \(indexes from 0\)$/,
+    ],
   ])("activatedSocket refuses %j %j (%s)", (vars, select, reason, message) => {
-    expect(() => activatedSocket(select as never, { env: env(vars as Record<string, string>), pid })).toThrow(expect.objectContaining({ code: "ECHO_ERR_SOCKET_ACTIVATION", reason, message: expect.stringMatching(message) }));
+    expect(() => activatedSocket(select as never, { env: env(vars as Record<string, string>), pid })).toThrow(
+      expect.objectContaining({ code: "ECHO_ERR_SOCKET_ACTIVATION", reason, message: expect.stringMatching(message) }),
+    );
   });
 
   it("listenFdHandle accepts a socket and refuses a file or a closed descriptor", async () => {
     const dir = mkdtempSync(join(tmpdir(), "echo-fd-"));
     const fd = openSync(join(dir, "f"), "w");
     try {
-      expect(() => listenFdHandle(fd)).toThrow(expect.objectContaining({ reason: "not-a-socket", message: `file descriptor ${fd} is not a socket` }));
+      expect(() => listenFdHandle(fd)).toThrow(
+        expect.objectContaining({ reason: "not-a-socket", message: `file descriptor ${fd} is not a socket` }),
+      );
     } finally {
       closeSync(fd);
       rmSync(dir, { recursive: true });
     }
-    expect(() => listenFdHandle(fd)).toThrow(expect.objectContaining({ reason: "not-a-socket", message: `file descriptor ${fd} is not open (EBADF)` }));
+    expect(() => listenFdHandle(fd)).toThrow(
+      expect.objectContaining({ reason: "not-a-socket", message: `file descriptor ${fd} is not open (EBADF)` }),
+    );
     expect(() => listenFdHandle(-1)).toThrow(expect.objectContaining({ reason: "invalid-environment" }));
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -84,7 +129,11 @@ function findTool(name: string, paths: string[]): string | undefined {
   return undefined;
 }
 
-const socketActivate = findTool("systemd-socket-activate", ["/usr/lib/systemd/systemd-socket-activate", "/lib/systemd/systemd-socket-activate", "/usr/bin/systemd-socket-activate"]);
+const socketActivate = findTool("systemd-socket-activate", [
+  "/usr/lib/systemd/systemd-socket-activate",
+  "/lib/systemd/systemd-socket-activate",
+  "/usr/bin/systemd-socket-activate",
+]);
 const setpriv = findTool("setpriv", ["/usr/bin/setpriv"]);
 const fixture = fileURLToPath(new URL("./fixtures/activation-echo.mjs", import.meta.url));
 
@@ -93,7 +142,9 @@ function transpiled(): { dir: string; url: string; fixture: string } {
   const dir = mkdtempSync(join(tmpdir(), "echo-activation-"));
   const src = fileURLToPath(new URL("../src/", import.meta.url));
   for (const file of ["activation.ts", "activation-error.ts", "errors.ts"]) {
-    const out = ts.transpileModule(readFileSync(join(src, file), "utf8"), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const out = ts.transpileModule(readFileSync(join(src, file), "utf8"), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
     const target = join(dir, file.replace(/\.ts$/, ".js"));
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, out);
@@ -134,7 +185,10 @@ const children = new Set<ChildProcess>();
 /** Starts systemd-socket-activate; resolves once it has bound every address (its "Listening on … as N." lines). */
 function activate(args: string[], command: string[], listens: number): Promise<Activated> {
   return new Promise((resolve, reject) => {
-    const child = spawn(socketActivate as string, [...args, ...command], { stdio: ["ignore", "pipe", "pipe"], cwd: tmpdir() });
+    const child = spawn(socketActivate as string, [...args, ...command], {
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: tmpdir(),
+    });
     children.add(child);
     let err = "";
     let out = "";
@@ -145,11 +199,13 @@ function activate(args: string[], command: string[], listens: number): Promise<A
       reportReject = rej;
     });
     report.catch(() => undefined);
-    const exited = new Promise<number | null>((res) => child.on("exit", (code) => {
-      children.delete(child);
-      reportReject(new Error(`exited with ${code} before reporting: ${err}`));
-      res(code);
-    }));
+    const exited = new Promise<number | null>((res) =>
+      child.on("exit", (code) => {
+        children.delete(child);
+        reportReject(new Error(`exited with ${code} before reporting: ${err}`));
+        res(code);
+      }),
+    );
     child.stdout.on("data", (c: Buffer) => {
       out += c.toString();
       const nl = out.indexOf("\n");
@@ -184,7 +240,11 @@ describe.skipIf(socketActivate === undefined)("under systemd-socket-activate", (
 
   it("the server listens on the passed socket (fd 3): a round trip, LISTEN_PID is its pid, the variables are gone after reading", async () => {
     const port = await freePort();
-    const run = await activate(["-l", `127.0.0.1:${port}`, "--fdname=echo"], [process.execPath, module.fixture, module.url], 1);
+    const run = await activate(
+      ["-l", `127.0.0.1:${port}`, "--fdname=echo"],
+      [process.execPath, module.fixture, module.url],
+      1,
+    );
     // systemd-socket-activate starts the command on the first connection; that connection waits in the backlog.
     expect(await roundTrip(port, "127.0.0.1", "hello, activated")).toBeGreaterThan(0);
     const report = await run.report;
@@ -200,37 +260,56 @@ describe.skipIf(socketActivate === undefined)("under systemd-socket-activate", (
 
   it("picks a socket by name among several", async () => {
     const [one, two] = [await freePort(), await freePort()];
-    const run = await activate(["-l", `127.0.0.1:${one}`, "-l", `127.0.0.1:${two}`, "--fdname=one:two"], [process.execPath, module.fixture, module.url, JSON.stringify({ name: "two" })], 2);
+    const run = await activate(
+      ["-l", `127.0.0.1:${one}`, "-l", `127.0.0.1:${two}`, "--fdname=one:two"],
+      [process.execPath, module.fixture, module.url, JSON.stringify({ name: "two" })],
+      2,
+    );
     expect(await roundTrip(two, "127.0.0.1", "second")).toBeGreaterThan(0);
     const report = await run.report;
     expect(report.socket).toEqual({ fd: 4, name: "two", index: 1 });
     expect(report.address.port).toBe(two);
   });
 
-  it.skipIf(setpriv === undefined || process.getuid?.() !== 0)("port 7 without root: bound by systemd-socket-activate, served by a process that is nobody from its first statement", async () => {
-    // Port 7 if free, else another port below 1024.
-    let run: Activated | undefined;
-    let port = 0;
-    for (const candidate of [7, 9, 13, 19, 37, 79, 113, 1001]) {
-      try {
-        run = await activate(["-l", `127.0.0.1:${candidate}`], [setpriv as string, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, module.fixture, module.url], 1);
-        port = candidate;
-        break;
-      } catch (error) {
-        if (!/Address already in use/i.test(String(error))) throw error;
+  it.skipIf(setpriv === undefined || process.getuid?.() !== 0)(
+    "port 7 without root: bound by systemd-socket-activate, served by a process that is nobody from its first statement",
+    async () => {
+      // Port 7 if free, else another port below 1024.
+      let run: Activated | undefined;
+      let port = 0;
+      for (const candidate of [7, 9, 13, 19, 37, 79, 113, 1001]) {
+        try {
+          run = await activate(
+            ["-l", `127.0.0.1:${candidate}`],
+            [
+              setpriv as string,
+              "--reuid=65534",
+              "--regid=65534",
+              "--clear-groups",
+              process.execPath,
+              module.fixture,
+              module.url,
+            ],
+            1,
+          );
+          port = candidate;
+          break;
+        } catch (error) {
+          if (!/Address already in use/i.test(String(error))) throw error;
+        }
       }
-    }
-    if (run === undefined) throw new Error("no free port below 1024");
-    expect(await roundTrip(port, "127.0.0.1", "echo on a low port")).toBeGreaterThan(0);
-    const report = await run.report;
-    expect(report.uid).toBe("65534 65534 65534 65534"); // real, effective, saved, filesystem: no way back to root
-    expect(report.gid).toBe("65534 65534 65534 65534");
-    expect(report.groups).toBe("");
-    expect(report.capEff).toBe("0000000000000000");
-    expect(report.capPrm).toBe("0000000000000000");
-    expect(report.address).toMatchObject({ address: "127.0.0.1", port });
-    expect(report.pid).toBe(run.child.pid);
-    const unprivilegedStart = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8"));
-    if (unprivilegedStart > 7) expect(report.ownLowBind).toBe("EACCES"); // it could not have bound the port itself
-  });
+      if (run === undefined) throw new Error("no free port below 1024");
+      expect(await roundTrip(port, "127.0.0.1", "echo on a low port")).toBeGreaterThan(0);
+      const report = await run.report;
+      expect(report.uid).toBe("65534 65534 65534 65534"); // real, effective, saved, filesystem: no way back to root
+      expect(report.gid).toBe("65534 65534 65534 65534");
+      expect(report.groups).toBe("");
+      expect(report.capEff).toBe("0000000000000000");
+      expect(report.capPrm).toBe("0000000000000000");
+      expect(report.address).toMatchObject({ address: "127.0.0.1", port });
+      expect(report.pid).toBe(run.child.pid);
+      const unprivilegedStart = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8"));
+      if (unprivilegedStart > 7) expect(report.ownLowBind).toBe("EACCES"); // it could not have bound the port itself
+    },
+  );
 });

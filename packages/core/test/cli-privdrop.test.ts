@@ -41,7 +41,10 @@ function runCli(args: string[], script = cli): CliRun {
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }[] = [];
   const check = (): void => {
     for (const waiter of [...waiters]) {
-      const match = stdout.split("\n").map((l) => l.match(waiter.pattern)).find(Boolean);
+      const match = stdout
+        .split("\n")
+        .map((l) => l.match(waiter.pattern))
+        .find(Boolean);
       if (match) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve(match);
@@ -58,7 +61,12 @@ function runCli(args: string[], script = cli): CliRun {
       exited = true;
       running.delete(run);
       check();
-      for (const waiter of waiters.splice(0)) waiter.reject(new Error(`echo-server exited (${code ?? signal}) before printing ${waiter.pattern}; stdout: ${stdout}; stderr: ${stderr}`));
+      for (const waiter of waiters.splice(0))
+        waiter.reject(
+          new Error(
+            `echo-server exited (${code ?? signal}) before printing ${waiter.pattern}; stdout: ${stdout}; stderr: ${stderr}`,
+          ),
+        );
       resolve({ code, signal });
     });
   });
@@ -92,7 +100,11 @@ async function runOnPort7(extra: string[]): Promise<{ run: CliRun; host: string;
   for (const host of hosts) {
     const run = runCli(["--port", "7", "--host", host, ...extra]);
     try {
-      return { run, host, listening: await run.line(/^echo-server listening on (\S+) \(model async, handler echo, pid (\d+)\)$/) };
+      return {
+        run,
+        host,
+        listening: await run.line(/^echo-server listening on (\S+) \(model async, handler echo, pid (\d+)\)$/),
+      };
     } catch (error) {
       await run.exit;
       if (!/ECHO_ERR_ADDR_IN_USE|EADDRINUSE/.test(run.stderr())) throw error;
@@ -125,7 +137,11 @@ function getentGid(name: string): number | undefined {
 }
 
 function statusLine(pid: number, key: string): string {
-  return readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${key}:`)) ?? "";
+  return (
+    readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`${key}:`)) ?? ""
+  );
 }
 
 describe.skipIf(!isRoot || !linux)(`echo-server --user (as root)${needsRoot}`, () => {
@@ -134,7 +150,9 @@ describe.skipIf(!isRoot || !linux)(`echo-server --user (as root)${needsRoot}`, (
     const pid = run.child.pid!;
     expect(listening[1]).toBe(`${host}:7`);
     expect(Number(listening[2])).toBe(pid);
-    const drop = await run.line(/^echo-server: dropped privileges: uid 0→65534 \(nobody\), gid 0→(\d+) \((\w+)\), groups \[[\d,]*\]→\[\], umask \d{4}→0007$/);
+    const drop = await run.line(
+      /^echo-server: dropped privileges: uid 0→65534 \(nobody\), gid 0→(\d+) \((\w+)\), groups \[[\d,]*\]→\[\], umask \d{4}→0007$/,
+    );
     const gid = getentGid("nogroup") ?? getentGid("nobody");
     expect(Number(drop[1])).toBe(gid);
 
@@ -162,7 +180,9 @@ describe.skipIf(!isRoot || !linux)(`echo-server --user (as root)${needsRoot}`, (
   it("exits 1 naming an unknown user, and never serves", async () => {
     const run = runCli(["--port", "0", "--user", "no-such-user-privdrop"]);
     expect((await run.exit).code).toBe(1);
-    expect(run.stderr()).toBe('echo-server: error: ECHO_ERR_PRIVDROP_UNKNOWN_USER: unknown user "no-such-user-privdrop": not in the user database (getent passwd, /etc/passwd)\n');
+    expect(run.stderr()).toBe(
+      'echo-server: error: ECHO_ERR_PRIVDROP_UNKNOWN_USER: unknown user "no-such-user-privdrop": not in the user database (getent passwd, /etc/passwd)\n',
+    );
     expect(run.stdout()).toBe("");
   });
 });
@@ -188,7 +208,9 @@ describe("echo-server without @echo/privdrop installed", () => {
     const exit = await run.exit;
     await new Promise((resolve) => taken.close(resolve));
     expect(exit.code).toBe(1);
-    expect(run.stderr()).toBe("echo-server: error: ECHO_ERR_PRIVDROP_MISSING: --user/--group/--umask need the package @echo/privdrop: npm install @echo/privdrop\n");
+    expect(run.stderr()).toBe(
+      "echo-server: error: ECHO_ERR_PRIVDROP_MISSING: --user/--group/--umask need the package @echo/privdrop: npm install @echo/privdrop\n",
+    );
     expect(run.stdout()).toBe("");
   });
 

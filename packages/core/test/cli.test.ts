@@ -31,13 +31,16 @@ function run(args: string[]): Run {
 async function listening(lines: AsyncIterator<string>): Promise<{ host: string; port: number; line: string }> {
   const next = await lines.next();
   const line = next.done === true ? undefined : next.value;
-  const match = /^echo-server listening on (127\.0\.0\.1):(\d+) \(model (\w+), handler ([\w-]+), pid (\d+)\)$/.exec(line ?? "");
+  const match = /^echo-server listening on (127\.0\.0\.1):(\d+) \(model (\w+), handler ([\w-]+), pid (\d+)\)$/.exec(
+    line ?? "",
+  );
   expect(match, line).not.toBeNull();
   return { host: match![1]!, port: Number(match![2]), line: line! };
 }
 
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
 
 describe("echo-server CLI", () => {
@@ -101,7 +104,21 @@ describe("echo-server CLI", () => {
     for (let r = await lines.next(); !r.done; r = await lines.next()) out.push(r.value);
     expect(await exited).toBe(0);
     const text = out.join("\n");
-    for (const flag of ["--mode once|iterative|async", "--host", "--port", "--path", "--handler", "--max-connections", "--idle-timeout", "--max-buffered", "--close-timeout", "--log-connections", "--user", "--group", "--umask"]) {
+    for (const flag of [
+      "--mode once|iterative|async",
+      "--host",
+      "--port",
+      "--path",
+      "--handler",
+      "--max-connections",
+      "--idle-timeout",
+      "--max-buffered",
+      "--close-timeout",
+      "--log-connections",
+      "--user",
+      "--group",
+      "--umask",
+    ]) {
       expect(text).toContain(flag);
     }
   });

@@ -32,6 +32,8 @@ describe("error codes", () => {
   });
 
   it("a permission error on a low port says why and points to privilege dropping", () => {
-    expect(new core.PermissionDeniedError("0.0.0.0:7", 7).message).toMatch(/below 1024.*--user nobody.*@echo\/privdrop/);
+    expect(new core.PermissionDeniedError("0.0.0.0:7", 7).message).toMatch(
+      /below 1024.*--user nobody.*@echo\/privdrop/,
+    );
   });
 });

@@ -90,7 +90,10 @@ describe("async", () => {
 
   it("emits connection events and logs Connected by with the client address", async () => {
     const lines: string[] = [];
-    const { server, address } = await start({ logConnections: true, logger: { info: (m) => lines.push(m), error: () => {} } });
+    const { server, address } = await start({
+      logConnections: true,
+      logger: { info: (m) => lines.push(m), error: () => {} },
+    });
     const seen = once(server, "connection");
     const socket = await open(address);
     const [conn] = (await seen) as [Socket];
@@ -150,11 +153,17 @@ describe("listen errors", () => {
       const path = join(dir, "s.sock");
       const live = createNetServer();
       await new Promise<void>((resolve) => live.listen(path, resolve));
-      await expect(new EchoServer({ path, logger: quiet }).listen()).rejects.toMatchObject({ code: "ECHO_ERR_ADDR_IN_USE" });
+      await expect(new EchoServer({ path, logger: quiet }).listen()).rejects.toMatchObject({
+        code: "ECHO_ERR_ADDR_IN_USE",
+      });
       live.close();
       // A server killed with SIGKILL leaves its socket file behind.
       const { spawn } = await import("node:child_process");
-      const crashed = spawn(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+      const crashed = spawn(
+        process.execPath,
+        ["-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
       await once(crashed.stdout, "data");
       crashed.kill("SIGKILL");
       await once(crashed, "close");
@@ -171,13 +180,28 @@ describe("listen errors", () => {
   for (const [label, handler, reason] of [
     ["an unknown name", "nonsense", /not a built-in handler \(echo, upper, whoami, http-hello\)/],
     ["a missing file", "./no/such/handler.js", /no such file/],
-    ["a module without onData", new URL("./fixtures/no-ondata.mjs", import.meta.url).pathname, /no onData\(conn, data\) function/],
-    ["a throwing factory", new URL("./fixtures/factory-throws.mjs", import.meta.url).pathname, /the handler factory threw: cannot start/],
-    ["a module that throws on import", new URL("./fixtures/import-throws.mjs", import.meta.url).pathname, /broken at import/],
+    [
+      "a module without onData",
+      new URL("./fixtures/no-ondata.mjs", import.meta.url).pathname,
+      /no onData\(conn, data\) function/,
+    ],
+    [
+      "a throwing factory",
+      new URL("./fixtures/factory-throws.mjs", import.meta.url).pathname,
+      /the handler factory threw: cannot start/,
+    ],
+    [
+      "a module that throws on import",
+      new URL("./fixtures/import-throws.mjs", import.meta.url).pathname,
+      /broken at import/,
+    ],
   ] as const) {
     it(`${label} fails listen() with ECHO_ERR_HANDLER_LOAD`, async () => {
       const server = new EchoServer({ handler, logger: quiet });
-      await expect(server.listen()).rejects.toMatchObject({ code: "ECHO_ERR_HANDLER_LOAD", message: expect.stringMatching(reason) });
+      await expect(server.listen()).rejects.toMatchObject({
+        code: "ECHO_ERR_HANDLER_LOAD",
+        message: expect.stringMatching(reason),
+      });
       await server.finished;
     });
   }

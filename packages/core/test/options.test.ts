@@ -13,7 +13,11 @@ const cases: [string, unknown, RegExp][] = [
   ["maxConnections", { maxConnections: 0 }, /^options\.maxConnections must be an integer >= 1, got 0$/],
   ["idleTimeout", { idleTimeout: -1 }, /^options\.idleTimeout must be an integer between 0 and 2147483647, got -1$/],
   ["maxBuffered", { maxBuffered: 10 }, /^options\.maxBuffered must be an integer >= 1024, got 10$/],
-  ["closeTimeout", { closeTimeout: 1.5 }, /^options\.closeTimeout must be an integer between 0 and 2147483647, got 1\.5$/],
+  [
+    "closeTimeout",
+    { closeTimeout: 1.5 },
+    /^options\.closeTimeout must be an integer between 0 and 2147483647, got 1\.5$/,
+  ],
   ["logger", { logger: {} }, /^options\.logger must be an object with info\(message\) and error\(message\) functions$/],
   ["logConnections", { logConnections: 1 }, /^options\.logConnections must be a boolean, got 1$/],
   ["workerName", { workerName: "" }, /^options\.workerName must be a non-empty string, got ""$/],
@@ -41,18 +45,54 @@ describe("EchoServer options are validated up front", () => {
   it("applies documented defaults", () => {
     const server = new EchoServer();
     expect(server.model).toBe("async");
-    expect(server.limits).toEqual({ maxConnections: 10000, idleTimeout: 60000, maxBuffered: 1048576, closeTimeout: 10000 });
+    expect(server.limits).toEqual({
+      maxConnections: 10000,
+      idleTimeout: 60000,
+      maxBuffered: 1048576,
+      closeTimeout: 10000,
+    });
   });
 });
 
 describe("parseServerArgs", () => {
   it("parses the common flags", () => {
     const args = parseServerArgs(
-      ["--host", "::1", "--port", "7", "--handler", "upper", "--max-connections", "5", "--idle-timeout", "0", "--max-buffered", "4096", "--close-timeout", "100", "--log-connections", "--user", "nobody", "--umask", "0027", "--mode", "iterative"],
+      [
+        "--host",
+        "::1",
+        "--port",
+        "7",
+        "--handler",
+        "upper",
+        "--max-connections",
+        "5",
+        "--idle-timeout",
+        "0",
+        "--max-buffered",
+        "4096",
+        "--close-timeout",
+        "100",
+        "--log-connections",
+        "--user",
+        "nobody",
+        "--umask",
+        "0027",
+        "--mode",
+        "iterative",
+      ],
       { modes: ["once", "iterative", "async"], defaultMode: "async" },
     );
     expect(args.mode).toBe("iterative");
-    expect(args.options).toEqual({ handler: "upper", logConnections: true, host: "::1", port: 7, maxConnections: 5, idleTimeout: 0, maxBuffered: 4096, closeTimeout: 100 });
+    expect(args.options).toEqual({
+      handler: "upper",
+      logConnections: true,
+      host: "::1",
+      port: 7,
+      maxConnections: 5,
+      idleTimeout: 0,
+      maxBuffered: 4096,
+      closeTimeout: 100,
+    });
     expect(args.privileges).toEqual({ user: "nobody", umask: 0o027 });
   });
 
@@ -64,7 +104,9 @@ describe("parseServerArgs", () => {
     [["--bogus"], /Unknown option '--bogus'/],
   ] as const) {
     it(`rejects ${argv.join(" ")}`, () => {
-      expect(() => parseServerArgs(argv, { modes: ["once", "iterative", "async"], defaultMode: "async" })).toThrow(message);
+      expect(() => parseServerArgs(argv, { modes: ["once", "iterative", "async"], defaultMode: "async" })).toThrow(
+        message,
+      );
     });
   }
 });

@@ -25,9 +25,14 @@ function findHaproxy(): string | undefined {
 function ensureHaproxy(): string {
   const found = findHaproxy();
   if (found !== undefined) return found;
-  if (process.getuid?.() !== 0) throw new Error("haproxy is not installed and installing it needs root: apt-get install -y haproxy");
+  if (process.getuid?.() !== 0)
+    throw new Error("haproxy is not installed and installing it needs root: apt-get install -y haproxy");
   for (const args of [["update"], ["install", "-y", "--no-install-recommends", "haproxy"]]) {
-    const r = spawnSync("apt-get", args, { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 300_000 });
+    const r = spawnSync("apt-get", args, {
+      encoding: "utf8",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      timeout: 300_000,
+    });
     if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed: ${r.stderr}`);
   }
   const installed = findHaproxy();
@@ -149,15 +154,27 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
 
   it("send-proxy-v2 with CRC32c and unique-id TLVs: verified checksum, the client's address", async () => {
     const clientPorts: number[] = [];
-    for (const from of ["127.0.0.2", "127.0.0.3", "127.0.0.9"]) clientPorts.push(await roundTrip(ports.v2, "127.0.0.1", `v2 from ${from}`, from));
-    await v4.until(() => clientPorts.every((p) => v4.arrivals.some((a) => a.header.version === 2 && a.header.source?.port === p)));
+    for (const from of ["127.0.0.2", "127.0.0.3", "127.0.0.9"])
+      clientPorts.push(await roundTrip(ports.v2, "127.0.0.1", `v2 from ${from}`, from));
+    await v4.until(() =>
+      clientPorts.every((p) => v4.arrivals.some((a) => a.header.version === 2 && a.header.source?.port === p)),
+    );
     ["127.0.0.2", "127.0.0.3", "127.0.0.9"].forEach((from, i) => {
-      const arrival = v4.arrivals.find((a) => a.header.version === 2 && a.header.source?.port === clientPorts[i]) as Arrival;
-      expect(arrival.header).toMatchObject({ command: "PROXY", family: "IPv4", transport: "stream", checksummed: true });
+      const arrival = v4.arrivals.find(
+        (a) => a.header.version === 2 && a.header.source?.port === clientPorts[i],
+      ) as Arrival;
+      expect(arrival.header).toMatchObject({
+        command: "PROXY",
+        family: "IPv4",
+        transport: "stream",
+        checksummed: true,
+      });
       expect(arrival.header.source).toEqual({ address: from, port: clientPorts[i], family: "IPv4" });
       expect(arrival.header.destination).toEqual({ address: "127.0.0.1", port: ports.v2, family: "IPv4" });
       const uniqueId = arrival.header.tlvs.find((t) => t.type === 0x05);
-      expect(Buffer.from(uniqueId?.value ?? []).toString()).toMatch(new RegExp(`${from.replace(/\./g, "\\.")}:${clientPorts[i]}$`));
+      expect(Buffer.from(uniqueId?.value ?? []).toString()).toMatch(
+        new RegExp(`${from.replace(/\./g, "\\.")}:${clientPorts[i]}$`),
+      );
     });
     expect(v4.refused).toEqual([]);
   });
@@ -171,7 +188,9 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
     ];
     for (const proxyHeader of sources) {
       const client = await EchoClient.connect({ port: ports.relay }, { proxyHeader });
-      expect((await client.request(`relay ${proxyHeader.source.address}`, { timeout: 10_000 })).toString()).toBe(`relay ${proxyHeader.source.address}`);
+      expect((await client.request(`relay ${proxyHeader.source.address}`, { timeout: 10_000 })).toString()).toBe(
+        `relay ${proxyHeader.source.address}`,
+      );
       await client.close();
     }
     await v4.until(() => sources.every((s) => v4.arrivals.some((a) => a.header.source?.port === s.source.port)));
@@ -182,7 +201,9 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
   });
 
   it("health checks with check-send-proxy: v1 sends a TCP4 line, v2 a LOCAL command", async () => {
-    await checks.until(() => checks.arrivals.some((a) => a.header.version === 1) && checks.arrivals.some((a) => a.header.version === 2));
+    await checks.until(
+      () => checks.arrivals.some((a) => a.header.version === 1) && checks.arrivals.some((a) => a.header.version === 2),
+    );
     const v2check = checks.arrivals.find((a) => a.header.version === 2) as Arrival;
     expect(v2check.header).toMatchObject({ command: "LOCAL", source: null, destination: null });
     const v1check = checks.arrivals.find((a) => a.header.version === 1) as Arrival;
@@ -197,8 +218,19 @@ describe("HAProxy send-proxy / send-proxy-v2 into core's parser", () => {
     await v6.until(() => [p1, p2].every((p) => v6.arrivals.some((a) => a.header.source?.port === p)));
     const a1 = v6.arrivals.find((a) => a.header.source?.port === p1) as Arrival;
     const a2 = v6.arrivals.find((a) => a.header.source?.port === p2) as Arrival;
-    expect(a1.header).toMatchObject({ version: 1, family: "IPv6", source: { address: "::1", port: p1, family: "IPv6" }, destination: { address: "::1", port: ports.v1six } });
-    expect(a2.header).toMatchObject({ version: 2, family: "IPv6", checksummed: true, source: { address: "::1", port: p2, family: "IPv6" }, destination: { address: "::1", port: ports.v2six } });
+    expect(a1.header).toMatchObject({
+      version: 1,
+      family: "IPv6",
+      source: { address: "::1", port: p1, family: "IPv6" },
+      destination: { address: "::1", port: ports.v1six },
+    });
+    expect(a2.header).toMatchObject({
+      version: 2,
+      family: "IPv6",
+      checksummed: true,
+      source: { address: "::1", port: p2, family: "IPv6" },
+      destination: { address: "::1", port: ports.v2six },
+    });
     expect(v6.refused).toEqual([]);
   });
 });

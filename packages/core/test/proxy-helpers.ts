@@ -40,7 +40,10 @@ export function proxiedEcho(): ProxiedEcho {
         socket.destroy();
         return;
       }
-      arrivals.push({ header: r.header, peer: { address: socket.remoteAddress as string, port: socket.remotePort as number } });
+      arrivals.push({
+        header: r.header,
+        peer: { address: socket.remoteAddress as string, port: socket.remotePort as number },
+      });
       for (const wake of waiters.splice(0)) wake();
       if (r.rest.length > 0) socket.write(r.rest);
       socket.on("data", (c: Buffer) => socket.write(c));

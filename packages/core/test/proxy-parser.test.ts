@@ -35,9 +35,19 @@ describe("PROXY v1", () => {
   });
 
   it("takes UNKNOWN, short or with anything before the CRLF, as 'use the real addresses'", () => {
-    for (const line of ["PROXY UNKNOWN\r\n", "PROXY UNKNOWN ffff:f::f ffff:f::f 65535 65535\r\n", "PROXY UNKNOWN whatever it says\r\n"]) {
+    for (const line of [
+      "PROXY UNKNOWN\r\n",
+      "PROXY UNKNOWN ffff:f::f ffff:f::f 65535 65535\r\n",
+      "PROXY UNKNOWN whatever it says\r\n",
+    ]) {
       const r = done(parseProxyHeader(v1(line)));
-      expect(r.header).toMatchObject({ family: "unspec", transport: "unspec", source: null, destination: null, length: line.length });
+      expect(r.header).toMatchObject({
+        family: "unspec",
+        transport: "unspec",
+        source: null,
+        destination: null,
+        length: line.length,
+      });
     }
   });
 
@@ -87,7 +97,16 @@ describe("PROXY v2", () => {
   const sig = Buffer.from("0d0a0d0a000d0a515549540a", "hex");
 
   it("parses TCP over IPv4 and the bytes after it", () => {
-    const bytes = Buffer.concat([encodeV2({ command: 1, famProto: 0x11, addresses: ipv4Block([192, 0, 2, 1], [198, 51, 100, 7], 56324, 443), tlvs: [], crc: false }), Buffer.from("hi")]);
+    const bytes = Buffer.concat([
+      encodeV2({
+        command: 1,
+        famProto: 0x11,
+        addresses: ipv4Block([192, 0, 2, 1], [198, 51, 100, 7], 56324, 443),
+        tlvs: [],
+        crc: false,
+      }),
+      Buffer.from("hi"),
+    ]);
     const r = done(parseProxyHeader(bytes));
     expect(r.header).toMatchObject({ version: 2, command: "PROXY", family: "IPv4", transport: "stream", length: 28 });
     expect(r.header.source).toEqual({ address: "192.0.2.1", port: 56324, family: "IPv4" });
@@ -98,14 +117,35 @@ describe("PROXY v2", () => {
   it("parses TCP over IPv6, writing an IPv4-mapped source as Node does", () => {
     const src = Buffer.from("00000000000000000000ffff7f000001", "hex");
     const dst = Buffer.from("20010db8000000000000000000000001", "hex");
-    const r = done(parseProxyHeader(encodeV2({ command: 1, famProto: 0x21, addresses: Buffer.concat([src, dst, Buffer.from([0, 80, 1, 187])]), tlvs: [], crc: false })));
+    const r = done(
+      parseProxyHeader(
+        encodeV2({
+          command: 1,
+          famProto: 0x21,
+          addresses: Buffer.concat([src, dst, Buffer.from([0, 80, 1, 187])]),
+          tlvs: [],
+          crc: false,
+        }),
+      ),
+    );
     expect(r.header.source).toEqual({ address: "::ffff:127.0.0.1", port: 80, family: "IPv6" });
     expect(r.header.destination).toEqual({ address: "2001:db8::1", port: 443, family: "IPv6" });
   });
 
   it("takes LOCAL (a health check) as 'use the real addresses', whatever the block holds", () => {
-    const withBlock = encodeV2({ command: 0, famProto: 0x11, addresses: ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), tlvs: [], crc: false });
-    expect(done(parseProxyHeader(withBlock)).header).toMatchObject({ command: "LOCAL", source: null, destination: null, family: "IPv4" });
+    const withBlock = encodeV2({
+      command: 0,
+      famProto: 0x11,
+      addresses: ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2),
+      tlvs: [],
+      crc: false,
+    });
+    expect(done(parseProxyHeader(withBlock)).header).toMatchObject({
+      command: "LOCAL",
+      source: null,
+      destination: null,
+      family: "IPv4",
+    });
     const empty = Buffer.concat([sig, Buffer.from([0x20, 0x00, 0, 0])]);
     expect(done(parseProxyHeader(empty)).header).toMatchObject({ command: "LOCAL", family: "unspec", length: 16 });
     // LOCAL must not be assumed to carry zero bytes, and its block is discarded whatever it holds:
@@ -113,43 +153,94 @@ describe("PROXY v2", () => {
     const short = encodeV2({ command: 0, famProto: 0x21, addresses: Buffer.alloc(5), tlvs: [], crc: false });
     expect(done(parseProxyHeader(short)).header.length).toBe(21);
     const odd = encodeV2({ command: 0, famProto: 0xff, addresses: Buffer.from([1, 0, 9]), tlvs: [], crc: false });
-    expect(done(parseProxyHeader(odd)).header).toMatchObject({ command: "LOCAL", family: "unspec", transport: "unspec", tlvs: [], length: 19 });
+    expect(done(parseProxyHeader(odd)).header).toMatchObject({
+      command: "LOCAL",
+      family: "unspec",
+      transport: "unspec",
+      tlvs: [],
+      length: 19,
+    });
   });
 
   it("gives no address for AF_UNIX and AF_UNSPEC", () => {
     const unix = encodeV2({ command: 1, famProto: 0x31, addresses: Buffer.alloc(216, 0x61), tlvs: [], crc: false });
     expect(done(parseProxyHeader(unix)).header).toMatchObject({ family: "unix", source: null });
     const unspec = encodeV2({ command: 1, famProto: 0x00, addresses: Buffer.alloc(0), tlvs: [], crc: false });
-    expect(done(parseProxyHeader(unspec)).header).toMatchObject({ family: "unspec", transport: "unspec", source: null });
+    expect(done(parseProxyHeader(unspec)).header).toMatchObject({
+      family: "unspec",
+      transport: "unspec",
+      source: null,
+    });
   });
 
   it("collects TLVs in order and decodes the SSL TLV and its sub-TLVs", () => {
-    const sub = (type: number, text: string): Buffer => Buffer.concat([Buffer.from([type, 0, text.length]), Buffer.from(text)]);
-    const ssl = Buffer.concat([Buffer.from([0x07, 0, 0, 0, 0]), sub(0x21, "TLSv1.3"), sub(0x22, "client.example"), sub(0x23, "TLS_AES_128_GCM_SHA256")]);
+    const sub = (type: number, text: string): Buffer =>
+      Buffer.concat([Buffer.from([type, 0, text.length]), Buffer.from(text)]);
+    const ssl = Buffer.concat([
+      Buffer.from([0x07, 0, 0, 0, 0]),
+      sub(0x21, "TLSv1.3"),
+      sub(0x22, "client.example"),
+      sub(0x23, "TLS_AES_128_GCM_SHA256"),
+    ]);
     const tlvs = [
       { type: 0x01, value: Buffer.from("h2") },
       { type: 0x04, value: Buffer.alloc(0) },
       { type: 0x20, value: ssl },
       { type: 0xe0, value: Buffer.from([1, 2, 3]) },
     ];
-    const r = done(parseProxyHeader(encodeV2({ command: 1, famProto: 0x11, addresses: ipv4Block([10, 0, 0, 1], [10, 0, 0, 2], 1, 2), tlvs, crc: true })));
+    const r = done(
+      parseProxyHeader(
+        encodeV2({
+          command: 1,
+          famProto: 0x11,
+          addresses: ipv4Block([10, 0, 0, 1], [10, 0, 0, 2], 1, 2),
+          tlvs,
+          crc: true,
+        }),
+      ),
+    );
     expect(r.header.tlvs.map((t) => t.type)).toEqual([0x01, 0x04, 0x20, 0xe0, 0x03]);
     expect(Buffer.from(r.header.tlvs[0]!.value).toString()).toBe("h2");
-    expect(r.header.ssl).toEqual({ client: 7, verified: true, version: "TLSv1.3", cn: "client.example", cipher: "TLS_AES_128_GCM_SHA256" });
+    expect(r.header.ssl).toEqual({
+      client: 7,
+      verified: true,
+      version: "TLSv1.3",
+      cn: "client.example",
+      cipher: "TLS_AES_128_GCM_SHA256",
+    });
     expect(r.header.checksummed).toBe(true);
   });
 
   it("reports an SSL client without a verified certificate as not verified", () => {
     const noCert = Buffer.from([0x01, 0, 0, 0, 0]);
     const failed = Buffer.from([0x03, 0, 0, 0, 1]);
-    for (const [value, client] of [[noCert, 1], [failed, 3]] as const) {
-      const r = done(parseProxyHeader(encodeV2({ command: 1, famProto: 0x11, addresses: ipv4Block([1, 1, 1, 1], [2, 2, 2, 2], 1, 2), tlvs: [{ type: 0x20, value }], crc: false })));
+    for (const [value, client] of [
+      [noCert, 1],
+      [failed, 3],
+    ] as const) {
+      const r = done(
+        parseProxyHeader(
+          encodeV2({
+            command: 1,
+            famProto: 0x11,
+            addresses: ipv4Block([1, 1, 1, 1], [2, 2, 2, 2], 1, 2),
+            tlvs: [{ type: 0x20, value }],
+            crc: false,
+          }),
+        ),
+      );
       expect(r.header.ssl).toMatchObject({ client, verified: false, version: undefined, cn: undefined });
     }
   });
 
   it("verifies the CRC32c TLV and refuses a header whose checksum does not match", () => {
-    const good = encodeV2({ command: 1, famProto: 0x11, addresses: ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 9, 10), tlvs: [], crc: true });
+    const good = encodeV2({
+      command: 1,
+      famProto: 0x11,
+      addresses: ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 9, 10),
+      tlvs: [],
+      crc: true,
+    });
     expect(done(parseProxyHeader(good)).header.checksummed).toBe(true);
     const bad = Buffer.from(good);
     bad[17] = (bad[17] as number) ^ 1; // an address byte
@@ -169,15 +260,54 @@ describe("PROXY v2", () => {
     ["command 2", Buffer.concat([sig, Buffer.from([0x22, 0x11, 0, 12]), Buffer.alloc(12)]), "command"],
     ["family 4", Buffer.concat([sig, Buffer.from([0x21, 0x41, 0, 12]), Buffer.alloc(12)]), "family"],
     ["transport 3", Buffer.concat([sig, Buffer.from([0x21, 0x13, 0, 12]), Buffer.alloc(12)]), "family"],
-    ["PROXY with INET and UNSPEC transport", Buffer.concat([sig, Buffer.from([0x21, 0x10, 0, 12]), Buffer.alloc(12)]), "family"],
+    [
+      "PROXY with INET and UNSPEC transport",
+      Buffer.concat([sig, Buffer.from([0x21, 0x10, 0, 12]), Buffer.alloc(12)]),
+      "family",
+    ],
     ["an IPv4 block of 11 bytes", Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 11]), Buffer.alloc(11)]), "length"],
     ["an IPv6 block of 35 bytes", Buffer.concat([sig, Buffer.from([0x21, 0x21, 0, 35]), Buffer.alloc(35)]), "length"],
-    ["a TLV longer than the header", Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 16]), Buffer.alloc(12), Buffer.from([1, 0, 2, 0])]), "tlv"],
-    ["two bytes of a TLV", Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 14]), Buffer.alloc(12), Buffer.from([1, 0])]), "tlv"],
-    ["a 3-byte CRC32c", Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 18]), Buffer.alloc(12), Buffer.from([3, 0, 3, 0, 0, 0])]), "tlv"],
-    ["an SSL TLV of 4 bytes", Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 19]), Buffer.alloc(12), Buffer.from([0x20, 0, 4, 0, 0, 0, 0])]), "tlv"],
-    ["an SSL sub-TLV past its TLV", Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 23]), Buffer.alloc(12), Buffer.from([0x20, 0, 8, 1, 0, 0, 0, 0, 0x21, 0, 9])]), "tlv"],
-    ["a unique id of 129 bytes", Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 144]), Buffer.alloc(12), Buffer.from([5, 0, 129]), Buffer.alloc(129)]), "tlv"],
+    [
+      "a TLV longer than the header",
+      Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 16]), Buffer.alloc(12), Buffer.from([1, 0, 2, 0])]),
+      "tlv",
+    ],
+    [
+      "two bytes of a TLV",
+      Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 14]), Buffer.alloc(12), Buffer.from([1, 0])]),
+      "tlv",
+    ],
+    [
+      "a 3-byte CRC32c",
+      Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 18]), Buffer.alloc(12), Buffer.from([3, 0, 3, 0, 0, 0])]),
+      "tlv",
+    ],
+    [
+      "an SSL TLV of 4 bytes",
+      Buffer.concat([sig, Buffer.from([0x21, 0x11, 0, 19]), Buffer.alloc(12), Buffer.from([0x20, 0, 4, 0, 0, 0, 0])]),
+      "tlv",
+    ],
+    [
+      "an SSL sub-TLV past its TLV",
+      Buffer.concat([
+        sig,
+        Buffer.from([0x21, 0x11, 0, 23]),
+        Buffer.alloc(12),
+        Buffer.from([0x20, 0, 8, 1, 0, 0, 0, 0, 0x21, 0, 9]),
+      ]),
+      "tlv",
+    ],
+    [
+      "a unique id of 129 bytes",
+      Buffer.concat([
+        sig,
+        Buffer.from([0x21, 0x11, 0, 144]),
+        Buffer.alloc(12),
+        Buffer.from([5, 0, 129]),
+        Buffer.alloc(129),
+      ]),
+      "tlv",
+    ],
   ])("refuses %s", (_what, bytes, why) => {
     expect(reason(bytes)).toBe(why);
   });
@@ -191,14 +321,26 @@ describe("PROXY v2", () => {
   });
 
   it("refuses the moment byte 13 or 14 is wrong", () => {
-    expect(new ProxyHeaderParser().feed(Buffer.concat([sig, Buffer.from([0x31])]))).toMatchObject({ status: "error", reason: "version" });
-    expect(new ProxyHeaderParser().feed(Buffer.concat([sig, Buffer.from([0x21, 0x51])]))).toMatchObject({ status: "error", reason: "family" });
+    expect(new ProxyHeaderParser().feed(Buffer.concat([sig, Buffer.from([0x31])]))).toMatchObject({
+      status: "error",
+      reason: "version",
+    });
+    expect(new ProxyHeaderParser().feed(Buffer.concat([sig, Buffer.from([0x21, 0x51])]))).toMatchObject({
+      status: "error",
+      reason: "family",
+    });
   });
 });
 
 describe("ProxyHeaderParser", () => {
   it("parses a header fed one byte at a time, and the rest arrives in the same chunk", () => {
-    const header = encodeV2({ command: 1, famProto: 0x11, addresses: ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 9, 10), tlvs: [{ type: 1, value: Buffer.from("x") }], crc: true });
+    const header = encodeV2({
+      command: 1,
+      famProto: 0x11,
+      addresses: ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 9, 10),
+      tlvs: [{ type: 1, value: Buffer.from("x") }],
+      crc: true,
+    });
     const parser = new ProxyHeaderParser();
     for (let i = 0; i < header.length - 1; i++) expect(parser.feed(header.subarray(i, i + 1)).status).toBe("needMore");
     const r = done(parser.feed(Buffer.concat([header.subarray(-1), Buffer.from("data")])));
@@ -209,7 +351,9 @@ describe("ProxyHeaderParser", () => {
 
   it("can be limited to one version", () => {
     expect(reason(v1("PROXY UNKNOWN\r\n"), { v1: false })).toBe("signature");
-    expect(reason(encodeV2({ command: 0, famProto: 0, addresses: Buffer.alloc(0), tlvs: [], crc: false }), { v2: false })).toBe("signature");
+    expect(
+      reason(encodeV2({ command: 0, famProto: 0, addresses: Buffer.alloc(0), tlvs: [], crc: false }), { v2: false }),
+    ).toBe("signature");
   });
 
   it("is finished after done or error, and says so when fed again", () => {
@@ -227,7 +371,9 @@ describe("ProxyHeaderParser", () => {
     [{ v2: 0 }, "options.v2 must be a boolean, got 0"],
     [{ v1: false, v2: false }, "options.v1 and options.v2 cannot both be false"],
   ])("validates options: %j", (options, message) => {
-    expect(() => new ProxyHeaderParser(options as never)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message }));
+    expect(() => new ProxyHeaderParser(options as never)).toThrow(
+      expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message }),
+    );
   });
 
   it("has a typed error for a rejected header, naming the reason", () => {

@@ -19,7 +19,13 @@ export interface RefHeader {
   source: RefEndpoint | null;
   destination: RefEndpoint | null;
   tlvs: { type: number; value: string }[];
-  ssl: { client: number; verified: boolean; version: string | undefined; cn: string | undefined; cipher: string | undefined } | null;
+  ssl: {
+    client: number;
+    verified: boolean;
+    version: string | undefined;
+    cn: string | undefined;
+    cipher: string | undefined;
+  } | null;
   checksummed: boolean;
   length: number;
 }
@@ -57,7 +63,8 @@ export function refDecode(bytes: Uint8Array, maxV2 = 2048): RefResult {
 
 function refV1(b: Buffer): RefResult {
   const prefix = "PROXY ";
-  for (let i = 0; i < Math.min(prefix.length, b.length); i++) if (b[i] !== prefix.charCodeAt(i)) return { kind: "invalid" };
+  for (let i = 0; i < Math.min(prefix.length, b.length); i++)
+    if (b[i] !== prefix.charCodeAt(i)) return { kind: "invalid" };
   const end = b.indexOf("\r\n");
   const lf = b.indexOf(0x0a);
   if (end === -1 || end + 2 > 107) {
@@ -69,7 +76,11 @@ function refV1(b: Buffer): RefResult {
   if (!/^[\x20-\x7e]*$/.test(line)) return { kind: "invalid" };
   const length = end + 2;
   const base = { version: 1 as const, command: "PROXY" as const, tlvs: [], ssl: null, checksummed: false, length };
-  if (/^PROXY UNKNOWN( .*)?$/.test(line)) return { kind: "valid", header: { ...base, family: "unspec", transport: "unspec", source: null, destination: null } };
+  if (/^PROXY UNKNOWN( .*)?$/.test(line))
+    return {
+      kind: "valid",
+      header: { ...base, family: "unspec", transport: "unspec", source: null, destination: null },
+    };
   const m = /^PROXY (TCP4|TCP6) (\S+) (\S+) (0|[1-9]\d{0,4}) (0|[1-9]\d{0,4})$/.exec(line);
   if (m === null) return { kind: "invalid" };
   const [, proto, src, dst, sp, dp] = m as unknown as [string, string, string, string, string, string];
@@ -97,7 +108,8 @@ function refV2(b: Buffer, maxV2: number): RefResult {
   }
   const local = b.length > 12 && (b[12]! & 15) === 0;
   // LOCAL: the block, family byte included, is discarded; PROXY: only the listed combinations.
-  if (b.length > 13 && !local && ![0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32].includes(b[13]!)) return { kind: "invalid" };
+  if (b.length > 13 && !local && ![0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32].includes(b[13]!))
+    return { kind: "invalid" };
   if (b.length < 16) return { kind: "incomplete" };
   const length = 16 + b.readUInt16BE(14);
   if (length > maxV2) return { kind: "invalid" };
@@ -109,7 +121,18 @@ function refV2(b: Buffer, maxV2: number): RefResult {
     const transports = ["unspec", "stream", "dgram"] as const;
     return {
       kind: "valid",
-      header: { version: 2, command: "LOCAL", family: families[fam] ?? "unspec", transport: transports[h[13]! & 15] ?? "unspec", source: null, destination: null, tlvs: [], ssl: null, checksummed: false, length },
+      header: {
+        version: 2,
+        command: "LOCAL",
+        family: families[fam] ?? "unspec",
+        transport: transports[h[13]! & 15] ?? "unspec",
+        source: null,
+        destination: null,
+        tlvs: [],
+        ssl: null,
+        checksummed: false,
+        length,
+      },
     };
   }
   const need = [0, 12, 36, 216][fam]!;
@@ -149,14 +172,21 @@ function refV2(b: Buffer, maxV2: number): RefResult {
       if (!subs.has(v[p]!)) subs.set(v[p]!, v.subarray(p + 3, p + 3 + len).toString("utf8"));
       p += 3 + len;
     }
-    ssl = { client: v[0]!, verified: v.readUInt32BE(1) === 0 && (v[0]! & 6) !== 0, version: subs.get(0x21), cn: subs.get(0x22), cipher: subs.get(0x23) };
+    ssl = {
+      client: v[0]!,
+      verified: v.readUInt32BE(1) === 0 && (v[0]! & 6) !== 0,
+      version: subs.get(0x21),
+      cn: subs.get(0x22),
+      cipher: subs.get(0x23),
+    };
   }
   let source: RefEndpoint | null = null;
   let destination: RefEndpoint | null = null;
   if (fam === 1 || fam === 2) {
     const size = fam === 1 ? 4 : 16;
     const family = fam === 1 ? "IPv4" : "IPv6";
-    const text = (o: number): string => (fam === 1 ? [...h.subarray(o, o + 4)].join(".") : canonical6(ipv6Text(h.subarray(o, o + 16))));
+    const text = (o: number): string =>
+      fam === 1 ? [...h.subarray(o, o + 4)].join(".") : canonical6(ipv6Text(h.subarray(o, o + 16)));
     source = { address: text(16), port: h.readUInt16BE(16 + 2 * size), family };
     destination = { address: text(16 + size), port: h.readUInt16BE(18 + 2 * size), family };
   }
@@ -233,10 +263,16 @@ export interface V2Model {
 
 /** Encodes a v2 header; with `crc`, appends a CRC32c TLV and fills it in. */
 export function encodeV2(model: V2Model): Buffer {
-  const tlvs = model.tlvs.map((t) => Buffer.concat([Buffer.from([t.type, t.value.length >> 8, t.value.length & 255]), t.value]));
+  const tlvs = model.tlvs.map((t) =>
+    Buffer.concat([Buffer.from([t.type, t.value.length >> 8, t.value.length & 255]), t.value]),
+  );
   if (model.crc) tlvs.push(Buffer.from([3, 0, 4, 0, 0, 0, 0]));
   const body = Buffer.concat([model.addresses, ...tlvs]);
-  const header = Buffer.concat([Buffer.from(SIG), Buffer.from([0x20 | model.command, model.famProto, body.length >> 8, body.length & 255]), body]);
+  const header = Buffer.concat([
+    Buffer.from(SIG),
+    Buffer.from([0x20 | model.command, model.famProto, body.length >> 8, body.length & 255]),
+    body,
+  ]);
   if (model.crc) header.writeUInt32BE(refCrc32c(header), header.length - 4);
   return header;
 }

@@ -31,12 +31,24 @@ describe("public entry", () => {
     const names = Object.keys(await import("@echo/core")).sort();
     expect(names).toEqual([...expected].sort());
     expect(names.length).toBeLessThanOrEqual(30);
-    expect(names.filter((name) => /^(check|normalize|parse|run|load|listen|to|from)[A-Z]|Cli|cli|Args|Privdrop/.test(name))).toEqual([]);
+    expect(
+      names.filter((name) => /^(check|normalize|parse|run|load|listen|to|from)[A-Z]|Cli|cli|Args|Privdrop/.test(name)),
+    ).toEqual([]);
   });
 
   it("@echo/core/model-kit holds what model packages share", async () => {
     const kit = await import("@echo/core/model-kit");
-    for (const name of ["normalizeModelOptions", "parseServerArgs", "runServerCli", "drainConnections", "toWire", "fromWire", "serveSocket", "listenServer", "loadHandler"]) {
+    for (const name of [
+      "normalizeModelOptions",
+      "parseServerArgs",
+      "runServerCli",
+      "drainConnections",
+      "toWire",
+      "fromWire",
+      "serveSocket",
+      "listenServer",
+      "loadHandler",
+    ]) {
       expect(typeof (kit as Record<string, unknown>)[name]).toBe("function");
     }
   });

@@ -10,7 +10,8 @@ describe("parseTrustedProxies", () => {
     const t = parseTrustedProxies("127.0.0.1, 10.0.0.0/8,2001:db8::/32 ,::1");
     expect(t.entries).toEqual(["127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32", "::1/128"]);
     for (const a of ["127.0.0.1", "10.255.0.3", "2001:db8:ffff::1", "::1"]) expect(t.matches(a)).toBe(true);
-    for (const a of ["127.0.0.2", "11.0.0.1", "2001:db9::1", "::2", undefined, "", "localhost", "fe80::1%lo"]) expect(t.matches(a)).toBe(false);
+    for (const a of ["127.0.0.2", "11.0.0.1", "2001:db9::1", "::2", undefined, "", "localhost", "fe80::1%lo"])
+      expect(t.matches(a)).toBe(false);
   });
 
   it("matches an IPv4-mapped IPv6 peer (a dual-stack listener's view of an IPv4 client) against IPv4 entries", () => {
@@ -47,7 +48,12 @@ describe("parseTrustedProxies", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ code: "ECHO_ERR_INVALID_ARG", name: "InvalidTrustedProxyError", entry, message: `--trusted-proxies entry ${JSON.stringify(entry)} ${why}` });
+    expect(error).toMatchObject({
+      code: "ECHO_ERR_INVALID_ARG",
+      name: "InvalidTrustedProxyError",
+      entry,
+      message: `--trusted-proxies entry ${JSON.stringify(entry)} ${why}`,
+    });
   });
 
   it("refuses what is not a string or an array of strings", () => {
@@ -58,32 +64,43 @@ describe("parseTrustedProxies", () => {
   it("matches exactly as Node's net.BlockList does (fast-check)", () => {
     const v4 = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 }));
     const v6 = fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }));
-    const mask = (bytes: Uint8Array, prefix: number): Uint8Array => bytes.map((b, i) => b & ((0xff << (8 - Math.max(0, Math.min(8, prefix - i * 8)))) & 0xff));
-    const text6 = (b: Uint8Array): string => Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(":");
-    const peer = fc.oneof(fc.ipV4(), fc.ipV4().map((a) => `::ffff:${a}`), fc.uint8Array({ minLength: 16, maxLength: 16 }).map(text6));
+    const mask = (bytes: Uint8Array, prefix: number): Uint8Array =>
+      bytes.map((b, i) => b & ((0xff << (8 - Math.max(0, Math.min(8, prefix - i * 8)))) & 0xff));
+    const text6 = (b: Uint8Array): string =>
+      Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(":");
+    const peer = fc.oneof(
+      fc.ipV4(),
+      fc.ipV4().map((a) => `::ffff:${a}`),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }).map(text6),
+    );
     fc.assert(
-      fc.property(fc.array(v4, { maxLength: 3 }), fc.array(v6, { maxLength: 3 }), fc.array(peer, { minLength: 1, maxLength: 5 }), (nets4, nets6, peers) => {
-        const entries: string[] = [];
-        const list = new net.BlockList();
-        for (const [a, p] of nets4) {
-          const network = [...mask(Uint8Array.from(a.split(".").map(Number)), p)].join(".");
-          entries.push(`${network}/${p}`);
-          list.addSubnet(network, p, "ipv4");
-        }
-        for (const [b, p] of nets6) {
-          const network = text6(mask(b, p));
-          entries.push(`${network}/${p}`);
-          list.addSubnet(network, p, "ipv6");
-        }
-        if (entries.length === 0) return;
-        const trusted = parseTrustedProxies(entries.join(","));
-        for (const p of peers) {
-          // BlockList checks an IPv4 address against IPv6 subnets by its mapped form, and a mapped
-          // IPv6 address against IPv4 subnets: the same rule as ours.
-          const family = net.isIPv4(p) ? "ipv4" : "ipv6";
-          expect(trusted.matches(p), `${p} in ${entries.join(",")}`).toBe(list.check(p, family));
-        }
-      }),
+      fc.property(
+        fc.array(v4, { maxLength: 3 }),
+        fc.array(v6, { maxLength: 3 }),
+        fc.array(peer, { minLength: 1, maxLength: 5 }),
+        (nets4, nets6, peers) => {
+          const entries: string[] = [];
+          const list = new net.BlockList();
+          for (const [a, p] of nets4) {
+            const network = [...mask(Uint8Array.from(a.split(".").map(Number)), p)].join(".");
+            entries.push(`${network}/${p}`);
+            list.addSubnet(network, p, "ipv4");
+          }
+          for (const [b, p] of nets6) {
+            const network = text6(mask(b, p));
+            entries.push(`${network}/${p}`);
+            list.addSubnet(network, p, "ipv6");
+          }
+          if (entries.length === 0) return;
+          const trusted = parseTrustedProxies(entries.join(","));
+          for (const p of peers) {
+            // BlockList checks an IPv4 address against IPv6 subnets by its mapped form, and a mapped
+            // IPv6 address against IPv4 subnets: the same rule as ours.
+            const family = net.isIPv4(p) ? "ipv4" : "ipv6";
+            expect(trusted.matches(p), `${p} in ${entries.join(",")}`).toBe(list.check(p, family));
+          }
+        },
+      ),
       { numRuns: runs },
     );
   });

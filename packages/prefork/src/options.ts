@@ -103,7 +103,8 @@ function normalizePrivileges(value: unknown): PrivilegeOptions | undefined {
   const out: PrivilegeOptions = {};
   for (const key of ["user", "group"] as const) {
     if (p[key] === undefined) continue;
-    if (typeof p[key] !== "string" || p[key] === "") throw new InvalidArgumentError(`options.privileges.${key} must be a non-empty string`);
+    if (typeof p[key] !== "string" || p[key] === "")
+      throw new InvalidArgumentError(`options.privileges.${key} must be a non-empty string`);
     out[key] = p[key];
   }
   if (p.umask !== undefined) out.umask = checkInteger("options.privileges.umask", p.umask, 0, 0o777);
@@ -123,12 +124,16 @@ export function normalizePreforkOptions(options: PreforkOptions = {}): Normalize
   const heartbeatInterval = int(o, "heartbeatInterval", 1000, 10);
   const heartbeatTimeout = int(o, "heartbeatTimeout", Math.max(10_000, heartbeatInterval * 3), 1);
   if (heartbeatTimeout <= heartbeatInterval) {
-    throw new InvalidArgumentError(`options.heartbeatTimeout (${heartbeatTimeout}) must be greater than options.heartbeatInterval (${heartbeatInterval})`);
+    throw new InvalidArgumentError(
+      `options.heartbeatTimeout (${heartbeatTimeout}) must be greater than options.heartbeatInterval (${heartbeatInterval})`,
+    );
   }
   const backoffInitial = int(o, "backoffInitial", 100, 0);
   const backoffMax = int(o, "backoffMax", Math.max(10_000, backoffInitial), 0);
   if (backoffMax < backoffInitial) {
-    throw new InvalidArgumentError(`options.backoffMax (${backoffMax}) must be at least options.backoffInitial (${backoffInitial})`);
+    throw new InvalidArgumentError(
+      `options.backoffMax (${backoffMax}) must be at least options.backoffInitial (${backoffInitial})`,
+    );
   }
   let execArgv: string[];
   if (o.execArgv === undefined) execArgv = [...process.execArgv];

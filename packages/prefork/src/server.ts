@@ -23,7 +23,12 @@ import {
 import { CrashLoopError, WorkerBootError } from "./errors.js";
 import { checkSchedule, setupCluster } from "./internal/cluster-setup.js";
 import { isEchoMessage, type FromWorker, type ToWorker, type WorkerConfig } from "./internal/protocol.js";
-import { normalizePreforkOptions, type NormalizedPreforkOptions, type PreforkOptions, type Schedule } from "./options.js";
+import {
+  normalizePreforkOptions,
+  type NormalizedPreforkOptions,
+  type PreforkOptions,
+  type Schedule,
+} from "./options.js";
 import type { PreforkStats, WorkerInfo, WorkerState } from "./stats.js";
 
 /** The worker entry, built next to this module. */
@@ -183,7 +188,8 @@ export class PreforkServer extends EventEmitter {
 
   /** The bound address. @throws {ServerStateError} not listening. */
   address(): ServerAddress {
-    if (!this.bound || (this.state !== "listening" && this.state !== "starting")) throw new ServerStateError("the server is not listening");
+    if (!this.bound || (this.state !== "listening" && this.state !== "starting"))
+      throw new ServerStateError("the server is not listening");
     return this.bound;
   }
 
@@ -214,7 +220,8 @@ export class PreforkServer extends EventEmitter {
    * fails to boot, the new generation is stopped, the old one keeps serving, and this rejects.
    */
   reload(): Promise<void> {
-    if (this.state !== "listening") return Promise.reject(new ServerStateError(`reload() called on a server that is ${this.state}`));
+    if (this.state !== "listening")
+      return Promise.reject(new ServerStateError(`reload() called on a server that is ${this.state}`));
     if (this.reloading) return this.reloading;
     this.reloading = (async () => {
       const old = [...this.records.values()].filter((r) => !r.leaving);
@@ -248,7 +255,8 @@ export class PreforkServer extends EventEmitter {
 
   /** Stops one worker gracefully (SIGTTOU), the oldest; resolves once it has exited. Never below one. */
   async removeWorker(): Promise<WorkerInfo> {
-    if (this.state !== "listening") throw new ServerStateError(`removeWorker() called on a server that is ${this.state}`);
+    if (this.state !== "listening")
+      throw new ServerStateError(`removeWorker() called on a server that is ${this.state}`);
     if (this.target <= 1) throw new ServerStateError("removeWorker() cannot remove the last worker");
     const candidates = [...this.records.values()].filter((r) => !r.leaving);
     const victim = candidates.find((r) => r.state === "listening") ?? candidates[0];
@@ -265,7 +273,10 @@ export class PreforkServer extends EventEmitter {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
-    const timeout = options.timeout === undefined ? this.o.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.o.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     if (this.state === "new") {
       this.state = "closed";
       this.resolveFinished();
@@ -393,14 +404,17 @@ export class PreforkServer extends EventEmitter {
     const message = raw as FromWorker;
     switch (message.type) {
       case "ready":
-        if (record.state === "starting" && !record.leaving) this.send(record, { echo: 1, type: "start", config: record.config! });
+        if (record.state === "starting" && !record.leaving)
+          this.send(record, { echo: 1, type: "start", config: record.config! });
         break;
       case "listening": {
         const address = message.address;
         if (this.bound === undefined) this.bound = address;
         else if (address.kind === "tcp" && this.bound.kind === "tcp" && address.port !== this.bound.port) {
           // Raced with the last holder's exit and bound a fresh port: drop it and start over.
-          this.o.logger.error(`[echo-prefork] ${record.name} bound port ${address.port} instead of ${this.bound.port}; replacing it`);
+          this.o.logger.error(
+            `[echo-prefork] ${record.name} bound port ${address.port} instead of ${this.bound.port}; replacing it`,
+          );
           record.bootError = new WorkerBootError(record.name, "bound another port");
           void this.stopWorker(record, 0).then(() => this.fillUp());
           return;
@@ -453,7 +467,9 @@ export class PreforkServer extends EventEmitter {
       if (record.onBootFailure === "fatal") this.fail(bootError);
       return;
     }
-    this.o.logger.error(`[echo-prefork] ${record.name} (pid ${record.pid}) died (${how}) while ${previous}; replacing it`);
+    this.o.logger.error(
+      `[echo-prefork] ${record.name} (pid ${record.pid}) died (${how}) while ${previous}; replacing it`,
+    );
     const now = Date.now();
     this.crashes = this.crashes.filter((t) => now - t < this.o.crashWindow);
     this.crashes.push(now);
@@ -483,11 +499,16 @@ export class PreforkServer extends EventEmitter {
     const record = ready[this.nextDeal++ % ready.length]!;
     // keepOpen false: our copy closes once the descriptor is in the IPC message. If the worker
     // dies before reading it, the kernel closes the descriptor: the client sees a close, not a hang.
-    record.worker.send({ echo: 1, type: "conn" } satisfies ToWorker, socket, { keepOpen: false }, (error: Error | null) => {
-      if (!error) return;
-      if (!socket.destroyed && attempt < 3 && this.state === "listening") this.deal(socket, attempt + 1);
-      else socket.destroy();
-    });
+    record.worker.send(
+      { echo: 1, type: "conn" } satisfies ToWorker,
+      socket,
+      { keepOpen: false },
+      (error: Error | null) => {
+        if (!error) return;
+        if (!socket.destroyed && attempt < 3 && this.state === "listening") this.deal(socket, attempt + 1);
+        else socket.destroy();
+      },
+    );
   }
 
   private flushPending(): void {
@@ -531,7 +552,9 @@ export class PreforkServer extends EventEmitter {
       record.state = "stopping";
       if (!this.send(record, { echo: 1, type: "stop", timeout })) record.worker.process.kill("SIGKILL");
       this.after(record, timeout + STOP_GRACE, () => {
-        this.o.logger.error(`[echo-prefork] ${record.name} (pid ${record.pid}) still running ${timeout + STOP_GRACE} ms after stop: SIGKILL`);
+        this.o.logger.error(
+          `[echo-prefork] ${record.name} (pid ${record.pid}) still running ${timeout + STOP_GRACE} ms after stop: SIGKILL`,
+        );
         record.worker.process.kill("SIGKILL");
       });
     }
@@ -542,7 +565,9 @@ export class PreforkServer extends EventEmitter {
     const now = Date.now();
     for (const r of this.records.values()) {
       if (r.state !== "listening" || now - r.lastBeat <= this.o.heartbeatTimeout) continue;
-      this.o.logger.error(`[echo-prefork] ${r.name} (pid ${r.pid}) silent for ${now - r.lastBeat} ms (heartbeatTimeout ${this.o.heartbeatTimeout}): SIGKILL`);
+      this.o.logger.error(
+        `[echo-prefork] ${r.name} (pid ${r.pid}) silent for ${now - r.lastBeat} ms (heartbeatTimeout ${this.o.heartbeatTimeout}): SIGKILL`,
+      );
       r.lastBeat = now;
       this.emit("heartbeatTimeout", this.info(r));
       r.worker.process.kill("SIGKILL");
@@ -566,7 +591,9 @@ export class PreforkServer extends EventEmitter {
   private fail(error: Error): void {
     if (this.state !== "listening") return;
     this.failure = error;
-    this.o.logger.error(`[echo-prefork] stopping: ${(error as { code?: string }).code ?? error.name}: ${error.message}`);
+    this.o.logger.error(
+      `[echo-prefork] stopping: ${(error as { code?: string }).code ?? error.name}: ${error.message}`,
+    );
     if (this.listenerCount("error") > 0) this.emit("error", error);
     void this.close();
   }

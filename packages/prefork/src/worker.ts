@@ -137,7 +137,8 @@ process.on("message", (message: unknown, handle: unknown) => {
   } else if (m.type === "start") void start(m.config);
   else if (m.type === "stop") stop(m.timeout);
   else if (m.type === "bye") bye?.();
-  else if (m.type === "stats") send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats() });
+  else if (m.type === "stats")
+    send({ echo: 1, type: "stats", seq: m.seq, stats: server ? server.stats() : zeroStats() });
 });
 
 // Messages that arrive before a listener exists are dropped: ask for the configuration now.

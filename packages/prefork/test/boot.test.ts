@@ -31,7 +31,10 @@ describe("boot failures", () => {
     const { server, pids } = make({ handler: fixture("throws-at-import.mjs") });
     const error = await server.listen().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HandlerLoadError);
-    expect(error).toMatchObject({ code: "ECHO_ERR_HANDLER_LOAD", message: expect.stringMatching(/throws-at-import\.mjs.*boom at import/) });
+    expect(error).toMatchObject({
+      code: "ECHO_ERR_HANDLER_LOAD",
+      message: expect.stringMatching(/throws-at-import\.mjs.*boom at import/),
+    });
     expect(pids.size).toBe(2);
     expectNoOrphans(pids);
     await server.finished;
@@ -39,7 +42,10 @@ describe("boot failures", () => {
 
   it("a missing handler module: listen() rejects with HandlerLoadError before forking", async () => {
     const { server, pids } = make({ handler: "./no/such/handler.js" });
-    await expect(server.listen()).rejects.toMatchObject({ code: "ECHO_ERR_HANDLER_LOAD", message: expect.stringMatching(/no such file/) });
+    await expect(server.listen()).rejects.toMatchObject({
+      code: "ECHO_ERR_HANDLER_LOAD",
+      message: expect.stringMatching(/no such file/),
+    });
     expect(pids.size).toBe(0);
   });
 
@@ -50,7 +56,10 @@ describe("boot failures", () => {
     try {
       for (const schedule of ["os", "round-robin"] as const) {
         const { server } = make({ port, schedule });
-        await expect(server.listen()).rejects.toMatchObject({ code: "ECHO_ERR_ADDR_IN_USE", message: `address 127.0.0.1:${port} is already in use` });
+        await expect(server.listen()).rejects.toMatchObject({
+          code: "ECHO_ERR_ADDR_IN_USE",
+          message: `address 127.0.0.1:${port} is already in use`,
+        });
       }
     } finally {
       blocker.close();
@@ -61,14 +70,21 @@ describe("boot failures", () => {
     const dir = mkdtempSync(join(tmpdir(), "prefork-"));
     try {
       const marker = join(dir, "marker");
-      const { server, pids } = make({ handler: fixture("fail-later.mjs"), handlerOptions: { marker }, backoffInitial: 10 });
+      const { server, pids } = make({
+        handler: fixture("fail-later.mjs"),
+        handlerOptions: { marker },
+        backoffInitial: 10,
+      });
       const { port } = (await server.listen()) as { port: number };
       expect((await roundTrip(port, "ok")).toString()).toBe("ok");
       writeFileSync(marker, "");
       const failed = waitFor<[Error]>(server, "error");
       process.kill(server.workers()[0]!.pid, "SIGKILL");
       const [error] = await failed;
-      expect(error).toMatchObject({ code: "ECHO_ERR_HANDLER_LOAD", message: expect.stringMatching(/marker file present/) });
+      expect(error).toMatchObject({
+        code: "ECHO_ERR_HANDLER_LOAD",
+        message: expect.stringMatching(/marker file present/),
+      });
       await server.finished;
       expect(server.failure).toBe(error);
       expect(server.workers()).toEqual([]);
@@ -86,7 +102,8 @@ describe("boot failures", () => {
     const delays: number[] = [];
     for (let crash = 1; crash <= 3; crash++) {
       const victim = server.workers()[0]!;
-      const replaced = crash < 3 ? waitFor<[WorkerInfo]>(server, "workerListening", (w) => w.pid !== victim.pid) : undefined;
+      const replaced =
+        crash < 3 ? waitFor<[WorkerInfo]>(server, "workerListening", (w) => w.pid !== victim.pid) : undefined;
       const killedAt = Date.now();
       process.kill(victim.pid, "SIGKILL");
       if (replaced) {
@@ -96,7 +113,11 @@ describe("boot failures", () => {
     }
     const [error] = await stopped;
     expect(error).toBeInstanceOf(CrashLoopError);
-    expect(error).toMatchObject({ code: "ECHO_ERR_CRASH_LOOP", crashes: 3, message: expect.stringMatching(/3 worker crashes within 60000 ms/) });
+    expect(error).toMatchObject({
+      code: "ECHO_ERR_CRASH_LOOP",
+      crashes: 3,
+      message: expect.stringMatching(/3 worker crashes within 60000 ms/),
+    });
     await server.finished;
     expectNoOrphans(pids);
     // Backoff doubles: the second replacement waited at least its 20 ms.

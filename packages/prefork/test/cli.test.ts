@@ -46,7 +46,9 @@ function run(args: string[]): Cli {
       new Promise((resolve, reject) => {
         waiters.push({ stream, pattern, resolve });
         check();
-        void exited.then(() => setImmediate(() => reject(new Error(`exited before ${pattern}: ${JSON.stringify(out)}`))));
+        void exited.then(() =>
+          setImmediate(() => reject(new Error(`exited before ${pattern}: ${JSON.stringify(out)}`))),
+        );
       }),
   };
   started.push(cli);
@@ -95,7 +97,9 @@ describe("echo-prefork", () => {
 
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);
-    expect(cli.out.stderr).toMatch(/SIGTERM, closing\necho-prefork: \d+ connections; per worker: Process-\d+ \d+, Process-\d+ \d+\n/);
+    expect(cli.out.stderr).toMatch(
+      /SIGTERM, closing\necho-prefork: \d+ connections; per worker: Process-\d+ \d+, Process-\d+ \d+\n/,
+    );
     expectNoOrphans(seen);
   });
 
@@ -127,29 +131,39 @@ describe("echo-prefork", () => {
   it("a handler that fails at boot: exit 1 with the typed error", async () => {
     const cli = run(["--workers", "2", "--handler", fixture("throws-at-import.mjs")]);
     expect(await cli.exited).toBe(1);
-    expect(cli.out.stderr).toMatch(/^echo-prefork: error: ECHO_ERR_HANDLER_LOAD: cannot load handler ".*throws-at-import\.mjs": importing .* failed: boom at import\n$/);
+    expect(cli.out.stderr).toMatch(
+      /^echo-prefork: error: ECHO_ERR_HANDLER_LOAD: cannot load handler ".*throws-at-import\.mjs": importing .* failed: boom at import\n$/,
+    );
   });
 
   it("bad flags: a message naming the flag", async () => {
     // A bad flag value is a usage error (exit 2), as for every server CLI's flags.
     const cli = run(["--workers", "0"]);
     expect(await cli.exited).toBe(2);
-    expect(cli.out.stderr).toBe('echo-prefork: --workers must be an integer from 1 to 1024, got "0"\necho-prefork: try --help\n');
+    expect(cli.out.stderr).toBe(
+      'echo-prefork: --workers must be an integer from 1 to 1024, got "0"\necho-prefork: try --help\n',
+    );
     const schedule = run(["--schedule", "fifo"]);
     expect(await schedule.exited).toBe(2);
     expect(schedule.out.stderr).toMatch(/--schedule must be one of os, round-robin, got "fifo"/);
   });
 
-  it.skipIf(process.getuid?.() !== 0)("--user nobody: every worker drops and says so; the master stays root", async () => {
-    const cli = run(["--workers", "2", "--user", "nobody", "--handler", fixture("uid.mjs")]);
-    const port = await listening(cli);
-    await cli.waitOut("stdout", /(Process-\d+ \(pid \d+\): dropped privileges: uid 0→65534 \(nobody\)[^\n]*\n[\s\S]*){2}/);
-    expect((await roundTrip(port, "?")).toString()).toMatch(/^Process-\d+ 65534:/);
-    const status = readFileSync(`/proc/${cli.child.pid}/status`, "utf8");
-    expect(status).toMatch(/^Uid:\s+0\s/m);
-    cli.child.kill("SIGTERM");
-    expect(await cli.exited).toBe(0);
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    "--user nobody: every worker drops and says so; the master stays root",
+    async () => {
+      const cli = run(["--workers", "2", "--user", "nobody", "--handler", fixture("uid.mjs")]);
+      const port = await listening(cli);
+      await cli.waitOut(
+        "stdout",
+        /(Process-\d+ \(pid \d+\): dropped privileges: uid 0→65534 \(nobody\)[^\n]*\n[\s\S]*){2}/,
+      );
+      expect((await roundTrip(port, "?")).toString()).toMatch(/^Process-\d+ 65534:/);
+      const status = readFileSync(`/proc/${cli.child.pid}/status`, "utf8");
+      expect(status).toMatch(/^Uid:\s+0\s/m);
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited).toBe(0);
+    },
+  );
 
   it("--help lists the prefork flags", async () => {
     const cli = run(["--help"]);

@@ -15,7 +15,15 @@ function target(schedule: Schedule) {
     worker: /^Process-\d+$/,
     async start(options: StartOptions) {
       const workers = options.maxConnections === undefined ? 2 : 1;
-      const server = new PreforkServer({ schedule, workers, execArgv: [], host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const server = new PreforkServer({
+        schedule,
+        workers,
+        execArgv: [],
+        host: "127.0.0.1",
+        port: 0,
+        logger: quiet,
+        ...options,
+      });
       const address = await server.listen();
       return {
         address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },

@@ -110,7 +110,11 @@ export function startLoad(
       const payload = Buffer.alloc(size, `${id}:${i++};`);
       try {
         const reply = await roundTrip(port, payload);
-        if (mode === "echo" ? !reply.equals(payload) : !new RegExp(`^Process-\\d+: ${payload.toString()}\n$`).test(reply.toString())) {
+        if (
+          mode === "echo"
+            ? !reply.equals(payload)
+            : !new RegExp(`^Process-\\d+: ${payload.toString()}\n$`).test(reply.toString())
+        ) {
           throw new Error(`reply mismatch: ${reply.length} bytes for ${payload.length}`);
         }
         result.ok++;
@@ -190,7 +194,11 @@ export function expectNoOrphans(pids: Iterable<number>): void {
 }
 
 /** Resolves with the first event `name` whose arguments satisfy `test`. */
-export function waitFor<T extends unknown[]>(emitter: NodeJS.EventEmitter, name: string, test: (...args: T) => boolean = () => true): Promise<T> {
+export function waitFor<T extends unknown[]>(
+  emitter: NodeJS.EventEmitter,
+  name: string,
+  test: (...args: T) => boolean = () => true,
+): Promise<T> {
   return new Promise((resolve) => {
     const listener = (...args: unknown[]): void => {
       if (!test(...(args as T))) return;
@@ -202,7 +210,11 @@ export function waitFor<T extends unknown[]>(emitter: NodeJS.EventEmitter, name:
 }
 
 /** Counts connections per worker name with a `whoami` server until every name in `want` appeared. */
-export async function spreadUntilAll(port: number, want: number, opts: { batch?: number; maxBatches?: number } = {}): Promise<Map<string, number>> {
+export async function spreadUntilAll(
+  port: number,
+  want: number,
+  opts: { batch?: number; maxBatches?: number } = {},
+): Promise<Map<string, number>> {
   const { batch = 24, maxBatches = 40 } = opts;
   const counts = new Map<string, number>();
   for (let b = 0; b < maxBatches && counts.size < want; b++) {

@@ -5,7 +5,11 @@ import { PreforkServer, type PreforkOptions } from "@echo/prefork";
 import { normalizePreforkOptions } from "../src/options.js";
 
 const bad: [string, unknown, RegExp][] = [
-  ["handler", { onData() {} }, /^options\.handler must be a handler name, a module path or a URL \(every worker process imports the module itself/],
+  [
+    "handler",
+    { onData() {} },
+    /^options\.handler must be a handler name, a module path or a URL \(every worker process imports the module itself/,
+  ],
   ["handler", "", /^options\.handler must be a handler name/],
   ["workers", 0, /^options\.workers must be an integer between 1 and 1024, got 0$/],
   ["workers", 1.5, /^options\.workers must be an integer between 1 and 1024, got 1\.5$/],
@@ -31,7 +35,9 @@ describe("new PreforkServer(options) validation", () => {
   for (const [key, value, message] of bad) {
     it(`rejects options.${key} = ${JSON.stringify(value) ?? typeof value}`, () => {
       expect(() => new PreforkServer({ [key]: value })).toThrow(message);
-      expect(() => new PreforkServer({ [key]: value })).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG" }));
+      expect(() => new PreforkServer({ [key]: value })).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG" }),
+      );
     });
   }
 
@@ -42,7 +48,9 @@ describe("new PreforkServer(options) validation", () => {
   it("rejects handlerOptions that cannot be sent to workers", () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    expect(() => new PreforkServer({ handlerOptions: circular })).toThrow(/^options\.handlerOptions must be JSON-serializable/);
+    expect(() => new PreforkServer({ handlerOptions: circular })).toThrow(
+      /^options\.handlerOptions must be JSON-serializable/,
+    );
   });
 
   it("rejects a heartbeatTimeout not above heartbeatInterval", () => {
@@ -52,13 +60,21 @@ describe("new PreforkServer(options) validation", () => {
   });
 
   it("rejects a backoffMax below backoffInitial", () => {
-    expect(() => new PreforkServer({ backoffInitial: 500, backoffMax: 100 })).toThrow(/^options\.backoffMax \(100\) must be at least options\.backoffInitial \(500\)$/);
+    expect(() => new PreforkServer({ backoffInitial: 500, backoffMax: 100 })).toThrow(
+      /^options\.backoffMax \(100\) must be at least options\.backoffInitial \(500\)$/,
+    );
   });
 
   it("rejects bad privileges fields", () => {
-    expect(() => new PreforkServer({ privileges: { user: "" } })).toThrow(/^options\.privileges\.user must be a non-empty string$/);
-    expect(() => new PreforkServer({ privileges: { group: 7 as unknown as string } })).toThrow(/^options\.privileges\.group must be a non-empty string$/);
-    expect(() => new PreforkServer({ privileges: { umask: 0o1000 } })).toThrow(/^options\.privileges\.umask must be an integer between 0 and 511, got 512$/);
+    expect(() => new PreforkServer({ privileges: { user: "" } })).toThrow(
+      /^options\.privileges\.user must be a non-empty string$/,
+    );
+    expect(() => new PreforkServer({ privileges: { group: 7 as unknown as string } })).toThrow(
+      /^options\.privileges\.group must be a non-empty string$/,
+    );
+    expect(() => new PreforkServer({ privileges: { umask: 0o1000 } })).toThrow(
+      /^options\.privileges\.umask must be an integer between 0 and 511, got 512$/,
+    );
   });
 
   it("applies defaults", () => {
@@ -89,7 +105,10 @@ describe("new PreforkServer(options) validation", () => {
     await expect(server.addWorker()).rejects.toMatchObject({ code: "ECHO_ERR_SERVER_STATE" });
     await expect(server.removeWorker()).rejects.toMatchObject({ code: "ECHO_ERR_SERVER_STATE" });
     await server.close();
-    await expect(server.listen()).rejects.toMatchObject({ code: "ECHO_ERR_SERVER_STATE", message: "listen() called on a server that is closed" });
+    await expect(server.listen()).rejects.toMatchObject({
+      code: "ECHO_ERR_SERVER_STATE",
+      message: "listen() called on a server that is closed",
+    });
     await server.finished;
   });
 });

@@ -9,7 +9,13 @@ const quiet = { info: () => {}, error: () => {} };
 const servers: { server: PreforkServer; pids: Set<number> }[] = [];
 
 function make(options: PreforkOptions): PreforkServer {
-  const server = new PreforkServer({ logger: quiet, execArgv: [], workers: 2, handler: fixture("uid.mjs"), ...options });
+  const server = new PreforkServer({
+    logger: quiet,
+    execArgv: [],
+    workers: 2,
+    handler: fixture("uid.mjs"),
+    ...options,
+  });
   servers.push({ server, pids: trackWorkers(server).pids });
   return server;
 }
@@ -28,10 +34,14 @@ describe.skipIf(!isRoot)("privilege drop in every worker", () => {
     server.on("workerListening", (_info: WorkerInfo, dropped?: string) => drops.push(dropped ?? ""));
     const { port } = (await server.listen()) as { port: number };
     expect(drops).toHaveLength(2);
-    for (const line of drops) expect(line).toMatch(/^dropped privileges: uid 0→65534 \(nobody\), gid 0→\d+ .*umask \d{4}→0027$/);
+    for (const line of drops)
+      expect(line).toMatch(/^dropped privileges: uid 0→65534 \(nobody\), gid 0→\d+ .*umask \d{4}→0027$/);
     const replies = new Set<string>();
     for (let i = 0; i < 4; i++) replies.add((await roundTrip(port, "?")).toString());
-    expect([...replies].sort()).toEqual([expect.stringMatching(/^Process-1 65534:\d+ 0027\n$/), expect.stringMatching(/^Process-2 65534:\d+ 0027\n$/)]);
+    expect([...replies].sort()).toEqual([
+      expect.stringMatching(/^Process-1 65534:\d+ 0027\n$/),
+      expect.stringMatching(/^Process-2 65534:\d+ 0027\n$/),
+    ]);
     expect(process.getuid!()).toBe(0);
   });
 
@@ -48,7 +58,10 @@ describe.skipIf(!isRoot)("privilege drop in every worker", () => {
 
   it("an unknown user: listen() rejects with privdrop's typed error, no worker left", async () => {
     const server = make({ privileges: { user: "no-such-user-echo" } });
-    await expect(server.listen()).rejects.toMatchObject({ code: "ECHO_ERR_PRIVDROP_UNKNOWN_USER", message: expect.stringMatching(/no-such-user-echo/) });
+    await expect(server.listen()).rejects.toMatchObject({
+      code: "ECHO_ERR_PRIVDROP_UNKNOWN_USER",
+      message: expect.stringMatching(/no-such-user-echo/),
+    });
     await server.finished;
   });
 });

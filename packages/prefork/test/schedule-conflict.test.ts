@@ -12,9 +12,18 @@ describe("a process whose cluster was set up by someone else with SCHED_RR", () 
     cluster.setupPrimary({ exec: "/nonexistent-other-app.js" });
     expect(() => new PreforkServer({ schedule: "os" })).toThrow(ScheduleConflictError);
     expect(() => new PreforkServer({ schedule: "os" })).toThrow(
-      expect.objectContaining({ code: "ECHO_ERR_SCHEDULE_CONFLICT", message: expect.stringMatching(/use schedule "round-robin"/) }),
+      expect.objectContaining({
+        code: "ECHO_ERR_SCHEDULE_CONFLICT",
+        message: expect.stringMatching(/use schedule "round-robin"/),
+      }),
     );
-    const server = new PreforkServer({ schedule: "round-robin", workers: 2, execArgv: [], handler: "whoami", logger: { info() {}, error() {} } });
+    const server = new PreforkServer({
+      schedule: "round-robin",
+      workers: 2,
+      execArgv: [],
+      handler: "whoami",
+      logger: { info() {}, error() {} },
+    });
     const { pids } = trackWorkers(server);
     const { port } = (await server.listen()) as { port: number };
     const names = new Set<string>();

@@ -54,7 +54,18 @@ export type DropResult = DroppedResult | NotDroppedResult;
 /** `process` with `initgroups`, which Node has on POSIX but @types/node does not declare. */
 const proc = process as NodeJS.Process & { initgroups?: (user: string | number, extraGroup: string | number) => void };
 
-const REQUIRED = ["getuid", "geteuid", "getgid", "getegid", "getgroups", "setuid", "seteuid", "setgid", "setgroups", "initgroups"] as const;
+const REQUIRED = [
+  "getuid",
+  "geteuid",
+  "getgid",
+  "getegid",
+  "getgroups",
+  "setuid",
+  "seteuid",
+  "setgid",
+  "setgroups",
+  "initgroups",
+] as const;
 
 function checkSupported(): void {
   const missing = REQUIRED.filter((name) => typeof proc[name] !== "function");
@@ -91,13 +102,20 @@ export function resolveDropTarget(options: DropOptions = {}): DropTarget {
       );
     }
   }
-  if (user.uid === 0) throw invalid(`options.user ${JSON.stringify(String(opts.user))} is uid 0 (root): dropping to root drops nothing`);
-  if (group.gid === 0) throw invalid(`options.group ${JSON.stringify(group.name ?? String(group.gid))} is gid 0 (root's group): choose an unprivileged group`);
+  if (user.uid === 0)
+    throw invalid(`options.user ${JSON.stringify(String(opts.user))} is uid 0 (root): dropping to root drops nothing`);
+  if (group.gid === 0)
+    throw invalid(
+      `options.group ${JSON.stringify(group.name ?? String(group.gid))} is gid 0 (root's group): choose an unprivileged group`,
+    );
   let groups: number[];
   if (opts.supplementaryGroups === "none") {
     groups = [];
   } else if (opts.supplementaryGroups === "initgroups") {
-    if (user.name === undefined) throw invalid(`options.supplementaryGroups "initgroups" needs a user in the user database, but uid ${user.uid} has no entry`);
+    if (user.name === undefined)
+      throw invalid(
+        `options.supplementaryGroups "initgroups" needs a user in the user database, but uid ${user.uid} has no entry`,
+      );
     groups = [...groupsOfUser(user.name).gids, group.gid];
   } else {
     groups = opts.supplementaryGroups.map((g) => lookupGroup(g).gid);
@@ -118,8 +136,13 @@ function syscall(name: string, done: string[], call: () => void): void {
   try {
     call();
   } catch (error) {
-    const state = done.length === 0 ? "nothing was changed" : `already done: ${done.join(", ")}; the process is half-dropped, exit now`;
-    throw new PrivdropError(PrivdropErrorCodes.SYSCALL, `${name} failed: ${(error as Error).message} (${state})`, { cause: error });
+    const state =
+      done.length === 0
+        ? "nothing was changed"
+        : `already done: ${done.join(", ")}; the process is half-dropped, exit now`;
+    throw new PrivdropError(PrivdropErrorCodes.SYSCALL, `${name} failed: ${(error as Error).message} (${state})`, {
+      cause: error,
+    });
   }
   done.push(name);
 }
@@ -172,7 +195,11 @@ export function dropPrivileges(options: DropOptions = {}): DropResult {
   const done: string[] = [];
   // A process whose real or saved uid is root can take euid 0 back: do so, or setgroups fails.
   if (euid !== 0) syscall("seteuid(0)", done, () => process.seteuid!(0));
-  const from: Credentials = { uid: before?.uid.real ?? uid, gid: before?.gid.real ?? process.getgid!(), groups: before?.groups ?? process.getgroups!() };
+  const from: Credentials = {
+    uid: before?.uid.real ?? uid,
+    gid: before?.gid.real ?? process.getgid!(),
+    groups: before?.groups ?? process.getgroups!(),
+  };
   // Order matters: groups and gid need root, so they go before setuid, which gives root up.
   if (target.supplementaryGroups === "initgroups") {
     syscall(`initgroups(${target.user}, ${target.gid})`, done, () => proc.initgroups!(target.user, target.gid));

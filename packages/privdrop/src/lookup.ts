@@ -53,7 +53,8 @@ export function findUser(spec: string | number): UserEntry | undefined {
       return { name, uid: Number(uid), gid: Number(gid), source: entry.source };
     }
   }
-  if (isNumericId(spec) && toId(spec) <= MAX_ID) return { name: undefined, uid: toId(spec), gid: undefined, source: "numeric" };
+  if (isNumericId(spec) && toId(spec) <= MAX_ID)
+    return { name: undefined, uid: toId(spec), gid: undefined, source: "numeric" };
   return undefined;
 }
 
@@ -64,10 +65,19 @@ export function findGroup(spec: string | number): GroupEntry | undefined {
   if (entry) {
     const [name, , gid, members = ""] = entry.fields;
     if (gid !== "" && Number.isInteger(Number(gid))) {
-      return { name, gid: Number(gid), members: members.split(",").map((m) => m.trim()).filter(Boolean), source: entry.source };
+      return {
+        name,
+        gid: Number(gid),
+        members: members
+          .split(",")
+          .map((m) => m.trim())
+          .filter(Boolean),
+        source: entry.source,
+      };
     }
   }
-  if (isNumericId(spec) && toId(spec) <= MAX_ID) return { name: undefined, gid: toId(spec), members: [], source: "numeric" };
+  if (isNumericId(spec) && toId(spec) <= MAX_ID)
+    return { name: undefined, gid: toId(spec), members: [], source: "numeric" };
   return undefined;
 }
 
@@ -77,7 +87,11 @@ export function findGroup(spec: string | number): GroupEntry | undefined {
  */
 export function lookupUser(spec: string | number): UserEntry {
   const user = findUser(spec);
-  if (!user) throw new PrivdropError(PrivdropErrorCodes.UNKNOWN_USER, `unknown user ${JSON.stringify(String(spec))}: not in the user database (getent passwd, /etc/passwd)`);
+  if (!user)
+    throw new PrivdropError(
+      PrivdropErrorCodes.UNKNOWN_USER,
+      `unknown user ${JSON.stringify(String(spec))}: not in the user database (getent passwd, /etc/passwd)`,
+    );
   return user;
 }
 
@@ -87,6 +101,10 @@ export function lookupUser(spec: string | number): UserEntry {
  */
 export function lookupGroup(spec: string | number): GroupEntry {
   const group = findGroup(spec);
-  if (!group) throw new PrivdropError(PrivdropErrorCodes.UNKNOWN_GROUP, `unknown group ${JSON.stringify(String(spec))}: not in the group database (getent group, /etc/group)`);
+  if (!group)
+    throw new PrivdropError(
+      PrivdropErrorCodes.UNKNOWN_GROUP,
+      `unknown group ${JSON.stringify(String(spec))}: not in the group database (getent group, /etc/group)`,
+    );
   return group;
 }

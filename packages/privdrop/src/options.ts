@@ -58,7 +58,8 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   if (typeof value === "object") return "an object";
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "symbol" || value === undefined) return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "symbol" || value === undefined)
+    return String(value);
   return "a function";
 }
 
@@ -68,26 +69,32 @@ function show(value: unknown): string {
  */
 function checkIdSpec(label: string, value: unknown): IdSpec {
   if (typeof value === "number") {
-    if (!Number.isInteger(value) || value < 0 || value > MAX_ID) throw invalid(`${label} must be a name or an integer id from 0 to ${MAX_ID}, got ${show(value)}`);
+    if (!Number.isInteger(value) || value < 0 || value > MAX_ID)
+      throw invalid(`${label} must be a name or an integer id from 0 to ${MAX_ID}, got ${show(value)}`);
     return value;
   }
   if (typeof value !== "string") throw invalid(`${label} must be a name or an integer id, got ${show(value)}`);
   if (value === "") throw invalid(`${label} must not be empty`);
   // eslint-disable-next-line no-control-regex
   if (value.startsWith("-") || /[:,\s\x00-\x1f\x7f]/.test(value) || value.length > 256) {
-    throw invalid(`${label} must be a user or group name (no colon, comma, whitespace, control character or leading dash, at most 256 characters), got ${show(value)}`);
+    throw invalid(
+      `${label} must be a user or group name (no colon, comma, whitespace, control character or leading dash, at most 256 characters), got ${show(value)}`,
+    );
   }
-  if (/^\d+$/.test(value) && Number(value) > MAX_ID) throw invalid(`${label} must be a name or an integer id from 0 to ${MAX_ID}, got ${show(value)}`);
+  if (/^\d+$/.test(value) && Number(value) > MAX_ID)
+    throw invalid(`${label} must be a name or an integer id from 0 to ${MAX_ID}, got ${show(value)}`);
   return value;
 }
 
 function checkUmask(value: unknown): number {
   if (typeof value === "number") {
-    if (!Number.isInteger(value) || value < 0 || value > 0o777) throw invalid(`options.umask must be an integer from 0 to 0o777 (511), got ${show(value)}`);
+    if (!Number.isInteger(value) || value < 0 || value > 0o777)
+      throw invalid(`options.umask must be an integer from 0 to 0o777 (511), got ${show(value)}`);
     return value;
   }
   if (typeof value === "string") {
-    if (!/^[0-7]{1,4}$/.test(value) || parseInt(value, 8) > 0o777) throw invalid(`options.umask must be an octal string such as "0007", got ${show(value)}`);
+    if (!/^[0-7]{1,4}$/.test(value) || parseInt(value, 8) > 0o777)
+      throw invalid(`options.umask must be an octal string such as "0007", got ${show(value)}`);
     return parseInt(value, 8);
   }
   throw invalid(`options.umask must be a number or an octal string, got ${show(value)}`);
@@ -98,9 +105,11 @@ function checkUmask(value: unknown): number {
  * @throws {PrivdropError} `ECHO_ERR_INVALID_ARG` whose message names the option.
  */
 export function normalizeDropOptions(options: unknown = {}): NormalizedDropOptions {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalid(`options must be an object, got ${show(options)}`);
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw invalid(`options must be an object, got ${show(options)}`);
   for (const key of Object.keys(options)) {
-    if (!knownOptions.has(key)) throw invalid(`options.${key} is not an option of dropPrivileges (known: ${[...knownOptions].join(", ")})`);
+    if (!knownOptions.has(key))
+      throw invalid(`options.${key} is not an option of dropPrivileges (known: ${[...knownOptions].join(", ")})`);
   }
   const o = options as Record<string, unknown>;
   const user = o.user === undefined ? "nobody" : checkIdSpec("options.user", o.user);
@@ -110,8 +119,12 @@ export function normalizeDropOptions(options: unknown = {}): NormalizedDropOptio
   const sg = o.supplementaryGroups;
   if (sg !== undefined) {
     if (sg === "none" || sg === "initgroups") supplementaryGroups = sg;
-    else if (Array.isArray(sg)) supplementaryGroups = sg.map((g: unknown, i) => checkIdSpec(`options.supplementaryGroups[${i}]`, g));
-    else throw invalid(`options.supplementaryGroups must be "none", "initgroups" or an array of group names or ids, got ${show(sg)}`);
+    else if (Array.isArray(sg))
+      supplementaryGroups = sg.map((g: unknown, i) => checkIdSpec(`options.supplementaryGroups[${i}]`, g));
+    else
+      throw invalid(
+        `options.supplementaryGroups must be "none", "initgroups" or an array of group names or ids, got ${show(sg)}`,
+      );
   }
   return { user, group, umask, supplementaryGroups };
 }

@@ -44,7 +44,10 @@ export interface ProcStatus {
 function idSet(line: string | undefined, label: string): IdSet {
   const ids = (line ?? "").trim().split(/\s+/).map(Number);
   if (ids.length !== 4 || !ids.every(Number.isInteger)) {
-    throw new PrivdropError(PrivdropErrorCodes.PROC_STATUS, `cannot parse the ${label}: line of /proc status: ${JSON.stringify(line)}`);
+    throw new PrivdropError(
+      PrivdropErrorCodes.PROC_STATUS,
+      `cannot parse the ${label}: line of /proc status: ${JSON.stringify(line)}`,
+    );
   }
   const [real, effective, saved, filesystem] = ids as [number, number, number, number];
   return { real, effective, saved, filesystem };
@@ -52,7 +55,10 @@ function idSet(line: string | undefined, label: string): IdSet {
 
 function capability(line: string | undefined, label: string): bigint {
   if (line === undefined || !/^[0-9a-f]+$/i.test(line.trim())) {
-    throw new PrivdropError(PrivdropErrorCodes.PROC_STATUS, `cannot parse the ${label}: line of /proc status: ${JSON.stringify(line)}`);
+    throw new PrivdropError(
+      PrivdropErrorCodes.PROC_STATUS,
+      `cannot parse the ${label}: line of /proc status: ${JSON.stringify(line)}`,
+    );
   }
   return BigInt(`0x${line.trim()}`);
 }
@@ -68,9 +74,14 @@ export function parseProcStatus(text: string): ProcStatus {
     if (colon > 0) lines.set(line.slice(0, colon), line.slice(colon + 1));
   }
   const groupsLine = lines.get("Groups");
-  if (groupsLine === undefined) throw new PrivdropError(PrivdropErrorCodes.PROC_STATUS, "the /proc status has no Groups: line");
+  if (groupsLine === undefined)
+    throw new PrivdropError(PrivdropErrorCodes.PROC_STATUS, "the /proc status has no Groups: line");
   const groups = groupsLine.trim() === "" ? [] : groupsLine.trim().split(/\s+/).map(Number);
-  if (!groups.every(Number.isInteger)) throw new PrivdropError(PrivdropErrorCodes.PROC_STATUS, `cannot parse the Groups: line of /proc status: ${JSON.stringify(groupsLine)}`);
+  if (!groups.every(Number.isInteger))
+    throw new PrivdropError(
+      PrivdropErrorCodes.PROC_STATUS,
+      `cannot parse the Groups: line of /proc status: ${JSON.stringify(groupsLine)}`,
+    );
   const umask = lines.get("Umask");
   const noNewPrivs = lines.get("NoNewPrivs");
   const ambient = lines.get("CapAmb");
@@ -100,7 +111,10 @@ export function parseProcStatus(text: string): ProcStatus {
  */
 export function readProcStatus(pid: number | "self" = "self"): ProcStatus {
   if (pid !== "self" && (!Number.isInteger(pid) || pid <= 0)) {
-    throw new PrivdropError(PrivdropErrorCodes.INVALID_ARG, `pid must be a positive integer or "self", got ${String(pid)}`);
+    throw new PrivdropError(
+      PrivdropErrorCodes.INVALID_ARG,
+      `pid must be a positive integer or "self", got ${String(pid)}`,
+    );
   }
   return readStatusFile(`/proc/${pid}/status`);
 }
@@ -111,7 +125,9 @@ export function readStatusFile(path: string): ProcStatus {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new PrivdropError(PrivdropErrorCodes.PROC_STATUS, `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new PrivdropError(PrivdropErrorCodes.PROC_STATUS, `cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseProcStatus(text);
 }

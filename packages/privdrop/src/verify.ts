@@ -27,14 +27,23 @@ function checkStatus(where: string, status: ProcStatus, expected: DropExpectatio
   const { uid, gid } = status;
   const uids = [uid.real, uid.effective, uid.saved, uid.filesystem];
   if (!uids.every((id) => id === expected.uid)) {
-    throw new PrivdropVerifyError(`${where}-uid`, `Uid: (real, effective, saved, fs) is ${uids.join(" ")}, expected ${expected.uid} in all four`);
+    throw new PrivdropVerifyError(
+      `${where}-uid`,
+      `Uid: (real, effective, saved, fs) is ${uids.join(" ")}, expected ${expected.uid} in all four`,
+    );
   }
   const gids = [gid.real, gid.effective, gid.saved, gid.filesystem];
   if (!gids.every((id) => id === expected.gid)) {
-    throw new PrivdropVerifyError(`${where}-gid`, `Gid: (real, effective, saved, fs) is ${gids.join(" ")}, expected ${expected.gid} in all four`);
+    throw new PrivdropVerifyError(
+      `${where}-gid`,
+      `Gid: (real, effective, saved, fs) is ${gids.join(" ")}, expected ${expected.gid} in all four`,
+    );
   }
   if (!same(status.groups, expected.groups)) {
-    throw new PrivdropVerifyError(`${where}-groups`, `Groups: is ${list(status.groups)}, expected ${list(expected.groups)}`);
+    throw new PrivdropVerifyError(
+      `${where}-groups`,
+      `Groups: is ${list(status.groups)}, expected ${list(expected.groups)}`,
+    );
   }
   const caps = status.capabilities;
   if (caps.permitted !== 0n || caps.effective !== 0n || (caps.ambient ?? 0n) !== 0n) {
@@ -49,7 +58,9 @@ function readOwnStatus(check: string): ProcStatus {
   try {
     return readProcStatus("self");
   } catch (error) {
-    throw new PrivdropVerifyError(check, `cannot read /proc/self/status: ${(error as Error).message}`, { cause: error });
+    throw new PrivdropVerifyError(check, `cannot read /proc/self/status: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -59,7 +70,9 @@ function checkThreads(expected: DropExpectation): void {
   try {
     tids = readdirSync("/proc/self/task");
   } catch (error) {
-    throw new PrivdropVerifyError("threads", `cannot list /proc/self/task: ${(error as Error).message}`, { cause: error });
+    throw new PrivdropVerifyError("threads", `cannot list /proc/self/task: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   for (const tid of tids) {
     let status: ProcStatus;
@@ -69,7 +82,11 @@ function checkThreads(expected: DropExpectation): void {
       // A thread that ended between readdir and read is gone, not privileged.
       const code = (error as { cause?: { code?: string } }).cause?.code;
       if (code === "ENOENT" || code === "ESRCH") continue;
-      throw new PrivdropVerifyError("threads", `cannot read /proc/self/task/${tid}/status: ${(error as Error).message}`, { cause: error });
+      throw new PrivdropVerifyError(
+        "threads",
+        `cannot read /proc/self/task/${tid}/status: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     try {
       checkStatus("thread", status, expected);
@@ -88,10 +105,18 @@ function mustFail(check: string, call: string, attempt: () => void): void {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== "EPERM") {
-      throw new PrivdropVerifyError(check, `${call} failed with ${code ?? String(error)} instead of EPERM, so it proves nothing`, { cause: error });
+      throw new PrivdropVerifyError(
+        check,
+        `${call} failed with ${code ?? String(error)} instead of EPERM, so it proves nothing`,
+        { cause: error },
+      );
     }
   }
-  if (succeeded) throw new PrivdropVerifyError(check, `${call} succeeded: the process can still regain privileges (and now has); exit at once`);
+  if (succeeded)
+    throw new PrivdropVerifyError(
+      check,
+      `${call} succeeded: the process can still regain privileges (and now has); exit at once`,
+    );
 }
 
 /**
@@ -106,8 +131,18 @@ function mustFail(check: string, call: string, attempt: () => void): void {
  */
 export function verifyDropped(expected: DropExpectation): void {
   const p = process;
-  if (typeof p.getuid !== "function" || typeof p.setuid !== "function" || typeof p.setgid !== "function" || typeof p.setgroups !== "function" || typeof p.seteuid !== "function" || typeof p.getgroups !== "function") {
-    throw new PrivdropError(PrivdropErrorCodes.UNSUPPORTED, `cannot verify credentials on ${process.platform}: process.getuid/setuid are not available`);
+  if (
+    typeof p.getuid !== "function" ||
+    typeof p.setuid !== "function" ||
+    typeof p.setgid !== "function" ||
+    typeof p.setgroups !== "function" ||
+    typeof p.seteuid !== "function" ||
+    typeof p.getgroups !== "function"
+  ) {
+    throw new PrivdropError(
+      PrivdropErrorCodes.UNSUPPORTED,
+      `cannot verify credentials on ${process.platform}: process.getuid/setuid are not available`,
+    );
   }
   const ids: [string, () => number, number][] = [
     ["uid", () => p.getuid!(), expected.uid],
@@ -122,13 +157,19 @@ export function verifyDropped(expected: DropExpectation): void {
   // Node adds the effective gid to getgroups() when the kernel's list lacks it.
   const groups = p.getgroups();
   if (!same(groups, [...expected.groups, expected.gid])) {
-    throw new PrivdropVerifyError("groups", `process.getgroups() is ${list(groups)}, expected ${list([...expected.groups, expected.gid])} (the groups asked for plus the gid)`);
+    throw new PrivdropVerifyError(
+      "groups",
+      `process.getgroups() is ${list(groups)}, expected ${list([...expected.groups, expected.gid])} (the groups asked for plus the gid)`,
+    );
   }
   if (process.platform === "linux") {
     const status = readOwnStatus("proc-status");
     checkStatus("proc-status", status, expected);
     if (expected.umask !== undefined && status.umask !== undefined && status.umask !== expected.umask) {
-      throw new PrivdropVerifyError("umask", `Umask: is ${status.umask.toString(8).padStart(4, "0")}, expected ${expected.umask.toString(8).padStart(4, "0")}`);
+      throw new PrivdropVerifyError(
+        "umask",
+        `Umask: is ${status.umask.toString(8).padStart(4, "0")}, expected ${expected.umask.toString(8).padStart(4, "0")}`,
+      );
     }
     checkThreads(expected);
   }

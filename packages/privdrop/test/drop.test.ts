@@ -4,7 +4,18 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { defaultGroupGid, echoRoundTrip, getentGid, isRoot, killFixtures, needsRoot, port7Hosts, runFixture, statusLines, type FixtureEvent } from "./helpers.js";
+import {
+  defaultGroupGid,
+  echoRoundTrip,
+  getentGid,
+  isRoot,
+  killFixtures,
+  needsRoot,
+  port7Hosts,
+  runFixture,
+  statusLines,
+  type FixtureEvent,
+} from "./helpers.js";
 
 const linux = process.platform === "linux";
 const dirs: string[] = [];
@@ -40,11 +51,17 @@ describe.skipIf(!isRoot || !linux)(`dropping as root, port 7${needsRoot}`, () =>
     expect(lines.gid).toBe(`Gid:\t${gid}\t${gid}\t${gid}\t${gid}`);
     expect(lines.groups).toMatch(/^Groups:\s*$/);
 
-    const result = serving.result as { dropped: boolean; from: unknown; to: { uid: number; gid: number; groups: number[]; user: string } };
+    const result = serving.result as {
+      dropped: boolean;
+      from: unknown;
+      to: { uid: number; gid: number; groups: number[]; user: string };
+    };
     expect(result.dropped).toBe(true);
     expect(result.from).toEqual({ uid: 0, gid: 0, groups: [0, 4, 100] });
     expect(result.to).toMatchObject({ uid: 65534, gid, groups: [], user: "nobody" });
-    expect(serving.line).toMatch(/^dropped privileges: uid 0→65534 \(nobody\), gid \d+→\d+ \(\w+\), groups \[0,4,100\]→\[\], umask \d{4}→0007$/);
+    expect(serving.line).toMatch(
+      /^dropped privileges: uid 0→65534 \(nobody\), gid \d+→\d+ \(\w+\), groups \[0,4,100\]→\[\], umask \d{4}→0007$/,
+    );
 
     run.child.kill("SIGTERM");
     expect(await run.exit).toEqual({ code: 0, signal: null });
@@ -81,7 +98,14 @@ describe.skipIf(!isRoot || !linux)(`dropping as root, port 7${needsRoot}`, () =>
     const serving = await run.next("serving");
     const lines = statusLines(run.child.pid!);
     expect(lines.gid).toBe(`Gid:\t${users}\t${users}\t${users}\t${users}`);
-    expect(lines.groups.replace(/^Groups:/, "").trim().split(/\s+/).map(Number).sort((a, b) => a - b)).toEqual([users, 65534].sort((a, b) => a - b));
+    expect(
+      lines.groups
+        .replace(/^Groups:/, "")
+        .trim()
+        .split(/\s+/)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual([users, 65534].sort((a, b) => a - b));
     expect((serving.after as { umask: number }).umask).toBe(0o027);
     expect(serving.line).toMatch(/umask \d{4}→0027$/);
   });
@@ -111,15 +135,27 @@ describe.skipIf(!isRoot || !linux)(`dropping as root, port 7${needsRoot}`, () =>
   }
 
   it("an unknown user exits non-zero with ECHO_ERR_PRIVDROP_UNKNOWN_USER and never serves", async () => {
-    await expectRefused({ user: "no-such-user-privdrop" }, "ECHO_ERR_PRIVDROP_UNKNOWN_USER", /unknown user "no-such-user-privdrop"/);
+    await expectRefused(
+      { user: "no-such-user-privdrop" },
+      "ECHO_ERR_PRIVDROP_UNKNOWN_USER",
+      /unknown user "no-such-user-privdrop"/,
+    );
   });
 
   it("an unknown group exits non-zero with ECHO_ERR_PRIVDROP_UNKNOWN_GROUP and never serves", async () => {
-    await expectRefused({ group: "no-such-group-privdrop" }, "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP", /unknown group "no-such-group-privdrop"/);
+    await expectRefused(
+      { group: "no-such-group-privdrop" },
+      "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP",
+      /unknown group "no-such-group-privdrop"/,
+    );
   });
 
   it("an unknown supplementary group is refused before anything changes", async () => {
-    await expectRefused({ supplementaryGroups: ["no-such-group-privdrop"] }, "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP", /no-such-group-privdrop/);
+    await expectRefused(
+      { supplementaryGroups: ["no-such-group-privdrop"] },
+      "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP",
+      /no-such-group-privdrop/,
+    );
   });
 
   it("refuses to 'drop' to uid 0 or gid 0", async () => {
@@ -160,7 +196,9 @@ describe.skipIf(!isRoot || !linux)(`dropping as root, port 7${needsRoot}`, () =>
     const event = await run.next("error");
     expect(event).toMatchObject({ code: "ECHO_ERR_PRIVDROP_VERIFY", check: "groups" });
     const expected = [gid, 4242].sort((a, b) => a - b).join(",");
-    expect(event.message).toBe(`privilege drop verification failed: check groups: process.getgroups() is [${gid}], expected [${expected}] (the groups asked for plus the gid)`);
+    expect(event.message).toBe(
+      `privilege drop verification failed: check groups: process.getgroups() is [${gid}], expected [${expected}] (the groups asked for plus the gid)`,
+    );
   });
 
   it("verifyDropped names the failed check: proc-status-groups when only the kernel list differs", async () => {
@@ -180,7 +218,10 @@ describe.skipIf(!linux)("in a worker thread (root or not)", () => {
     expect(event).toMatchObject({ outcome: "threw", name: "PrivdropError", code: "ECHO_ERR_PRIVDROP_WORKER_THREAD" });
     expect(event.message).toMatch(/worker thread/);
     const uid = process.getuid!();
-    expect((event.main as { uid: { real: number; effective: number } }).uid).toMatchObject({ real: uid, effective: uid });
+    expect((event.main as { uid: { real: number; effective: number } }).uid).toMatchObject({
+      real: uid,
+      effective: uid,
+    });
     expect((await run.exit).code).toBe(0);
   });
 });
@@ -192,7 +233,9 @@ describe.skipIf(!linux)("not running as root", () => {
     const event = await run.next("result");
     const result = event.result as { dropped: boolean; reason: string };
     expect(result.dropped).toBe(false);
-    expect(result.reason).toMatch(/^not running as root \(uid \d+, euid \d+\), so there is nothing to drop; nothing was changed/);
+    expect(result.reason).toMatch(
+      /^not running as root \(uid \d+, euid \d+\), so there is nothing to drop; nothing was changed/,
+    );
     expect(event.line).toBe(`privileges not dropped: ${result.reason}`);
     expect(event.after).toEqual(event.before);
     expect((await run.exit).code).toBe(0);

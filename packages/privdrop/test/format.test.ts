@@ -19,11 +19,15 @@ describe("formatDropResult", () => {
       to: { uid: 4000000, gid: 100, groups: [100, 65534], user: "4000000", group: "users" },
       umask: { from: 0o077, to: 0o027 },
     });
-    expect(line).toBe("dropped privileges: uid 0→4000000, gid 0→100 (users), groups [0,4]→[100,65534], umask 0077→0027");
+    expect(line).toBe(
+      "dropped privileges: uid 0→4000000, gid 0→100 (users), groups [0,4]→[100,65534], umask 0077→0027",
+    );
   });
 
   it("says why nothing was dropped", () => {
-    expect(formatDropResult({ dropped: false, reason: "not running as root" })).toBe("privileges not dropped: not running as root");
+    expect(formatDropResult({ dropped: false, reason: "not running as root" })).toBe(
+      "privileges not dropped: not running as root",
+    );
   });
 
   it("formats umasks as four octal digits", () => {

@@ -28,7 +28,10 @@ const running = new Set<FixtureRun>();
 
 /** Spawns `node fixtures/<name> <json config>`, tracked for {@link killFixtures}. */
 export function runFixture(name: string, config: unknown = {}, options: SpawnOptions = {}): FixtureRun {
-  const child = spawn(process.execPath, [fixture(name), JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"], ...options });
+  const child = spawn(process.execPath, [fixture(name), JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...options,
+  });
   const events: FixtureEvent[] = [];
   const waiters: { name: string; resolve: (e: FixtureEvent) => void; reject: (e: Error) => void }[] = [];
   let stderr = "";
@@ -55,7 +58,11 @@ export function runFixture(name: string, config: unknown = {}, options: SpawnOpt
       exited = true;
       running.delete(run);
       for (const waiter of waiters.splice(0)) {
-        waiter.reject(new Error(`${name} ${why} before printing ${waiter.name}; events ${JSON.stringify(events)}; stderr: ${stderr}`));
+        waiter.reject(
+          new Error(
+            `${name} ${why} before printing ${waiter.name}; events ${JSON.stringify(events)}; stderr: ${stderr}`,
+          ),
+        );
       }
       resolve({ code, signal });
     };
@@ -71,7 +78,10 @@ export function runFixture(name: string, config: unknown = {}, options: SpawnOpt
     next(eventName) {
       const seen = events.find((e) => e.event === eventName);
       if (seen) return Promise.resolve(seen);
-      if (exited) return Promise.reject(new Error(`${name} exited before printing ${eventName}; events ${JSON.stringify(events)}; stderr: ${stderr}`));
+      if (exited)
+        return Promise.reject(
+          new Error(`${name} exited before printing ${eventName}; events ${JSON.stringify(events)}; stderr: ${stderr}`),
+        );
       return new Promise((resolve, reject) => waiters.push({ name: eventName, resolve, reject }));
     },
   };

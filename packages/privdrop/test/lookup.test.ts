@@ -18,20 +18,32 @@ describe("lookupUser / lookupGroup", () => {
   });
 
   it("throws typed errors naming an unknown user or group", () => {
-    expect(() => lookupUser("no-such-user-privdrop")).toThrow(expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_UNKNOWN_USER" }));
-    expect(() => lookupGroup("no-such-group-privdrop")).toThrow(expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP" }));
+    expect(() => lookupUser("no-such-user-privdrop")).toThrow(
+      expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_UNKNOWN_USER" }),
+    );
+    expect(() => lookupGroup("no-such-group-privdrop")).toThrow(
+      expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP" }),
+    );
     expect(findUser("no-such-user-privdrop")).toBeUndefined();
     expect(findGroup("no-such-group-privdrop")).toBeUndefined();
   });
 
   it("falls back to /etc/passwd and /etc/group when getent is not on PATH", () => {
     const run = (kind: string, ...names: string[]): unknown =>
-      JSON.parse(execFileSync(process.execPath, [fixture("lookup.mjs"), kind, ...names], { encoding: "utf8", env: { PATH: "/nonexistent" } }));
+      JSON.parse(
+        execFileSync(process.execPath, [fixture("lookup.mjs"), kind, ...names], {
+          encoding: "utf8",
+          env: { PATH: "/nonexistent" },
+        }),
+      );
     expect(run("user", "root", "0", "no-such-user-privdrop")).toEqual([
       { name: "root", uid: 0, gid: 0, source: "files" },
       { name: "root", uid: 0, gid: 0, source: "files" },
       null,
     ]);
-    expect(run("group", "root", "no-such-group-privdrop")).toEqual([{ name: "root", gid: 0, members: [], source: "files" }, null]);
+    expect(run("group", "root", "no-such-group-privdrop")).toEqual([
+      { name: "root", gid: 0, members: [], source: "files" },
+      null,
+    ]);
   });
 });

@@ -3,25 +3,39 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_UMASK, dropPrivileges, normalizeDropOptions, resolveDropTarget } from "@echo/privdrop";
 
 function invalid(options: unknown, message: string): void {
-  expect(() => normalizeDropOptions(options)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message }));
+  expect(() => normalizeDropOptions(options)).toThrow(
+    expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message }),
+  );
   // dropPrivileges validates first, whatever the process is.
-  expect(() => dropPrivileges(options as never)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message }));
+  expect(() => dropPrivileges(options as never)).toThrow(
+    expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message }),
+  );
 }
 
 describe("normalizeDropOptions", () => {
   it("fills in the defaults", () => {
-    expect(normalizeDropOptions()).toEqual({ user: "nobody", group: undefined, umask: 0o007, supplementaryGroups: "none" });
+    expect(normalizeDropOptions()).toEqual({
+      user: "nobody",
+      group: undefined,
+      umask: 0o007,
+      supplementaryGroups: "none",
+    });
     expect(DEFAULT_UMASK).toBe(0o007);
   });
 
   it("accepts names, numeric ids, octal strings and group lists", () => {
-    expect(normalizeDropOptions({ user: 65534, group: "65534", umask: "0027", supplementaryGroups: ["users", 100] })).toEqual({
+    expect(
+      normalizeDropOptions({ user: 65534, group: "65534", umask: "0027", supplementaryGroups: ["users", 100] }),
+    ).toEqual({
       user: 65534,
       group: "65534",
       umask: 0o027,
       supplementaryGroups: ["users", 100],
     });
-    expect(normalizeDropOptions({ umask: 0o077, supplementaryGroups: "initgroups" })).toMatchObject({ umask: 0o077, supplementaryGroups: "initgroups" });
+    expect(normalizeDropOptions({ umask: 0o077, supplementaryGroups: "initgroups" })).toMatchObject({
+      umask: 0o077,
+      supplementaryGroups: "initgroups",
+    });
   });
 
   it("rejects options that are not an object", () => {
@@ -30,7 +44,10 @@ describe("normalizeDropOptions", () => {
   });
 
   it("rejects unknown options", () => {
-    invalid({ users: "nobody" }, "options.users is not an option of dropPrivileges (known: user, group, umask, supplementaryGroups)");
+    invalid(
+      { users: "nobody" },
+      "options.users is not an option of dropPrivileges (known: user, group, umask, supplementaryGroups)",
+    );
   });
 
   it("rejects a user that is neither a name nor an id", () => {
@@ -38,7 +55,10 @@ describe("normalizeDropOptions", () => {
     invalid({ user: () => "root" }, "options.user must be a name or an integer id, got a function");
     invalid({ user: -1 }, "options.user must be a name or an integer id from 0 to 4294967294, got -1");
     invalid({ user: 1.5 }, "options.user must be a name or an integer id from 0 to 4294967294, got 1.5");
-    invalid({ user: "4294967295" }, 'options.user must be a name or an integer id from 0 to 4294967294, got "4294967295"');
+    invalid(
+      { user: "4294967295" },
+      'options.user must be a name or an integer id from 0 to 4294967294, got "4294967295"',
+    );
   });
 
   it("rejects an empty or malformed user name", () => {
@@ -70,8 +90,14 @@ describe("normalizeDropOptions", () => {
   });
 
   it("rejects bad supplementary groups", () => {
-    invalid({ supplementaryGroups: "all" }, 'options.supplementaryGroups must be "none", "initgroups" or an array of group names or ids, got "all"');
-    invalid({ supplementaryGroups: ["users", false] }, "options.supplementaryGroups[1] must be a name or an integer id, got false");
+    invalid(
+      { supplementaryGroups: "all" },
+      'options.supplementaryGroups must be "none", "initgroups" or an array of group names or ids, got "all"',
+    );
+    invalid(
+      { supplementaryGroups: ["users", false] },
+      "options.supplementaryGroups[1] must be a name or an integer id, got false",
+    );
   });
 });
 
@@ -86,25 +112,50 @@ describe("resolveDropTarget", () => {
 
   it("names the unknown user or group", () => {
     expect(() => resolveDropTarget({ user: "no-such-user-privdrop" })).toThrow(
-      expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_UNKNOWN_USER", message: 'unknown user "no-such-user-privdrop": not in the user database (getent passwd, /etc/passwd)' }),
+      expect.objectContaining({
+        code: "ECHO_ERR_PRIVDROP_UNKNOWN_USER",
+        message: 'unknown user "no-such-user-privdrop": not in the user database (getent passwd, /etc/passwd)',
+      }),
     );
     expect(() => resolveDropTarget({ group: "no-such-group-privdrop" })).toThrow(
-      expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP", message: 'unknown group "no-such-group-privdrop": not in the group database (getent group, /etc/group)' }),
+      expect.objectContaining({
+        code: "ECHO_ERR_PRIVDROP_UNKNOWN_GROUP",
+        message: 'unknown group "no-such-group-privdrop": not in the group database (getent group, /etc/group)',
+      }),
     );
   });
 
   it("refuses root as a target", () => {
-    expect(() => resolveDropTarget({ user: 0 })).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: 'options.user "0" is uid 0 (root): dropping to root drops nothing' }));
-    expect(() => resolveDropTarget({ group: "0" })).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: 'options.group "root" is gid 0 (root\'s group): choose an unprivileged group' }));
+    expect(() => resolveDropTarget({ user: 0 })).toThrow(
+      expect.objectContaining({
+        code: "ECHO_ERR_INVALID_ARG",
+        message: 'options.user "0" is uid 0 (root): dropping to root drops nothing',
+      }),
+    );
+    expect(() => resolveDropTarget({ group: "0" })).toThrow(
+      expect.objectContaining({
+        code: "ECHO_ERR_INVALID_ARG",
+        message: 'options.group "root" is gid 0 (root\'s group): choose an unprivileged group',
+      }),
+    );
   });
 
   it("accepts a numeric id that is in no database", () => {
-    expect(resolveDropTarget({ user: 4_000_000, group: 4_000_001 })).toMatchObject({ user: "4000000", uid: 4_000_000, group: "4000001", gid: 4_000_001 });
+    expect(resolveDropTarget({ user: 4_000_000, group: 4_000_001 })).toMatchObject({
+      user: "4000000",
+      uid: 4_000_000,
+      group: "4000001",
+      gid: 4_000_001,
+    });
   });
 
   it("needs a named user for initgroups", () => {
     expect(() => resolveDropTarget({ user: 4_000_000, supplementaryGroups: "initgroups" })).toThrow(
-      expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: 'options.supplementaryGroups "initgroups" needs a user in the user database, but uid 4000000 has no entry' }),
+      expect.objectContaining({
+        code: "ECHO_ERR_INVALID_ARG",
+        message:
+          'options.supplementaryGroups "initgroups" needs a user in the user database, but uid 4000000 has no entry',
+      }),
     );
   });
 });

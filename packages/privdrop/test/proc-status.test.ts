@@ -35,14 +35,24 @@ describe("parseProcStatus", () => {
 
   it("reads an empty Groups line as no groups, and tolerates old kernels without Umask/CapAmb/NoNewPrivs", () => {
     const old = sample.replace("Groups:\t100 65534 ", "Groups:\t").replace(/^(Umask|CapAmb|NoNewPrivs):.*\n/gm, "");
-    expect(parseProcStatus(old)).toMatchObject({ groups: [], umask: undefined, noNewPrivs: undefined, capabilities: { ambient: undefined } });
+    expect(parseProcStatus(old)).toMatchObject({
+      groups: [],
+      umask: undefined,
+      noNewPrivs: undefined,
+      capabilities: { ambient: undefined },
+    });
   });
 
   it("throws ECHO_ERR_PRIVDROP_PROC_STATUS on a missing or malformed credential line", () => {
     expect(() => parseProcStatus(sample.replace(/^Uid:.*$/m, "Uid:\t1\t2"))).toThrow(
-      expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_PROC_STATUS", message: 'cannot parse the Uid: line of /proc status: "\\t1\\t2"' }),
+      expect.objectContaining({
+        code: "ECHO_ERR_PRIVDROP_PROC_STATUS",
+        message: 'cannot parse the Uid: line of /proc status: "\\t1\\t2"',
+      }),
     );
-    expect(() => parseProcStatus(sample.replace(/^Groups:.*\n/m, ""))).toThrow(expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_PROC_STATUS" }));
+    expect(() => parseProcStatus(sample.replace(/^Groups:.*\n/m, ""))).toThrow(
+      expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_PROC_STATUS" }),
+    );
   });
 });
 
@@ -58,7 +68,17 @@ describe.skipIf(process.platform !== "linux")("readProcStatus", () => {
   });
 
   it("rejects a bad pid and reports a missing process", () => {
-    expect(() => readProcStatus(0)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: 'pid must be a positive integer or "self", got 0' }));
-    expect(() => readProcStatus(2 ** 31 - 1)).toThrow(expect.objectContaining({ code: "ECHO_ERR_PRIVDROP_PROC_STATUS", message: expect.stringMatching(/^cannot read \/proc\/2147483647\/status: ENOENT/) }));
+    expect(() => readProcStatus(0)).toThrow(
+      expect.objectContaining({
+        code: "ECHO_ERR_INVALID_ARG",
+        message: 'pid must be a positive integer or "self", got 0',
+      }),
+    );
+    expect(() => readProcStatus(2 ** 31 - 1)).toThrow(
+      expect.objectContaining({
+        code: "ECHO_ERR_PRIVDROP_PROC_STATUS",
+        message: expect.stringMatching(/^cannot read \/proc\/2147483647\/status: ENOENT/),
+      }),
+    );
   });
 });

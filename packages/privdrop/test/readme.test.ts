@@ -13,6 +13,7 @@ describe("README", () => {
   });
 
   it("documents every option of dropPrivileges", () => {
-    for (const option of ["user", "group", "umask", "supplementaryGroups"]) expect(readme).toContain(`| \`${option}\` |`);
+    for (const option of ["user", "group", "umask", "supplementaryGroups"])
+      expect(readme).toContain(`| \`${option}\` |`);
   });
 });

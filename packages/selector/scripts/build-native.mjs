@@ -21,9 +21,13 @@ const [script, args] = prebuild
   ? [bin("prebuildify", "bin.js"), ["--napi", "--strip", "--target", `node@${process.versions.node}`]]
   : [bin("node-gyp", "bin/node-gyp.js"), ["rebuild", ...(localHeaders ? [`--nodedir=${prefix}`] : [])]];
 
-console.log(`[echo-selector] ${prebuild ? "prebuildify" : "node-gyp"} ${args.join(" ")}${localHeaders ? ` (headers from ${prefix}/include/node)` : ""}`);
+console.log(
+  `[echo-selector] ${prebuild ? "prebuildify" : "node-gyp"} ${args.join(" ")}${localHeaders ? ` (headers from ${prefix}/include/node)` : ""}`,
+);
 const result = spawnSync(process.execPath, [script, ...args], { cwd: root, stdio: "inherit", env });
 if (result.status !== 0) {
-  console.error(`[echo-selector] native build failed (status ${result.status ?? result.signal}); a C compiler, make and python3 are needed`);
+  console.error(
+    `[echo-selector] native build failed (status ${result.status ?? result.signal}); a C compiler, make and python3 are needed`,
+  );
   process.exit(result.status ?? 1);
 }

@@ -90,12 +90,16 @@ async function measureThroughput(rounds) {
   const one = [];
   const two = [];
   const raw = [];
-  console.log(`throughput: CPU handler (SHA-256 of 2 MiB per request, ~1 ms), epoll, 8 connections, 2000 requests/run, ${rounds} interleaved rounds, node ${process.version}`);
+  console.log(
+    `throughput: CPU handler (SHA-256 of 2 MiB per request, ~1 ms), epoll, 8 connections, 2000 requests/run, ${rounds} interleaved rounds, node ${process.version}`,
+  );
   for (let round = 1; round <= rounds; round++) {
     raw.push((await rawWork(1, 400)) / (await rawWork(2, 400)));
     one.push(await throughput(1, 2000));
     two.push(await throughput(2, 2000));
-    console.log(`  round ${round}: 1 loop ${one.at(-1).toFixed(0)} req/s, 2 loops ${two.at(-1).toFixed(0)} req/s (ratio ${(two.at(-1) / one.at(-1)).toFixed(2)}), plain threads 2 vs 1: ${raw.at(-1).toFixed(2)}x`);
+    console.log(
+      `  round ${round}: 1 loop ${one.at(-1).toFixed(0)} req/s, 2 loops ${two.at(-1).toFixed(0)} req/s (ratio ${(two.at(-1) / one.at(-1)).toFixed(2)}), plain threads 2 vs 1: ${raw.at(-1).toFixed(2)}x`,
+    );
   }
   console.log(
     `  median: 1 loop ${median(one).toFixed(0)} req/s, 2 loops ${median(two).toFixed(0)} req/s, median per-round ratio ${median(two.map((t, i) => t / one[i])).toFixed(2)}; plain-thread baseline median ${median(raw).toFixed(2)}x`,
@@ -126,7 +130,11 @@ async function spread(loops, accept, selector, mode) {
 async function measureSpread(rounds, loops) {
   const fair = 100 / loops;
   console.log(`spread: 100 connections held open over ${loops} loops (accepted per loop), node ${process.version}`);
-  for (const [accept, selector] of [["reusePort", "epoll"], ["shared", "epoll"], ["shared", "poll"]]) {
+  for (const [accept, selector] of [
+    ["reusePort", "epoll"],
+    ["shared", "epoll"],
+    ["shared", "poll"],
+  ]) {
     for (const mode of ["burst", "sequential"]) {
       const mins = [];
       const rows = [];
@@ -135,7 +143,9 @@ async function measureSpread(rounds, loops) {
         mins.push(Math.min(...counts));
         rows.push(`[${counts.join(", ")}]`);
       }
-      console.log(`  ${accept.padEnd(9)} ${selector.padEnd(5)} ${mode.padEnd(10)} ${rows.join(" ")} smallest per round [${mins.join(", ")}] (fair share ${fair})`);
+      console.log(
+        `  ${accept.padEnd(9)} ${selector.padEnd(5)} ${mode.padEnd(10)} ${rows.join(" ")} smallest per round [${mins.join(", ")}] (fair share ${fair})`,
+      );
     }
   }
 }

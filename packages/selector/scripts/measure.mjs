@@ -68,14 +68,38 @@ while True:
 
 const all = [
   { name: "ref-echo-server 1", cmd: (p) => [join(values.ref, "ref-echo-server"), ["1", String(p)]] },
-  { name: "selector epoll", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", ...many]] },
-  { name: "selector epoll (JS handler)", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", "--no-fast-path", ...many]] },
-  { name: "selector epoll, 2 loops", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", "--loops", "2", ...many]] },
-  { name: "selector epoll (JS handler), 2 loops", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", "--no-fast-path", "--loops", "2", ...many]] },
+  {
+    name: "selector epoll",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", ...many]],
+  },
+  {
+    name: "selector epoll (JS handler)",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", "--no-fast-path", ...many]],
+  },
+  {
+    name: "selector epoll, 2 loops",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", "--loops", "2", ...many]],
+  },
+  {
+    name: "selector epoll (JS handler), 2 loops",
+    cmd: (p) => [
+      process.execPath,
+      [cli, "--port", String(p), "--selector", "epoll", "--no-fast-path", "--loops", "2", ...many],
+    ],
+  },
   { name: "selector poll", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "poll", ...many]] },
-  { name: "selector poll (JS handler)", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "poll", "--no-fast-path", ...many]] },
-  { name: "selector select", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "select", ...many]] },
-  { name: "selector select (JS handler)", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "select", "--no-fast-path", ...many]] },
+  {
+    name: "selector poll (JS handler)",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "poll", "--no-fast-path", ...many]],
+  },
+  {
+    name: "selector select",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "select", ...many]],
+  },
+  {
+    name: "selector select (JS handler)",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "select", "--no-fast-path", ...many]],
+  },
   { name: "node net on('data')→write", cmd: (p) => [process.execPath, ["-e", netServer, String(p)]] },
   { name: "python selectors (article)", cmd: (p) => ["python3", ["-c", pythonSelectors, String(p)]] },
 ];
@@ -120,8 +144,19 @@ async function load(port) {
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   await once(child, "exit");
-  const fields = Object.fromEntries(out.trim().split(/\s+/).map((kv) => kv.split("=")));
-  return { rps: Number(fields.rps), done: Number(fields.done), errors: Number(fields.errors), mismatch: Number(fields.mismatch), line: out.trim() };
+  const fields = Object.fromEntries(
+    out
+      .trim()
+      .split(/\s+/)
+      .map((kv) => kv.split("=")),
+  );
+  return {
+    rps: Number(fields.rps),
+    done: Number(fields.done),
+    errors: Number(fields.errors),
+    mismatch: Number(fields.mismatch),
+    line: out.trim(),
+  };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -165,10 +200,14 @@ try {
 }
 const refName = servers.find((s) => s.name.startsWith("ref-"))?.name;
 const refMedian = refName ? median(results.get(refName).map((r) => r.usPerRt)) : undefined;
-console.log(`\nmedians of ${values.rounds} interleaved runs, ${values.conns} conns x ${values.size} B, ${values.duration} s each${values.idle !== "0" ? `, ${values.idle} idle connections` : ""}:`);
+console.log(
+  `\nmedians of ${values.rounds} interleaved runs, ${values.conns} conns x ${values.size} B, ${values.duration} s each${values.idle !== "0" ? `, ${values.idle} idle connections` : ""}:`,
+);
 for (const [name, runs] of results) {
   const us = median(runs.map((r) => r.usPerRt));
   const rps = median(runs.map((r) => r.rps));
   const ratio = refMedian ? `  ${(us / refMedian).toFixed(2)}x ref` : "";
-  console.log(`${name.padEnd(30)} ${us.toFixed(2).padStart(6)} µs/rt ${String(Math.round(rps)).padStart(8)} rps${ratio}`);
+  console.log(
+    `${name.padEnd(30)} ${us.toFixed(2).padStart(6)} µs/rt ${String(Math.round(rps)).padStart(8)} rps${ratio}`,
+  );
 }

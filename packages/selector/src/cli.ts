@@ -8,10 +8,28 @@ import { MAX_LOOPS, selectorKinds, type LoopAccept, type SelectorKind } from "./
 import { SelectorServer } from "./server.js";
 
 const extra: Record<string, FlagSpec> = {
-  selector: { kind: "choice", choices: selectorKinds, default: "default", value: "KIND", description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux)` },
+  selector: {
+    kind: "choice",
+    choices: selectorKinds,
+    default: "default",
+    value: "KIND",
+    description: `readiness mechanism: ${selectorKinds.join(", ")} (default: epoll on Linux)`,
+  },
   "no-fast-path": { kind: "boolean", description: "run the built-in echo handler through JavaScript like any other" },
-  loops: { kind: "integer", min: 1, max: MAX_LOOPS, or: ["auto"], value: "N|auto", description: "readiness loops, one thread and handler instance each (default 1; auto: one per core)" },
-  accept: { kind: "choice", choices: ["reusePort", "shared"], value: "reusePort|shared", description: "how several loops share the port (default reusePort; shared for --path)" },
+  loops: {
+    kind: "integer",
+    min: 1,
+    max: MAX_LOOPS,
+    or: ["auto"],
+    value: "N|auto",
+    description: "readiness loops, one thread and handler instance each (default 1; auto: one per core)",
+  },
+  accept: {
+    kind: "choice",
+    choices: ["reusePort", "shared"],
+    value: "reusePort|shared",
+    description: "how several loops share the port (default reusePort; shared for --path)",
+  },
 };
 
 await runServerCli({
@@ -30,6 +48,11 @@ await runServerCli({
       logger: cliLogger,
     });
     const address = await server.listen();
-    return { address, model: `selector (${server.backend}${server.loops > 1 ? `, ${server.loops} loops` : ""})`, close: () => server.close(), finished: server.finished };
+    return {
+      address,
+      model: `selector (${server.backend}${server.loops > 1 ? `, ${server.loops} loops` : ""})`,
+      close: () => server.close(),
+      finished: server.finished,
+    };
   },
 });

@@ -134,7 +134,11 @@ class LoopConnection implements Connection {
   private fail(name: string, thrown: unknown): void {
     const error = new HandlerError(name, thrown);
     stats[Stat.ERRORS] = stats[Stat.ERRORS]! + 1;
-    post({ type: "log", level: "error", message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}` });
+    post({
+      type: "log",
+      level: "error",
+      message: `[echo] ${this.worker}: connection ${this.id} closed: ${error.message}`,
+    });
     post({ type: "handlerError", error: toWire(error) });
     this.destroy(error);
   }
@@ -161,7 +165,12 @@ function accepted(fd: number, id: number, family: number, remotePort: number, ad
   }
   const conn = new LoopConnection(fd, id, remoteAddress, rport, init.workerName);
   byFd[fd] = conn;
-  if (init.logConnections) post({ type: "log", level: "info", message: `Connected by ${remoteAddress ?? "unix"}:${rport ?? init.listen.path ?? ""}` });
+  if (init.logConnections)
+    post({
+      type: "log",
+      level: "info",
+      message: `Connected by ${remoteAddress ?? "unix"}:${rport ?? init.listen.path ?? ""}`,
+    });
   if (handler.onConnection) conn.call("onConnection");
 }
 
@@ -245,7 +254,14 @@ async function start(): Promise<void> {
   if (init.listenFd !== undefined) fd = init.listenFd;
   else {
     try {
-      fd = binding.listen(listen.path === undefined ? listen.host : null, listen.port, listen.path ?? null, listen.backlog, listen.ipv6Only, init.reusePort);
+      fd = binding.listen(
+        listen.path === undefined ? listen.host : null,
+        listen.port,
+        listen.path ?? null,
+        listen.backlog,
+        listen.ipv6Only,
+        init.reusePort,
+      );
     } catch (error) {
       throw toListenError(error, listen);
     }
@@ -256,8 +272,21 @@ async function start(): Promise<void> {
   }
   const raw = binding.sockname(fd);
   const address: ServerAddress =
-    "path" in raw ? { kind: "unix", path: listen.path ?? raw.path } : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
-  loop = binding.loopCreate(init.kind, fd, limits.maxConnections, limits.maxBuffered, limits.idleTimeout, echo, input, records, stats, onBatch);
+    "path" in raw
+      ? { kind: "unix", path: listen.path ?? raw.path }
+      : { kind: "tcp", host: raw.address, port: raw.port, family: raw.family };
+  loop = binding.loopCreate(
+    init.kind,
+    fd,
+    limits.maxConnections,
+    limits.maxBuffered,
+    limits.idleTimeout,
+    echo,
+    input,
+    records,
+    stats,
+    onBatch,
+  );
   loopCreated = true;
   if (init.sharedLimit) binding.loopShareLimit(loop, new Int32Array(init.sharedLimit));
   if (init.exclusiveAccept) binding.loopExclusiveAccept(loop);

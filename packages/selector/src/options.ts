@@ -82,7 +82,8 @@ export interface NormalizedSelectorOptions extends SharedOptions {
 export function checkLoops(name: string, value: unknown): number {
   if (value === "auto") return Math.min(availableParallelism(), MAX_LOOPS);
   if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_LOOPS) return value;
-  const got = typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value;
+  const got =
+    typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value;
   throw new InvalidArgumentError(`${name} must be an integer between 1 and ${MAX_LOOPS} or "auto", got ${got}`);
 }
 
@@ -111,7 +112,9 @@ function checkAccept(value: unknown, unixPath: boolean): LoopAccept {
   if (value === undefined) return unixPath ? "shared" : "reusePort";
   const accept = checkOneOf("options.accept", value, ["reusePort", "shared"] as const);
   if (accept === "reusePort" && unixPath) {
-    throw new InvalidArgumentError('options.accept "reusePort" needs TCP (host and port): a Unix socket path is shared by the loops, use accept "shared"');
+    throw new InvalidArgumentError(
+      'options.accept "reusePort" needs TCP (host and port): a Unix socket path is shared by the loops, use accept "shared"',
+    );
   }
   return accept;
 }

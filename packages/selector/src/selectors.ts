@@ -8,7 +8,13 @@
  * @module
  */
 import { InvalidArgumentError } from "@echo/core";
-import { AlreadyRegisteredError, FdSetSizeError, NotRegisteredError, SelectorClosedError, SystemCallError } from "./errors.js";
+import {
+  AlreadyRegisteredError,
+  FdSetSizeError,
+  NotRegisteredError,
+  SelectorClosedError,
+  SystemCallError,
+} from "./errors.js";
 import { native, type NativeHandle } from "./internal/native.js";
 import { Event, Kind, SelOp } from "./internal/protocol.js";
 
@@ -43,7 +49,12 @@ function checkFd(fd: unknown): number {
 }
 
 function checkEvents(events: unknown): number {
-  if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
+  if (
+    typeof events !== "number" ||
+    !Number.isInteger(events) ||
+    events <= 0 ||
+    (events & ~(EVENT_READ | EVENT_WRITE)) !== 0
+  ) {
     throw new InvalidArgumentError(`events must be EVENT_READ, EVENT_WRITE or both (1, 2 or 3), got ${String(events)}`);
   }
   return events;
@@ -241,4 +252,5 @@ export class SelectSelector<T = unknown> extends BaseSelector<T> {
 }
 
 /** The best selector here: {@link EpollSelector} on Linux, else {@link PollSelector}. */
-export const DefaultSelector: typeof EpollSelector | typeof PollSelector = process.platform === "linux" ? EpollSelector : PollSelector;
+export const DefaultSelector: typeof EpollSelector | typeof PollSelector =
+  process.platform === "linux" ? EpollSelector : PollSelector;

@@ -10,7 +10,12 @@ import { selectorErrorClasses } from "./errors.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
 import { STATS_SLOTS, defaultKind, kindNumber } from "./internal/protocol.js";
-import { normalizeSelectorOptions, type NormalizedSelectorOptions, type SelectorKind, type SelectorServerOptions } from "./options.js";
+import {
+  normalizeSelectorOptions,
+  type NormalizedSelectorOptions,
+  type SelectorKind,
+  type SelectorServerOptions,
+} from "./options.js";
 
 type State = "new" | "starting" | "listening" | "closing" | "closed";
 
@@ -132,7 +137,8 @@ export class SelectorServer extends EventEmitter {
       await Promise.all(
         rest.map((slot) => {
           const init = base(slot);
-          if (reusePort && address.kind === "tcp") init.listen = { ...o.listen, host: address.host, port: address.port };
+          if (reusePort && address.kind === "tcp")
+            init.listen = { ...o.listen, host: address.host, port: address.port };
           else init.listenFd = native().dup(first.listenFd);
           return this.startLoop(slot, init);
         }),
@@ -178,7 +184,8 @@ export class SelectorServer extends EventEmitter {
             else o.logger.error(message.message);
             break;
           case "handlerError":
-            if (this.listenerCount("handlerError") > 0) this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
+            if (this.listenerCount("handlerError") > 0)
+              this.emit("handlerError", fromWire(message.error, selectorErrorClasses));
             break;
           case "closed":
             void worker.terminate();
@@ -212,7 +219,9 @@ export class SelectorServer extends EventEmitter {
 
   /** A copy of the counters now, summed over every loop (written by the loop threads, read without waiting). */
   stats(): StatsSnapshot {
-    return this.loops === 1 ? snapshot(this.slots[0]!.counters) : sumStats(this.slots.map((slot) => snapshot(slot.counters)));
+    return this.loops === 1
+      ? snapshot(this.slots[0]!.counters)
+      : sumStats(this.slots.map((slot) => snapshot(slot.counters)));
   }
 
   /** Each loop's own counters now, in loop order (one entry per loop, named as `conn.worker`). */
@@ -227,7 +236,10 @@ export class SelectorServer extends EventEmitter {
    */
   close(options: SelectorCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
     const wasListening = this.state === "listening";
     this.closing = (async () => {
       if (wasListening) {

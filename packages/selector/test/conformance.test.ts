@@ -10,7 +10,15 @@ function target(selector: SelectorKind, echoFastPath: boolean, loops = 1) {
     concurrent: true,
     worker: loops > 1 ? /^SelectorThread-[1-9]\d*$/ : /^SelectorThread$/,
     async start(options: StartOptions) {
-      const server = new SelectorServer({ selector, echoFastPath, loops, host: "127.0.0.1", port: 0, logger: quiet, ...options });
+      const server = new SelectorServer({
+        selector,
+        echoFastPath,
+        loops,
+        host: "127.0.0.1",
+        port: 0,
+        logger: quiet,
+        ...options,
+      });
       const address = await server.listen();
       return {
         address: address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port },

@@ -11,6 +11,13 @@ describe("README", () => {
     const own = Object.values(SelectorErrorCodes);
     for (const code of own) expect(documented).toContain(code);
     // Core's codes this package throws are listed too (and they exist in core's README).
-    expect(documented).toEqual(expect.arrayContaining(["ECHO_ERR_INVALID_ARG", "ECHO_ERR_ADDR_IN_USE", "ECHO_ERR_SERVER_STATE", "ECHO_ERR_HANDLER_LOAD"]));
+    expect(documented).toEqual(
+      expect.arrayContaining([
+        "ECHO_ERR_INVALID_ARG",
+        "ECHO_ERR_ADDR_IN_USE",
+        "ECHO_ERR_SERVER_STATE",
+        "ECHO_ERR_HANDLER_LOAD",
+      ]),
+    );
   });
 });

@@ -6,7 +6,12 @@ import { SelectorServer, type SelectorServerOptions } from "@echo/selector";
 export const quiet = { info: () => {}, error: () => {} };
 
 /** A logger that keeps its lines; `waitFor` resolves when a line matches. */
-export function memoryLogger(): { info(m: string): void; error(m: string): void; lines: string[]; waitFor(re: RegExp): Promise<string> } {
+export function memoryLogger(): {
+  info(m: string): void;
+  error(m: string): void;
+  lines: string[];
+  waitFor(re: RegExp): Promise<string>;
+} {
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
   const add = (m: string): void => {

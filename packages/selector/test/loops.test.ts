@@ -24,7 +24,12 @@ async function whoServes(socket: Socket): Promise<string> {
  * Opens connections until each of `names` serves at least one (the kernel picks the loop by a
  * hash: with 2 loops, 64 connections all on one loop has a chance of 2^-63).
  */
-async function oneOnEach(port: number, names: string[], opened: Socket[], byName: Map<string, Socket>): Promise<Map<string, number>> {
+async function oneOnEach(
+  port: number,
+  names: string[],
+  opened: Socket[],
+  byName: Map<string, Socket>,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < 64 && byName.size < names.length; i++) {
     const socket = connect({ port, host: "127.0.0.1" });
@@ -47,16 +52,24 @@ describe("loops option", () => {
   ];
   for (const [loops, message] of cases) {
     it(`rejects loops ${JSON.stringify(loops)}`, () => {
-      expect(() => new SelectorServer({ loops: loops as never })).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }));
+      expect(() => new SelectorServer({ loops: loops as never })).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }),
+      );
     });
   }
 
   it("rejects a bad accept, and reusePort with a Unix socket path", () => {
     expect(() => new SelectorServer({ loops: 2, accept: "fastest" as never })).toThrow(
-      expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: 'options.accept must be one of "reusePort", "shared", got "fastest"' }),
+      expect.objectContaining({
+        code: "ECHO_ERR_INVALID_ARG",
+        message: 'options.accept must be one of "reusePort", "shared", got "fastest"',
+      }),
     );
     expect(() => new SelectorServer({ loops: 2, path: "/tmp/x.sock", accept: "reusePort" })).toThrow(
-      expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(/^options\.accept "reusePort" needs TCP/) }),
+      expect.objectContaining({
+        code: "ECHO_ERR_INVALID_ARG",
+        message: expect.stringMatching(/^options\.accept "reusePort" needs TCP/),
+      }),
     );
   });
 
@@ -75,7 +88,10 @@ describe.each(["reusePort", "shared"] as const)("two loops, accept %s", (accept)
     const byName = new Map<string, Socket>();
     const names = ["SelectorThread-1", "SelectorThread-2"];
     // The shared path is not balanced (README): one loop may take all; both names are valid.
-    const counts = accept === "reusePort" ? await oneOnEach(port, names, opened, byName) : await oneOnEach(port, names.slice(0, 1), opened, byName);
+    const counts =
+      accept === "reusePort"
+        ? await oneOnEach(port, names, opened, byName)
+        : await oneOnEach(port, names.slice(0, 1), opened, byName);
     for (const name of counts.keys()) expect(names).toContain(name);
     if (accept === "reusePort") expect([...counts.keys()].sort()).toEqual(names);
     const perLoop = server.loopStats();
@@ -163,13 +179,18 @@ describe("closing two loops", () => {
 
 describe("echo-selector --loops", () => {
   it("serves from two loops and says so in its listening line", async () => {
-    const child = spawn(process.execPath, [cli, "--port", "0", "--loops", "2", "--handler", "whoami"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, "--port", "0", "--loops", "2", "--handler", "whoami"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     for await (const chunk of child.stdout) {
       out += chunk;
       if (out.includes("\n")) break;
     }
-    const match = /^echo-selector listening on 127\.0\.0\.1:(\d+) \(model selector \(epoll, 2 loops\), handler whoami, pid \d+\)/.exec(out);
+    const match =
+      /^echo-selector listening on 127\.0\.0\.1:(\d+) \(model selector \(epoll, 2 loops\), handler whoami, pid \d+\)/.exec(
+        out,
+      );
     expect(match, out).not.toBeNull();
     expect((await exchange(Number(match![1]), "cli\n")).toString()).toMatch(/^SelectorThread-[12]: cli\n$/);
     child.kill("SIGTERM");
@@ -184,7 +205,9 @@ describe("echo-selector --loops", () => {
       child.stderr.on("data", (d) => (err += d));
       const [code] = await once(child, "exit");
       expect(code).toBe(2);
-      expect(err).toMatch(new RegExp(`^echo-selector: --loops must be an integer from 1 to 1024 or auto, got "${bad}"\\n`));
+      expect(err).toMatch(
+        new RegExp(`^echo-selector: --loops must be an integer from 1 to 1024 or auto, got "${bad}"\\n`),
+      );
     });
   }
 });

@@ -37,8 +37,12 @@ describe("the addon", () => {
     const [r, w] = binding.pipe();
     const sel = binding.selCreate(Kind.POLL);
     try {
-      expect(() => binding.selCtl(sel, 7, r, Event.READ)).toThrow(expect.objectContaining({ name: "TypeError", code: "ECHO_ERR_INVALID_ARG" }));
-      expect(() => binding.selWait(sel, 0, new Int32Array(1))).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG" }));
+      expect(() => binding.selCtl(sel, 7, r, Event.READ)).toThrow(
+        expect.objectContaining({ name: "TypeError", code: "ECHO_ERR_INVALID_ARG" }),
+      );
+      expect(() => binding.selWait(sel, 0, new Int32Array(1))).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG" }),
+      );
       expect(() => binding.shutdown(r, 7)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "shutdown" }));
     } finally {
       binding.selClose(sel);
@@ -71,9 +75,13 @@ describe("the addon", () => {
   it("throws ECHO_ERR_NATIVE_UNAVAILABLE saying how to build when neither is there", () => {
     const empty = mkdtempSync(join(tmpdir(), "echo-native-"));
     try {
-      expect(() => loadNative(empty)).toThrow(expect.objectContaining({ code: "ECHO_ERR_NATIVE_UNAVAILABLE", name: "NativeUnavailableError" }));
+      expect(() => loadNative(empty)).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_NATIVE_UNAVAILABLE", name: "NativeUnavailableError" }),
+      );
       expect(() => loadNative(empty)).toThrow(/npm run build:native/);
-      expect(() => loadNativeFile(join(empty, "missing.node"))).toThrow(expect.objectContaining({ code: "ECHO_ERR_NATIVE_UNAVAILABLE" }));
+      expect(() => loadNativeFile(join(empty, "missing.node"))).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_NATIVE_UNAVAILABLE" }),
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -56,7 +56,9 @@ describe.each(backends)("%s selector", (kind, make) => {
     sel = make();
     const [r] = pipe();
     sel.register(r, EVENT_READ);
-    expect(() => sel.register(r, EVENT_WRITE)).toThrow(expect.objectContaining({ code: "ECHO_ERR_ALREADY_REGISTERED" }));
+    expect(() => sel.register(r, EVENT_WRITE)).toThrow(
+      expect.objectContaining({ code: "ECHO_ERR_ALREADY_REGISTERED" }),
+    );
   });
 
   it("unregister, modify and getKey of an unknown descriptor throw ECHO_ERR_NOT_REGISTERED", () => {
@@ -152,10 +154,13 @@ describe.each(backends)("%s selector", (kind, make) => {
     const [r] = pipe();
     closeSync(r);
     if (kind === "epoll") {
-      expect(() => sel.register(r, EVENT_READ)).toThrow(expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "EBADF" }));
+      expect(() => sel.register(r, EVENT_READ)).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "EBADF" }),
+      );
     } else {
       sel.register(r, EVENT_READ);
-      if (kind === "select") expect(() => sel.select(0)).toThrow(expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "EBADF" }));
+      if (kind === "select")
+        expect(() => sel.select(0)).toThrow(expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "EBADF" }));
       else expect(sel.select(0)).toHaveLength(1); // poll reports POLLNVAL as readiness, as Python's does
     }
   });
@@ -181,7 +186,11 @@ describe("FD_SETSIZE", () => {
       }
       const select = new SelectSelector();
       expect(() => select.register(fd, EVENT_READ)).toThrow(
-        expect.objectContaining({ code: "ECHO_ERR_FD_SETSIZE", fd, message: expect.stringMatching(/FD_SETSIZE \(1024\).*PollSelector or EpollSelector/) }),
+        expect.objectContaining({
+          code: "ECHO_ERR_FD_SETSIZE",
+          fd,
+          message: expect.stringMatching(/FD_SETSIZE \(1024\).*PollSelector or EpollSelector/),
+        }),
       );
       expect(select.getMap().size).toBe(0);
       select.close();

@@ -14,8 +14,14 @@ const make = serverFactory();
 
 describe("options", () => {
   const cases: [SelectorServerOptions, RegExp][] = [
-    [{ selector: "kqueue" as never }, /options\.selector must be one of "default", "epoll", "poll", "select", got "kqueue"/],
-    [{ handler: { onData() {} } as never }, /options\.handler must be a handler name, a module path or a URL .* got object/],
+    [
+      { selector: "kqueue" as never },
+      /options\.selector must be one of "default", "epoll", "poll", "select", got "kqueue"/,
+    ],
+    [
+      { handler: { onData() {} } as never },
+      /options\.handler must be a handler name, a module path or a URL .* got object/,
+    ],
     [{ handler: "" }, /options\.handler must be a handler name/],
     [{ handlerOptions: { f: () => {} } }, /options\.handlerOptions must be structured-cloneable/],
     [{ echoFastPath: "yes" as never }, /options\.echoFastPath must be a boolean, got "yes"/],
@@ -30,7 +36,9 @@ describe("options", () => {
   ];
   for (const [options, message] of cases) {
     it(`rejects ${JSON.stringify(options, (_k, v: unknown) => (typeof v === "function" ? "fn" : v))}`, () => {
-      expect(() => new SelectorServer(options)).toThrow(expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }));
+      expect(() => new SelectorServer(options)).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_INVALID_ARG", message: expect.stringMatching(message) }),
+      );
     });
   }
 
@@ -38,7 +46,12 @@ describe("options", () => {
     const server = make();
     expect(server.selector).toBe("default");
     expect(server.backend).toBe("epoll");
-    expect(server.limits).toEqual({ maxConnections: 10000, idleTimeout: 60000, maxBuffered: 1048576, closeTimeout: 10000 });
+    expect(server.limits).toEqual({
+      maxConnections: 10000,
+      idleTimeout: 60000,
+      maxBuffered: 1048576,
+      closeTimeout: 10000,
+    });
     expect(selectorKinds).toEqual(["default", "epoll", "poll", "select"]);
   });
 });
@@ -60,14 +73,19 @@ describe("lifecycle", () => {
     await once(blocker, "listening");
     try {
       const port = (blocker.address() as { port: number }).port;
-      await expect(make({ port }).listen()).rejects.toMatchObject({ code: "ECHO_ERR_ADDR_IN_USE", name: "AddressInUseError" });
+      await expect(make({ port }).listen()).rejects.toMatchObject({
+        code: "ECHO_ERR_ADDR_IN_USE",
+        name: "AddressInUseError",
+      });
     } finally {
       blocker.close();
     }
   });
 
   it("a missing handler module is ECHO_ERR_HANDLER_LOAD", async () => {
-    await expect(make({ handler: "./no/such/handler.js" }).listen()).rejects.toMatchObject({ code: "ECHO_ERR_HANDLER_LOAD" });
+    await expect(make({ handler: "./no/such/handler.js" }).listen()).rejects.toMatchObject({
+      code: "ECHO_ERR_HANDLER_LOAD",
+    });
   });
 
   it("listens on IPv6 ::1", async () => {
@@ -132,7 +150,7 @@ describe.each(["epoll", "poll", "select"] as const)("serving with %s", (selector
     const socket = await openTcp(port);
     socket.pause();
     socket.end("go");
-    for (const deadline = Date.now() + 10_000; server.stats().buffered <= 1024 * 1024 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10_000; server.stats().buffered <= 1024 * 1024 && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const collected = collectAll(socket);
@@ -173,12 +191,14 @@ describe("select and FD_SETSIZE", () => {
     const opened: number[] = [];
     try {
       // Fill the descriptor table below 1024: the next accepted socket lands past it.
-      for (let fd = 0; fd < FD_SETSIZE + 2; ) opened.push((fd = openSync("/dev/null", "r")));
+      for (let fd = 0; fd < FD_SETSIZE + 2;) opened.push((fd = openSync("/dev/null", "r")));
       const refused = await exchange(s.port, "hello").catch(() => Buffer.alloc(0));
       expect(refused.length).toBe(0);
       expect(select.stats().errors).toBeGreaterThanOrEqual(1);
       // The line comes from the loop's thread by message: wait for it.
-      expect(await logger.waitFor(/ECHO_ERR_FD_SETSIZE/)).toMatch(/ECHO_ERR_FD_SETSIZE: select\(\) cannot watch descriptor \d+ \(FD_SETSIZE is 1024\)/);
+      expect(await logger.waitFor(/ECHO_ERR_FD_SETSIZE/)).toMatch(
+        /ECHO_ERR_FD_SETSIZE: select\(\) cannot watch descriptor \d+ \(FD_SETSIZE is 1024\)/,
+      );
       expect((await exchange(e.port, "hello")).toString()).toBe("hello");
     } finally {
       for (const fd of opened) closeSync(fd);
@@ -190,15 +210,19 @@ describe("select and a listening descriptor past FD_SETSIZE", () => {
   it("listen() rejects with a real FdSetSizeError from the loop's thread", async () => {
     const opened: number[] = [];
     try {
-      for (let fd = 0; fd < FD_SETSIZE + 2; ) opened.push((fd = openSync("/dev/null", "r")));
-      const error = await make({ selector: "select" }).listen().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      for (let fd = 0; fd < FD_SETSIZE + 2;) opened.push((fd = openSync("/dev/null", "r")));
+      const error = await make({ selector: "select" })
+        .listen()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(error).toBeInstanceOf(FdSetSizeError);
       expect(error).toMatchObject({ name: "FdSetSizeError", code: "ECHO_ERR_FD_SETSIZE", fd: expect.any(Number) });
       expect((error as FdSetSizeError).fd).toBeGreaterThanOrEqual(FD_SETSIZE);
-      expect((error as Error).message).toMatch(/^select\(\) cannot watch descriptor \d+: it is at or above FD_SETSIZE \(1024\)/);
+      expect((error as Error).message).toMatch(
+        /^select\(\) cannot watch descriptor \d+: it is at or above FD_SETSIZE \(1024\)/,
+      );
     } finally {
       for (const fd of opened) closeSync(fd);
     }
@@ -245,13 +269,16 @@ describe("the Node event loop of the process that starts the server", () => {
 
 describe("echo-selector CLI", () => {
   it("serves with --selector poll, prints its listening line and exits 0 on SIGTERM", async () => {
-    const child = spawn(process.execPath, [cli, "--port", "0", "--selector", "poll"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, "--port", "0", "--selector", "poll"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     for await (const chunk of child.stdout) {
       out += chunk;
       if (out.includes("\n")) break;
     }
-    const match = /^echo-selector listening on 127\.0\.0\.1:(\d+) \(model selector \(poll\), handler echo, pid \d+\)/.exec(out);
+    const match =
+      /^echo-selector listening on 127\.0\.0\.1:(\d+) \(model selector \(poll\), handler echo, pid \d+\)/.exec(out);
     expect(match, out).not.toBeNull();
     expect((await exchange(Number(match![1]), "cli")).toString()).toBe("cli");
     child.kill("SIGTERM");
@@ -273,7 +300,9 @@ describe("out of descriptors", () => {
   it("closes connections it has no descriptor for instead of spinning, and serves again once some close", async () => {
     // The CLI under a descriptor limit of 128, with 200 clients: the ones past the limit are
     // accepted with the spare descriptor and closed at once, so none waits forever.
-    const child = spawn("sh", ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0`], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("sh", ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0`], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       let out = "";
       for await (const chunk of child.stdout) {

@@ -68,7 +68,9 @@ describe("raw sockets", () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toEqual(expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "ENOTDIR", syscall: "bind unix" }));
+    expect(thrown).toEqual(
+      expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "ENOTDIR", syscall: "bind unix" }),
+    );
     const cause = (thrown as { cause: { errno: number } }).cause;
     expect(cause.errno).toBe(-osConstants.errno.ENOTDIR);
     expect(getSystemErrorName(cause.errno)).toBe("ENOTDIR");
@@ -78,7 +80,9 @@ describe("raw sockets", () => {
     const lfd = listenSocket({ port: 0 });
     try {
       const { port } = getSockName(lfd) as { port: number };
-      expect(() => listenSocket({ port })).toThrow(expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "EADDRINUSE", syscall: "bind" }));
+      expect(() => listenSocket({ port })).toThrow(
+        expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "EADDRINUSE", syscall: "bind" }),
+      );
     } finally {
       closeSocket(lfd);
     }
@@ -120,7 +124,8 @@ describe("raw sockets", () => {
     for (let spins = 0; served >= 0 && spins < 10_000; spins++) {
       for (const [key, events] of sel.select(0)) {
         if (key.data === "listener") {
-          for (let fd = acceptSocket(lfd); fd !== WOULD_BLOCK; fd = acceptSocket(lfd)) sel.register(fd, EVENT_READ, { out: [] });
+          for (let fd = acceptSocket(lfd); fd !== WOULD_BLOCK; fd = acceptSocket(lfd))
+            sel.register(fd, EVENT_READ, { out: [] });
           continue;
         }
         const state = key.data;

@@ -56,19 +56,27 @@ async function measureThroughput(rounds) {
   const one = [];
   const two = [];
   const raw = [];
-  console.log(`throughput: CPU handler (SHA-256 of 2 MiB per request, ~1 ms), 8 connections, 2000 requests/run, ${rounds} interleaved rounds, node ${process.version}`);
+  console.log(
+    `throughput: CPU handler (SHA-256 of 2 MiB per request, ~1 ms), 8 connections, 2000 requests/run, ${rounds} interleaved rounds, node ${process.version}`,
+  );
   for (let round = 1; round <= rounds; round++) {
     raw.push((await rawWork(1, 400)) / (await rawWork(2, 400)));
     one.push(await throughput(1, 2000));
     two.push(await throughput(2, 2000));
-    console.log(`  round ${round}: 1 thread ${one.at(-1).toFixed(0)} req/s, 2 threads ${two.at(-1).toFixed(0)} req/s (ratio ${(two.at(-1) / one.at(-1)).toFixed(2)}), plain threads 2 vs 1: ${raw.at(-1).toFixed(2)}x`);
+    console.log(
+      `  round ${round}: 1 thread ${one.at(-1).toFixed(0)} req/s, 2 threads ${two.at(-1).toFixed(0)} req/s (ratio ${(two.at(-1) / one.at(-1)).toFixed(2)}), plain threads 2 vs 1: ${raw.at(-1).toFixed(2)}x`,
+    );
   }
-  console.log(`  median: 1 thread ${median(one).toFixed(0)} req/s, 2 threads ${median(two).toFixed(0)} req/s, ratio of medians ${(median(two) / median(one)).toFixed(2)}, median per-round ratio ${median(two.map((t, i) => t / one[i])).toFixed(2)}; plain-thread baseline median ${median(raw).toFixed(2)}x`);
+  console.log(
+    `  median: 1 thread ${median(one).toFixed(0)} req/s, 2 threads ${median(two).toFixed(0)} req/s, ratio of medians ${(median(two) / median(one)).toFixed(2)}, median per-round ratio ${median(two.map((t, i) => t / one[i])).toFixed(2)}; plain-thread baseline median ${median(raw).toFixed(2)}x`,
+  );
 }
 
 async function measureSideBySide(rounds) {
   const ratios = [];
-  console.log(`side by side: a 1-thread and a 2-thread server under the same load (8 connections each) for 3 s, ${rounds} rounds, node ${process.version}`);
+  console.log(
+    `side by side: a 1-thread and a 2-thread server under the same load (8 connections each) for 3 s, ${rounds} rounds, node ${process.version}`,
+  );
   for (let round = 1; round <= rounds; round++) {
     const servers = [1, 2].map((threads) => new ThreadedServer({ threads, handler: cpuHandler, logger: quiet }));
     try {
@@ -76,7 +84,9 @@ async function measureSideBySide(rounds) {
       const load = { connections: 8, requests: 1_000_000, maxMs: 3_000 };
       const [one, two] = await Promise.all([runLoad({ port: a.port, ...load }), runLoad({ port: b.port, ...load })]);
       ratios.push(two.requests / one.requests);
-      console.log(`  round ${round}: 1 thread ${one.requests} requests, 2 threads ${two.requests} requests (ratio ${ratios.at(-1).toFixed(2)})`);
+      console.log(
+        `  round ${round}: 1 thread ${one.requests} requests, 2 threads ${two.requests} requests (ratio ${ratios.at(-1).toFixed(2)})`,
+      );
     } finally {
       await Promise.all(servers.map((s) => s.close({ timeout: 0 })));
     }
@@ -108,10 +118,15 @@ async function spread(accept, mode) {
 
 async function measureSpread(rounds) {
   const probe = new ThreadedServer({ threads: 1, accept: "reusePort", logger: quiet });
-  const hasReusePort = await probe.listen().then(() => true, () => false);
+  const hasReusePort = await probe.listen().then(
+    () => true,
+    () => false,
+  );
   await probe.close();
   const paths = hasReusePort ? ["reusePort", "shared"] : ["shared"];
-  console.log(`spread: 100 connections held open over 4 threads (Thread-1..4 accepted), node ${process.version}, reusePort ${hasReusePort ? "supported" : "not supported"}`);
+  console.log(
+    `spread: 100 connections held open over 4 threads (Thread-1..4 accepted), node ${process.version}, reusePort ${hasReusePort ? "supported" : "not supported"}`,
+  );
   for (const accept of paths) {
     for (const mode of ["burst", "sequential"]) {
       const mins = [];
@@ -120,7 +135,9 @@ async function measureSpread(rounds) {
         mins.push(Math.min(...counts));
         console.log(`  ${accept.padEnd(9)} ${mode.padEnd(10)} round ${round}: [${counts.join(", ")}]`);
       }
-      console.log(`  ${accept.padEnd(9)} ${mode.padEnd(10)} smallest share per round: [${mins.join(", ")}] (fair share 25, half of it 12.5)`);
+      console.log(
+        `  ${accept.padEnd(9)} ${mode.padEnd(10)} smallest share per round: [${mins.join(", ")}] (fair share 25, half of it 12.5)`,
+      );
     }
   }
 }

@@ -14,10 +14,20 @@ await runServerCli({
     "Serves a handler with N worker threads, each with its own event loop (the article's ThreadingTCPServer, " +
     "with handlers that really run in parallel). Privileges (--user) are dropped once every thread listens.",
   extra: {
-    threads: { kind: "integer", min: 1, max: MAX_THREADS, value: "N", description: `serving threads (default ${availableParallelism()}, this machine's parallelism)` },
+    threads: {
+      kind: "integer",
+      min: 1,
+      max: MAX_THREADS,
+      value: "N",
+      description: `serving threads (default ${availableParallelism()}, this machine's parallelism)`,
+    },
   },
   async start(args) {
-    const server = new ThreadedServer({ ...args.options, threads: (args.extra.threads as number | undefined) ?? availableParallelism(), logger: cliLogger });
+    const server = new ThreadedServer({
+      ...args.options,
+      threads: (args.extra.threads as number | undefined) ?? availableParallelism(),
+      logger: cliLogger,
+    });
     const address = await server.listen();
     return {
       address,

@@ -39,8 +39,17 @@ export class ThreadExitError extends EchoError {
   readonly exitCode: number;
 
   constructor(thread: string, exitCode: number, cause?: unknown) {
-    const why = cause instanceof Error ? `: ${cause.message}` : cause === undefined ? "" : `: ${typeof cause === "string" ? cause : inspect(cause)}`;
-    super(ThreadedErrorCodes.THREAD_EXIT, `${thread} exited with code ${exitCode}${why}`, cause === undefined ? undefined : { cause });
+    const why =
+      cause instanceof Error
+        ? `: ${cause.message}`
+        : cause === undefined
+          ? ""
+          : `: ${typeof cause === "string" ? cause : inspect(cause)}`;
+    super(
+      ThreadedErrorCodes.THREAD_EXIT,
+      `${thread} exited with code ${exitCode}${why}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.name = "ThreadExitError";
     this.thread = thread;
     this.exitCode = exitCode;

@@ -54,16 +54,24 @@ export const MAX_THREADS = 1024;
  * @internal
  */
 export function normalizeThreadedOptions(options: ThreadedServerOptions | undefined): NormalizedThreadedOptions {
-  const common = normalizeModelOptions(options, { carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" } });
+  const common = normalizeModelOptions(options, {
+    carrier: { kind: "structuredClone", importer: "each thread", destination: "the threads" },
+  });
   const { raw, ...shared } = common;
   const o = raw as ThreadedServerOptions;
-  const threads = o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
+  const threads =
+    o.threads === undefined ? availableParallelism() : checkInteger("options.threads", o.threads, 1, MAX_THREADS);
   if (common.listen.path !== undefined) {
-    throw new InvalidArgumentError("options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)");
+    throw new InvalidArgumentError(
+      "options.path is not supported by ThreadedServer: give host and port (Unix sockets cannot be shared by several threads' listeners in Node)",
+    );
   }
   return {
     ...shared,
     threads,
-    accept: o.accept === undefined ? "auto" : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
+    accept:
+      o.accept === undefined
+        ? "auto"
+        : checkOneOf("options.accept", o.accept, ["auto", "reusePort", "shared"] as const),
   };
 }

@@ -5,7 +5,14 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer as createNetServer, type Server } from "node:net";
-import { InvalidArgumentError, ListenError, ServerStateError, type Logger, type ServerAddress, type StatsSnapshot } from "@echo/core";
+import {
+  InvalidArgumentError,
+  ListenError,
+  ServerStateError,
+  type Logger,
+  type ServerAddress,
+  type StatsSnapshot,
+} from "@echo/core";
 import {
   listenServer,
   normalizeLimits,
@@ -165,7 +172,9 @@ export class ThreadedServer extends EventEmitter {
   private async choosePath(): Promise<AcceptPath> {
     const supported = await reusePortSupported();
     if (this.acceptOption === "reusePort" && !supported) {
-      throw new ListenError("options.accept is \"reusePort\" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)");
+      throw new ListenError(
+        'options.accept is "reusePort" but this Node ignores reusePort in net.Server.listen() (it needs Node >= 22.12 on Linux)',
+      );
     }
     if (this.acceptOption !== "auto") return this.acceptOption;
     return supported ? "reusePort" : "shared";
@@ -192,7 +201,10 @@ export class ThreadedServer extends EventEmitter {
       // Kept, never listened on: the source of every thread's own duplicate, replacements too.
       this.source = await duplicate;
     } catch (error) {
-      throw new ListenError(`cannot share the listener of ${this.listenOptions.host}:${this.port()} with the threads: ${errorMessage(error)}`, { cause: error });
+      throw new ListenError(
+        `cannot share the listener of ${this.listenOptions.host}:${this.port()} with the threads: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -263,7 +275,8 @@ export class ThreadedServer extends EventEmitter {
     } catch (error) {
       if (this.slots[index] === thread) this.slots[index] = undefined;
       await thread.terminate();
-      if (this.state === "listening") this.logger.error(`[echo] Thread-${index + 1} could not be replaced: ${errorMessage(error)}`);
+      if (this.state === "listening")
+        this.logger.error(`[echo] Thread-${index + 1} could not be replaced: ${errorMessage(error)}`);
       return;
     }
     if (this.state !== "listening") return;
@@ -298,7 +311,10 @@ export class ThreadedServer extends EventEmitter {
   close(options: ThreadedCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
-    const timeout = options.timeout === undefined ? this.limits.closeTimeout : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
+    const timeout =
+      options.timeout === undefined
+        ? this.limits.closeTimeout
+        : normalizeLimits({ closeTimeout: options.timeout }, "options").closeTimeout;
     if (this.state === "listening") this.stopAccepting(timeout);
     this.closing = (async () => {
       // Called while listen() runs: close once it has settled.

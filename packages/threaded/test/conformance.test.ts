@@ -22,7 +22,11 @@ function target(accept: AcceptPath) {
       const server = new ThreadedServer({ threads: 3, accept, host: "127.0.0.1", port: 0, logger: quiet, ...options });
       const address = await server.listen();
       if (address.kind !== "tcp") throw new Error("expected a TCP address");
-      return { address: { host: address.host, port: address.port }, stats: () => server.stats(), close: () => server.close() };
+      return {
+        address: { host: address.host, port: address.port },
+        stats: () => server.stats(),
+        close: () => server.close(),
+      };
     },
   };
 }

@@ -17,10 +17,21 @@ describe("error codes", () => {
   it("every error class is an EchoError with its code and name", () => {
     const start = new ThreadStartError("Thread-2", "no listener");
     expect(start).toBeInstanceOf(EchoError);
-    expect(start).toMatchObject({ code: "ECHO_ERR_THREAD_START", name: "ThreadStartError", thread: "Thread-2", message: "Thread-2 could not start: no listener" });
+    expect(start).toMatchObject({
+      code: "ECHO_ERR_THREAD_START",
+      name: "ThreadStartError",
+      thread: "Thread-2",
+      message: "Thread-2 could not start: no listener",
+    });
     const exit = new ThreadExitError("Thread-1", 7, new Error("boom"));
     expect(exit).toBeInstanceOf(EchoError);
-    expect(exit).toMatchObject({ code: "ECHO_ERR_THREAD_EXIT", name: "ThreadExitError", thread: "Thread-1", exitCode: 7, message: "Thread-1 exited with code 7: boom" });
+    expect(exit).toMatchObject({
+      code: "ECHO_ERR_THREAD_EXIT",
+      name: "ThreadExitError",
+      thread: "Thread-1",
+      exitCode: 7,
+      message: "Thread-1 exited with code 7: boom",
+    });
     expect(new ThreadExitError("Thread-3", 1).message).toBe("Thread-3 exited with code 1");
     expect(new ThreadExitError("Thread-2", 1, { errno: 5 }).message).toBe("Thread-2 exited with code 1: { errno: 5 }");
   });

@@ -11,7 +11,12 @@ afterEach(async () => {
 
 async function rendezvous(threads: number, waitMs: number): Promise<string[]> {
   const buffer = new SharedArrayBuffer(4);
-  const server = new ThreadedServer({ threads, handler: fixture("rendezvous.mjs"), handlerOptions: { buffer, waitMs }, logger: quiet });
+  const server = new ThreadedServer({
+    threads,
+    handler: fixture("rendezvous.mjs"),
+    handlerOptions: { buffer, waitMs },
+    logger: quiet,
+  });
   cleanup.push(() => server.close({ timeout: 0 }));
   const address = await server.listen();
   if (address.kind !== "tcp") throw new Error("expected TCP");
@@ -22,7 +27,8 @@ async function rendezvous(threads: number, waitMs: number): Promise<string[]> {
     cleanup.push(() => client.close());
     byThread.set(await client.request("who"), client);
   }
-  const clients = threads === 1 ? [byThread.values().next().value!, await LineClient.open(address.port)] : [...byThread.values()];
+  const clients =
+    threads === 1 ? [byThread.values().next().value!, await LineClient.open(address.port)] : [...byThread.values()];
   cleanup.push(() => clients[1]!.close());
   return Promise.all(clients.map((c) => c.request("meet")));
 }
@@ -37,7 +43,12 @@ async function startCpuServer(threads: number): Promise<number> {
 
 describe("parallelism", () => {
   it("runs handlers of two threads at the same time (and those of one thread one after the other)", async () => {
-    expect(await rendezvous(2, 20_000)).toEqual(expect.arrayContaining([expect.stringMatching(/^Thread-1 together$/), expect.stringMatching(/^Thread-2 together$/)]));
+    expect(await rendezvous(2, 20_000)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Thread-1 together$/),
+        expect.stringMatching(/^Thread-2 together$/),
+      ]),
+    );
     expect(await rendezvous(1, 300)).toEqual(["Thread-1 alone", "Thread-1 together"]);
   });
 

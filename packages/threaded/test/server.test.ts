@@ -25,7 +25,9 @@ async function reusePortWorks(): Promise<boolean> {
 const hasReusePort = await reusePortWorks();
 const paths: AcceptPath[] = hasReusePort ? ["reusePort", "shared"] : ["shared"];
 
-async function start(options: ThreadedServerOptions): Promise<{ server: ThreadedServer; port: number; address: ServerAddress }> {
+async function start(
+  options: ThreadedServerOptions,
+): Promise<{ server: ThreadedServer; port: number; address: ServerAddress }> {
   const server = new ThreadedServer({ logger: quiet, ...options });
   cleanup.push(() => server.close({ timeout: 0 }));
   const address = await server.listen();
@@ -68,7 +70,11 @@ describe.each(paths)("accept path %s", (accept) => {
     cleanup.push(() => blocker.close());
     const port = (blocker.address() as { port: number }).port;
     const server = new ThreadedServer({ threads: 2, port, accept, logger: quiet });
-    await expect(server.listen()).rejects.toMatchObject({ name: "AddressInUseError", code: ErrorCodes.ADDR_IN_USE, address: `127.0.0.1:${port}` });
+    await expect(server.listen()).rejects.toMatchObject({
+      name: "AddressInUseError",
+      code: ErrorCodes.ADDR_IN_USE,
+      address: `127.0.0.1:${port}`,
+    });
     await server.finished;
   });
 
@@ -106,7 +112,12 @@ describe.each(paths)("accept path %s", (accept) => {
     const replaced = once(server, "threadReplaced");
     victims[0]!.socket.write("crash\n");
     const [exit] = (await exited) as [Error];
-    expect(exit).toMatchObject({ name: "ThreadExitError", code: "ECHO_ERR_THREAD_EXIT", thread: "Thread-2", exitCode: 1 });
+    expect(exit).toMatchObject({
+      name: "ThreadExitError",
+      code: "ECHO_ERR_THREAD_EXIT",
+      thread: "Thread-2",
+      exitCode: 1,
+    });
     expect(exit.message).toContain("boom in Thread-2");
     await Promise.all(victims.map((c) => c.closed));
     const servedAtCrash = served;
@@ -180,11 +191,19 @@ describe("startup errors", () => {
   it.each([
     ["a missing module", "./no/such/handler.mjs", /no such file/],
     ["a module that throws at load", fixture("throws-at-load.mjs"), /broken at load/],
-    ["a module that calls process.exit() at load", fixture("exits-at-load.mjs"), /ended while loading it: it exited with code 4/],
+    [
+      "a module that calls process.exit() at load",
+      fixture("exits-at-load.mjs"),
+      /ended while loading it: it exited with code 4/,
+    ],
     ["a module without a handler", fixture("no-handler.mjs"), /no default export/],
   ])("fails listen() with HandlerLoadError for %s, without retrying", async (_what, handler, message) => {
     const logged: string[] = [];
-    const server = new ThreadedServer({ threads: 2, handler, logger: { info: () => {}, error: (m) => logged.push(m) } });
+    const server = new ThreadedServer({
+      threads: 2,
+      handler,
+      logger: { info: () => {}, error: (m) => logged.push(m) },
+    });
     server.on("threadExit", () => logged.push("threadExit"));
     const error = await server.listen().catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "HandlerLoadError", code: ErrorCodes.HANDLER_LOAD, handler });
@@ -197,7 +216,10 @@ describe("startup errors", () => {
 
   it.runIf(!hasReusePort)("refuses accept: reusePort where Node ignores reusePort", async () => {
     const server = new ThreadedServer({ threads: 1, accept: "reusePort", logger: quiet });
-    await expect(server.listen()).rejects.toMatchObject({ code: ErrorCodes.LISTEN, message: expect.stringContaining("reusePort") });
+    await expect(server.listen()).rejects.toMatchObject({
+      code: ErrorCodes.LISTEN,
+      message: expect.stringContaining("reusePort"),
+    });
   });
 
   it("picks reusePort when this Node supports it, the shared descriptor otherwise", async () => {

@@ -11,7 +11,8 @@ export type TargetAddress = { host: string; port: number } | { path: string };
 
 /** Opens a connection and resolves when connected. */
 export async function open(address: TargetAddress): Promise<Socket> {
-  const socket = "path" in address ? connect({ path: address.path }) : connect({ host: address.host, port: address.port });
+  const socket =
+    "path" in address ? connect({ path: address.path }) : connect({ host: address.host, port: address.port });
   await once(socket, "connect");
   socket.setNoDelay(true);
   return socket;

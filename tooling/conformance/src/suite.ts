@@ -205,32 +205,35 @@ export function conformanceSuite(target: ConformanceTarget): void {
       expect((await server.stats()).timeouts).toBeGreaterThanOrEqual(1);
     });
 
-    it.skipIf(!target.concurrent)("rejects connections past maxConnections and serves again when one closes", async () => {
-      const server = await start({ handler: "echo", maxConnections: 2 });
-      const a = await open(server.address);
-      const b = await open(server.address);
-      for (const s of [a, b]) {
-        s.write("ok");
-        expect((await readExactly(s, 2)).toString()).toBe("ok");
-      }
-      const c = await open(server.address);
-      const cDone = collect(c);
-      c.write("nope");
-      const rejected = await cDone;
-      expect(rejected.data.length).toBe(0);
-      expect((await server.stats()).rejected).toBeGreaterThanOrEqual(1);
-      const aDone = collect(a);
-      a.end();
-      await aDone;
-      // The slot is free once the server has seen the close: retry a bounded number of times.
-      let served = false;
-      for (let attempt = 0; attempt < 50 && !served; attempt++) {
-        const reply = await roundTrip(server.address, "again").catch(() => Buffer.alloc(0));
-        served = reply.toString() === "again";
-      }
-      expect(served).toBe(true);
-      b.destroy();
-    });
+    it.skipIf(!target.concurrent)(
+      "rejects connections past maxConnections and serves again when one closes",
+      async () => {
+        const server = await start({ handler: "echo", maxConnections: 2 });
+        const a = await open(server.address);
+        const b = await open(server.address);
+        for (const s of [a, b]) {
+          s.write("ok");
+          expect((await readExactly(s, 2)).toString()).toBe("ok");
+        }
+        const c = await open(server.address);
+        const cDone = collect(c);
+        c.write("nope");
+        const rejected = await cDone;
+        expect(rejected.data.length).toBe(0);
+        expect((await server.stats()).rejected).toBeGreaterThanOrEqual(1);
+        const aDone = collect(a);
+        a.end();
+        await aDone;
+        // The slot is free once the server has seen the close: retry a bounded number of times.
+        let served = false;
+        for (let attempt = 0; attempt < 50 && !served; attempt++) {
+          const reply = await roundTrip(server.address, "again").catch(() => Buffer.alloc(0));
+          served = reply.toString() === "again";
+        }
+        expect(served).toBe(true);
+        b.destroy();
+      },
+    );
 
     it("bounds server memory for a client that sends but never reads, and loses nothing", async () => {
       const maxBuffered = 64 * 1024;
@@ -304,7 +307,7 @@ export function conformanceSuite(target: ConformanceTarget): void {
       // New connections are refused soon after close() is called. Models whose listener lives
       // in several processes close it after one IPC round, so probe until refused, bounded at 10 s.
       let refused = false;
-      for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline;) {
         refused = await open(server.address).then(
           (s) => (s.destroy(), false),
           () => true,
@@ -371,7 +374,9 @@ export function conformanceSuite(target: ConformanceTarget): void {
       it("a handler module that fails to load: HandlerLoadError, ECHO_ERR_HANDLER_LOAD", async () => {
         const error = await failure({ handler: fixtures.throwsAtImport });
         expectCoreError(error, target.errors.HandlerLoadError, "HandlerLoadError", "ECHO_ERR_HANDLER_LOAD");
-        expect(error.message).toMatch(/^cannot load handler ".*throws-at-import\.mjs": importing .* failed: boom at import$/);
+        expect(error.message).toMatch(
+          /^cannot load handler ".*throws-at-import\.mjs": importing .* failed: boom at import$/,
+        );
       });
 
       it("a bad option: InvalidArgumentError, ECHO_ERR_INVALID_ARG, with the same message", async () => {

@@ -71,7 +71,10 @@ export function commandsIn(text: string, file: string): UsedCommand[] {
     const found = [...line.matchAll(CLI)];
     for (const [j, m] of found.entries()) {
       const end = found[j + 1]?.index ?? line.length;
-      const words = line.slice(m.index + m[0].length, end).split(/[\s"'`,\]]+/).filter(Boolean);
+      const words = line
+        .slice(m.index + m[0].length, end)
+        .split(/[\s"'`,\]]+/)
+        .filter(Boolean);
       const parsed = parseWords(words);
       if (parsed.flags.length > 0) out.push({ cli: m[1] as ServerCli, ...parsed, where: `${file}:${i + 1}` });
     }

@@ -11,7 +11,16 @@ const files = readdirSync(deployDir).sort();
 describe("docs/deploy.md", () => {
   it("quotes every file of docs/deploy/ and no other", () => {
     expect([...quotes.keys()].sort()).toEqual(files);
-    expect(files).toEqual(expect.arrayContaining(["echo.socket", "echo.service", "echo-cap.service", "haproxy.cfg", "nginx.conf", "k8s.yaml"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "echo.socket",
+        "echo.service",
+        "echo-cap.service",
+        "haproxy.cfg",
+        "nginx.conf",
+        "k8s.yaml",
+      ]),
+    );
   });
 
   for (const name of files) {

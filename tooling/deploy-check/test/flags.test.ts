@@ -6,10 +6,27 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { cliHelp, commandsIn, deployDoc, example, parseWords, serverClis, type CliHelp, type ServerCli, type UsedCommand } from "../src/index.js";
+import {
+  cliHelp,
+  commandsIn,
+  deployDoc,
+  example,
+  parseWords,
+  serverClis,
+  type CliHelp,
+  type ServerCli,
+  type UsedCommand,
+} from "../src/index.js";
 
 /** Flags of issue 11 (PROXY protocol, socket activation) and issue 12 (observability), being wired into every CLI now. */
-const LANDING = new Set(["--proxy-protocol", "--trusted-proxies", "--proxy-header-timeout", "--listen-fd", "--metrics", "--log-format"]);
+const LANDING = new Set([
+  "--proxy-protocol",
+  "--trusted-proxies",
+  "--proxy-header-timeout",
+  "--listen-fd",
+  "--metrics",
+  "--log-format",
+]);
 
 const files = ["echo.service", "echo-cap.service", "haproxy.cfg", "nginx.conf"];
 const used: UsedCommand[] = [
@@ -18,10 +35,14 @@ const used: UsedCommand[] = [
 ];
 // The Kubernetes container: its command and args are YAML lists.
 for (const doc of parseAllDocuments(readFileSync(example("k8s.yaml"), "utf8"))) {
-  const m = doc.toJS() as { kind: string; spec: { template?: { spec: { containers: { command?: string[]; args?: string[] }[] } } } };
+  const m = doc.toJS() as {
+    kind: string;
+    spec: { template?: { spec: { containers: { command?: string[]; args?: string[] }[] } } };
+  };
   for (const c of m.spec.template?.spec.containers ?? []) {
     const cli = c.command?.[0];
-    if (cli && cli in serverClis) used.push({ cli: cli as ServerCli, ...parseWords(c.args ?? []), where: "docs/deploy/k8s.yaml" });
+    if (cli && cli in serverClis)
+      used.push({ cli: cli as ServerCli, ...parseWords(c.args ?? []), where: "docs/deploy/k8s.yaml" });
   }
 }
 
@@ -43,7 +64,8 @@ function missing(filter: (flag: string) => boolean): Map<string, string[]> {
   }
   return out;
 }
-const format = (m: Map<string, string[]>): string => [...m].map(([k, w]) => `${k} (${[...new Set(w)].join(", ")})`).join("; ");
+const format = (m: Map<string, string[]>): string =>
+  [...m].map(([k, w]) => `${k} (${[...new Set(w)].join(", ")})`).join("; ");
 
 describe("the flags the deploy docs use", () => {
   it("are found: every server CLI appears with flags", () => {
@@ -52,7 +74,10 @@ describe("the flags the deploy docs use", () => {
   });
 
   it("the parser finds flags and values as written", () => {
-    const [cmd] = commandsIn("ExecStart=/usr/local/bin/echo-server --mode async --listen-fd auto --close-timeout=10000 --proxy-protocol", "x");
+    const [cmd] = commandsIn(
+      "ExecStart=/usr/local/bin/echo-server --mode async --listen-fd auto --close-timeout=10000 --proxy-protocol",
+      "x",
+    );
     expect(cmd!.cli).toBe("echo-server");
     expect(cmd!.flags).toEqual(["--mode", "--listen-fd", "--close-timeout", "--proxy-protocol"]);
     expect(cmd!.values.get("--listen-fd")).toBe("auto");

@@ -9,5 +9,6 @@ export default function setup(): void {
     { command: "nginx", package: "libnginx-mod-stream" },
     { command: "systemd-analyze", package: "systemd" },
   ]);
-  for (const tool of missing) console.error(`[echo] ${tool.command} stays missing: ${tool.reason}; its check is skipped`);
+  for (const tool of missing)
+    console.error(`[echo] ${tool.command} stays missing: ${tool.reason}; its check is skipped`);
 }

@@ -34,7 +34,10 @@ describe.skipIf("skip" in haproxy)(`haproxy -c${"skip" in haproxy ? ` (skipped: 
 });
 
 describe("HAProxy config's content", () => {
-  const lines = config.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
+  const lines = config
+    .split("\n")
+    .map((l) => l.replace(/#.*/, "").trim())
+    .filter(Boolean);
 
   it("proxies TCP, not HTTP", () => {
     expect(lines).toContain("mode tcp");

@@ -21,7 +21,10 @@ interface Manifest {
     replicas?: number;
     strategy?: unknown;
     selector?: { matchLabels?: Record<string, string> } | Record<string, string>;
-    template?: { metadata: { labels: Record<string, string> }; spec: { terminationGracePeriodSeconds?: number; containers: Container[] } };
+    template?: {
+      metadata: { labels: Record<string, string> };
+      spec: { terminationGracePeriodSeconds?: number; containers: Container[] };
+    };
     ports?: { port: number; targetPort: string | number }[];
   };
 }
@@ -44,7 +47,10 @@ describe("k8s.yaml", () => {
 
   it("runs several replicas, rolled without taking one away first", () => {
     expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
-    expect(deployment.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(deployment.spec.strategy).toEqual({
+      type: "RollingUpdate",
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    });
   });
 
   it("probes readiness on /readyz and liveness on /healthz of the metrics port", () => {
@@ -64,16 +70,21 @@ describe("k8s.yaml", () => {
   it("terminationGracePeriodSeconds is longer than the preStop pause plus the server's close timeout", () => {
     const cli = container!.command![0] as ServerCli;
     const preStop = container!.lifecycle!.preStop!;
-    const pauseS = preStop.sleep?.seconds ?? Number(preStop.exec!.command[0] === "sleep" ? preStop.exec!.command[1] : Number.NaN);
+    const pauseS =
+      preStop.sleep?.seconds ?? Number(preStop.exec!.command[0] === "sleep" ? preStop.exec!.command[1] : Number.NaN);
     expect(pauseS).toBeGreaterThan(0);
     // The close timeout the server runs with: the manifest's flag, else the CLI's own default.
-    const closeMs = Number(parseWords(container!.args!).values.get("--close-timeout") ?? cliHelp(cli).defaults.get("--close-timeout"));
+    const closeMs = Number(
+      parseWords(container!.args!).values.get("--close-timeout") ?? cliHelp(cli).defaults.get("--close-timeout"),
+    );
     expect(closeMs).toBeGreaterThan(0);
     expect(pod!.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(pauseS * 1000 + closeMs);
   });
 
   it("the documented close timeout is the server's default", () => {
     const cli = container!.command![0] as ServerCli;
-    expect(parseWords(container!.args!).values.get("--close-timeout")).toBe(cliHelp(cli).defaults.get("--close-timeout"));
+    expect(parseWords(container!.args!).values.get("--close-timeout")).toBe(
+      cliHelp(cli).defaults.get("--close-timeout"),
+    );
   });
 });

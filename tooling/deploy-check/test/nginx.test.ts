@@ -17,7 +17,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function why(): string | undefined {
   if ("skip" in nginx) return nginx.skip;
   const dynamic = run(nginx.path, ["-V"]).output.includes("--with-stream=dynamic");
-  if (dynamic && !existsSync("/etc/nginx/modules-enabled/50-mod-stream.conf")) return "nginx's stream module is not installed (Debian package libnginx-mod-stream)";
+  if (dynamic && !existsSync("/etc/nginx/modules-enabled/50-mod-stream.conf"))
+    return "nginx's stream module is not installed (Debian package libnginx-mod-stream)";
   return undefined;
 }
 const skip = why();
@@ -27,7 +28,15 @@ const skip = why();
 const test = (text: string): { status: number | null; output: string } => {
   const file = join(dir, "nginx.conf");
   writeFileSync(file, text);
-  return run("path" in nginx ? nginx.path : "nginx", ["-t", "-c", file, "-e", "stderr", "-g", `pid ${join(dir, "nginx.pid")};`]);
+  return run("path" in nginx ? nginx.path : "nginx", [
+    "-t",
+    "-c",
+    file,
+    "-e",
+    "stderr",
+    "-g",
+    `pid ${join(dir, "nginx.pid")};`,
+  ]);
 };
 
 describe.skipIf(skip !== undefined)(`nginx -t${skip ? ` (skipped: ${skip})` : ""}`, () => {

@@ -12,7 +12,9 @@ import { run, tool } from "./tools.js";
 
 const units = ["echo.socket", "echo.service", "echo-cap.service"];
 const analyze = tool("systemd-analyze", "systemd");
-const systemUnits = ["/usr/lib/systemd/system", "/lib/systemd/system"].find((d) => existsSync(join(d, "sysinit.target")));
+const systemUnits = ["/usr/lib/systemd/system", "/lib/systemd/system"].find((d) =>
+  existsSync(join(d, "sysinit.target")),
+);
 const root = mkdtempSync(join(tmpdir(), "echo-deploy-systemd-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -31,11 +33,20 @@ function verify(files: Record<string, string>): { status: number | null; output:
       chmodSync(exe, 0o755);
     }
   }
-  return run("path" in analyze ? analyze.path : "systemd-analyze", ["verify", `--root=${root}`, "--man=no", ...Object.keys(files)], root);
+  return run(
+    "path" in analyze ? analyze.path : "systemd-analyze",
+    ["verify", `--root=${root}`, "--man=no", ...Object.keys(files)],
+    root,
+  );
 }
 
 const read = (name: string): string => readFileSync(example(name), "utf8");
-const skip = "skip" in analyze ? analyze.skip : systemUnits ? undefined : "no system units (sysinit.target) on this machine to verify against";
+const skip =
+  "skip" in analyze
+    ? analyze.skip
+    : systemUnits
+      ? undefined
+      : "no system units (sysinit.target) on this machine to verify against";
 
 describe.skipIf(skip !== undefined)(`systemd units${skip ? ` (skipped: ${skip})` : ""}`, () => {
   it("pass systemd-analyze verify with nothing to say", () => {
@@ -45,7 +56,9 @@ describe.skipIf(skip !== undefined)(`systemd units${skip ? ` (skipped: ${skip})`
   });
 
   it("the check can fail: a misspelt directive and a bad value are reported", () => {
-    const bad = read("echo.service").replace("NoNewPrivileges=yes", "NoNewPrivilege=yes").replace("ProtectSystem=strict", "ProtectSystem=strictly");
+    const bad = read("echo.service")
+      .replace("NoNewPrivileges=yes", "NoNewPrivilege=yes")
+      .replace("ProtectSystem=strict", "ProtectSystem=strictly");
     const result = verify({ "echo.socket": read("echo.socket"), "echo.service": bad });
     expect(result.output).toMatch(/Unknown key 'NoNewPrivilege'/);
     expect(result.output).toMatch(/protect system value.*strictly/i);

@@ -4,7 +4,9 @@ import { findCommand } from "@echo/test-utils";
 /** A tool's path, or why its check is skipped. */
 export function tool(command: string, pkg: string): { path: string } | { skip: string } {
   const path = findCommand(command);
-  return path ? { path } : { skip: `${command} is not installed (Debian package ${pkg}) and could not be installed here` };
+  return path
+    ? { path }
+    : { skip: `${command} is not installed (Debian package ${pkg}) and could not be installed here` };
 }
 
 /** Runs a command; its exit status and everything it printed. */

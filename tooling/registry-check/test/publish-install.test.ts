@@ -19,7 +19,14 @@ let url = "";
 
 /** The public packages of the workspace, read from packages/. */
 const publicPackages = readdirSync(join(root, "packages"))
-  .map((dir) => JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8")) as { name: string; private?: boolean; version: string })
+  .map(
+    (dir) =>
+      JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8")) as {
+        name: string;
+        private?: boolean;
+        version: string;
+      },
+  )
   .filter((pkg) => !pkg.private);
 
 function freePort(): Promise<number> {
@@ -34,8 +41,14 @@ function freePort(): Promise<number> {
 function sh(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
   // changeset publish runs `pnpm publish`: the repo's pinned pnpm goes first on PATH.
   const path = `${join(root, ".cache", "tools", "node_modules", ".bin")}:${process.env.PATH ?? ""}`;
-  const result = spawnSync(cmd, args, { cwd, env: { ...process.env, PATH: path, ...env }, encoding: "utf8", timeout: 180_000 });
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  const result = spawnSync(cmd, args, {
+    cwd,
+    env: { ...process.env, PATH: path, ...env },
+    encoding: "utf8",
+    timeout: 180_000,
+  });
+  if (result.status !== 0)
+    throw new Error(`${cmd} ${args.join(" ")} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
 
@@ -46,7 +59,10 @@ function project(name: string): string {
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
   // Dependencies outside @echo come from the npm registry: retry a stalled fetch quickly
   // instead of hanging, and use npm's cache when it has them.
-  writeFileSync(join(dir, ".npmrc"), `@echo:registry=${url}\nprefer-offline=true\nfetch-timeout=20000\nfetch-retries=5\n`);
+  writeFileSync(
+    join(dir, ".npmrc"),
+    `@echo:registry=${url}\nprefer-offline=true\nfetch-timeout=20000\nfetch-retries=5\n`,
+  );
   return dir;
 }
 
@@ -70,7 +86,11 @@ beforeAll(async () => {
   );
   // Both npm and pnpm read this file: the registry is loopback-only, whatever else is configured.
   writeFileSync(join(work, "npmrc"), `registry=${url}\n//127.0.0.1:${port}/:_authToken=anonymous\n`);
-  registry = spawn(process.execPath, [verdaccioBin, "--config", join(work, "config.yaml"), "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "inherit"] });
+  registry = spawn(
+    process.execPath,
+    [verdaccioBin, "--config", join(work, "config.yaml"), "--listen", `127.0.0.1:${port}`],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   // Ready when it logs its address.
   await new Promise<void>((resolve, reject) => {
     let out = "";
@@ -100,19 +120,30 @@ describe("publishing to a registry and installing like a user", () => {
     const out = sh(join(root, "node_modules", ".bin", "changeset"), ["publish", "--no-git-tag"], root, env);
     for (const pkg of publicPackages) expect(out).toContain(`${pkg.name}@${pkg.version}`);
     for (const pkg of publicPackages) {
-      const manifest = JSON.parse(sh("npm", ["view", `${pkg.name}@${pkg.version}`, "--json", "--registry", url], work)) as { dependencies?: object; peerDependencies?: object };
-      expect(JSON.stringify(manifest.dependencies ?? {}) + JSON.stringify(manifest.peerDependencies ?? {})).not.toContain("workspace:");
+      const manifest = JSON.parse(
+        sh("npm", ["view", `${pkg.name}@${pkg.version}`, "--json", "--registry", url], work),
+      ) as { dependencies?: object; peerDependencies?: object };
+      expect(
+        JSON.stringify(manifest.dependencies ?? {}) + JSON.stringify(manifest.peerDependencies ?? {}),
+      ).not.toContain("workspace:");
     }
   });
 
   it("npm installs @echo/core and @echo/client; echo-server and echo-client talk", async () => {
     const dir = project("user-core");
     sh("npm", ["install", "--no-audit", "--no-fund", "@echo/core", "@echo/client"], dir);
-    const server = spawn(join(dir, "node_modules", ".bin", "echo-server"), ["--port", "0", "--mode", "once"], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
+    const server = spawn(join(dir, "node_modules", ".bin", "echo-server"), ["--port", "0", "--mode", "once"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const [line] = (await once(server.stdout, "data")) as [Buffer];
     const port = /listening on 127\.0\.0\.1:(\d+)/.exec(line.toString())?.[1];
     expect(port).toBeDefined();
-    const reply = sh(join(dir, "node_modules", ".bin", "echo-client"), ["--host", "127.0.0.1", "--port", port!, "installed", "from", "a", "registry"], dir);
+    const reply = sh(
+      join(dir, "node_modules", ".bin", "echo-client"),
+      ["--host", "127.0.0.1", "--port", port!, "installed", "from", "a", "registry"],
+      dir,
+    );
     expect(reply.trim()).toBe("installed from a registry");
     const [code] = await once(server, "exit");
     expect(code).toBe(0);

@@ -57,10 +57,17 @@ const PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
 const COMMAND = /^[\w./+-]+$/;
 
 function check(tools: readonly DebianTool[]): void {
-  if (!Array.isArray(tools) || tools.length === 0) throw new TypeError("ensureDebianPackages: tools must be a non-empty array of { command, package }");
+  if (!Array.isArray(tools) || tools.length === 0)
+    throw new TypeError("ensureDebianPackages: tools must be a non-empty array of { command, package }");
   for (const [i, tool] of (tools as readonly (DebianTool | undefined)[]).entries()) {
-    if (typeof tool?.command !== "string" || !COMMAND.test(tool.command)) throw new TypeError(`ensureDebianPackages: tools[${i}].command must be a command name or path, got ${JSON.stringify(tool?.command)}`);
-    if (typeof tool.package !== "string" || !PACKAGE.test(tool.package)) throw new TypeError(`ensureDebianPackages: tools[${i}].package must be a Debian package name, got ${JSON.stringify(tool.package)}`);
+    if (typeof tool?.command !== "string" || !COMMAND.test(tool.command))
+      throw new TypeError(
+        `ensureDebianPackages: tools[${i}].command must be a command name or path, got ${JSON.stringify(tool?.command)}`,
+      );
+    if (typeof tool.package !== "string" || !PACKAGE.test(tool.package))
+      throw new TypeError(
+        `ensureDebianPackages: tools[${i}].package must be a Debian package name, got ${JSON.stringify(tool.package)}`,
+      );
   }
 }
 
@@ -84,7 +91,11 @@ function aptGet(args: string[], timeoutMs: number): void {
   });
   if (result.status === 0) return;
   const tail = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-5).join(" | ");
-  const how = result.error ? result.error.message : result.signal ? `killed by ${result.signal} (over ${timeoutMs} ms)` : `exited ${result.status}`;
+  const how = result.error
+    ? result.error.message
+    : result.signal
+      ? `killed by ${result.signal} (over ${timeoutMs} ms)`
+      : `exited ${result.status}`;
   throw new Error(`apt-get ${args.join(" ")} ${how}: ${tail}`);
 }
 
@@ -102,7 +113,10 @@ function aptGet(args: string[], timeoutMs: number): void {
  * @throws {TypeError} for a tool that is not `{ command, package }` with sane names.
  * @throws {Error} when apt-get ran and failed, or a command is still missing after installing.
  */
-export function ensureDebianPackages(tools: readonly DebianTool[], options: EnsureDebianOptions = {}): EnsureDebianResult {
+export function ensureDebianPackages(
+  tools: readonly DebianTool[],
+  options: EnsureDebianOptions = {},
+): EnsureDebianResult {
   check(tools);
   const log = options.log ?? ((line: string) => console.error(line));
   const timeoutMs = options.timeoutMs ?? 600_000;

@@ -26,7 +26,9 @@ describe("ensureDebianPackages", () => {
       expect(ensureDebianPackages([{ command: "echo-no-such-command-here", package: "echo-none" }])).toEqual({
         found: {},
         installed: [],
-        missing: [{ command: "echo-no-such-command-here", package: "echo-none", reason: "ECHO_NO_APT=1 forbids installing" }],
+        missing: [
+          { command: "echo-no-such-command-here", package: "echo-none", reason: "ECHO_NO_APT=1 forbids installing" },
+        ],
       });
     } finally {
       delete process.env.ECHO_NO_APT;
@@ -41,7 +43,10 @@ describe("ensureDebianPackages", () => {
 
   it.each([
     [[], /tools must be a non-empty array/],
-    [[{ command: "wrk; rm -rf /", package: "wrk" }], /tools\[0\]\.command must be a command name or path, got "wrk; rm -rf \/"/],
+    [
+      [{ command: "wrk; rm -rf /", package: "wrk" }],
+      /tools\[0\]\.command must be a command name or path, got "wrk; rm -rf \/"/,
+    ],
     [[{ command: "wrk", package: "Wrk Tool" }], /tools\[0\]\.package must be a Debian package name, got "Wrk Tool"/],
   ])("rejects bad tools %j with a message naming the field", (tools, message) => {
     expect(() => ensureDebianPackages(tools as never)).toThrow(message);

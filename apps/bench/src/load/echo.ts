@@ -21,14 +21,20 @@ export type EchoLoader = "client" | "internal" | "ref";
 /** The loaders `--loader` accepts. */
 export const echoLoaders: readonly EchoLoader[] = ["client", "internal", "ref"];
 
-const toolNames: Record<EchoLoader, string> = { client: "@echo/client runLoad", internal: "internal", ref: "ref-echo-load" };
+const toolNames: Record<EchoLoader, string> = {
+  client: "@echo/client runLoad",
+  internal: "internal",
+  ref: "ref-echo-load",
+};
 
 let loader: EchoLoader = "client";
 
 /** Chooses the echo load generator (`--loader`). Rejects `ref` when ref-echo-load cannot be had. */
 export function setEchoLoader(choice: EchoLoader): void {
-  if (!echoLoaders.includes(choice)) throw new Error(`--loader must be ${echoLoaders.join(", ")}, got ${JSON.stringify(choice)}`);
-  if (choice === "ref" && !refTools.load()) throw new Error(`--loader ref: ref-echo-load is not available (${refTools.why()})`);
+  if (!echoLoaders.includes(choice))
+    throw new Error(`--loader must be ${echoLoaders.join(", ")}, got ${JSON.stringify(choice)}`);
+  if (choice === "ref" && !refTools.load())
+    throw new Error(`--loader ref: ref-echo-load is not available (${refTools.why()})`);
   loader = choice;
 }
 
@@ -41,9 +47,33 @@ export function echoLoadTool(): string {
 export async function echoLoad(options: EchoLoadOptions): Promise<LoadResult> {
   const newConnection = options.newConnection ?? false;
   if (loader === "ref") {
-    return refLoad({ binary: refTools.load()!, port: options.port, connections: options.connections, size: options.size, seconds: options.durationMs / 1000, newConnection });
+    return refLoad({
+      binary: refTools.load()!,
+      port: options.port,
+      connections: options.connections,
+      size: options.size,
+      seconds: options.durationMs / 1000,
+      newConnection,
+    });
   }
   if (loader === "internal") return internalLoad(options);
-  const r = await runLoad({ host: options.host, port: options.port, connections: options.connections, size: options.size, duration: options.durationMs / 1000, newConnection });
-  return { tool: toolNames.client, done: r.roundTrips, seconds: r.elapsed, rps: r.roundTripsPerSecond, p50Us: r.latency.p50, p99Us: r.latency.p99, maxUs: r.latency.max, errors: r.errors, mismatches: r.mismatches };
+  const r = await runLoad({
+    host: options.host,
+    port: options.port,
+    connections: options.connections,
+    size: options.size,
+    duration: options.durationMs / 1000,
+    newConnection,
+  });
+  return {
+    tool: toolNames.client,
+    done: r.roundTrips,
+    seconds: r.elapsed,
+    rps: r.roundTripsPerSecond,
+    p50Us: r.latency.p50,
+    p99Us: r.latency.p99,
+    maxUs: r.latency.max,
+    errors: r.errors,
+    mismatches: r.mismatches,
+  };
 }

@@ -11,7 +11,10 @@ import type { LoadResult } from "./types.js";
 /** The absolute path of an executable named `command` in a PATH directory, or undefined. No shell runs. */
 export function which(command: string): string | undefined {
   if (!command || command.includes("/")) return undefined;
-  const candidates = (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const candidates = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, command));
   return candidates.find((path) => {
     try {
       accessSync(path, constants.X_OK);
@@ -23,7 +26,12 @@ export function which(command: string): string | undefined {
 }
 
 /** Runs a command, collecting stdout; kills it after `timeoutMs`. Rejects on a non-zero exit. */
-export function runTool(command: string, args: readonly string[], timeoutMs: number, onSpawn?: (pid: number) => void): Promise<string> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+  onSpawn?: (pid: number) => void,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -39,7 +47,12 @@ export function runTool(command: string, args: readonly string[], timeoutMs: num
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
-      else reject(new Error(`${command} ${signal ? `killed by ${signal} (over ${timeoutMs} ms)` : `exited ${code}`}: ${err.trim().split("\n").slice(-2).join(" | ")}`));
+      else
+        reject(
+          new Error(
+            `${command} ${signal ? `killed by ${signal} (over ${timeoutMs} ms)` : `exited ${code}`}: ${err.trim().split("\n").slice(-2).join(" | ")}`,
+          ),
+        );
     });
   });
 }
@@ -53,7 +66,17 @@ export function parseRefLoad(output: string, seconds: number): LoadResult {
   };
   const done = field("done");
   const num = (v: number): number => (v < 0 ? Number.NaN : v);
-  return { tool: "ref-echo-load", done, seconds, rps: done / seconds, p50Us: num(field("p50_us")), p99Us: num(field("p99_us")), maxUs: num(field("max_us")), errors: field("errors"), mismatches: field("mismatch") };
+  return {
+    tool: "ref-echo-load",
+    done,
+    seconds,
+    rps: done / seconds,
+    p50Us: num(field("p50_us")),
+    p99Us: num(field("p99_us")),
+    maxUs: num(field("max_us")),
+    errors: field("errors"),
+    mismatches: field("mismatch"),
+  };
 }
 
 /** Options for ref-echo-load. */
@@ -71,7 +94,18 @@ export interface RefLoadOptions {
 
 /** Runs the C load generator. */
 export async function refLoad(o: RefLoadOptions): Promise<LoadResult> {
-  const args = ["-h", "127.0.0.1", "-p", String(o.port), "-c", String(o.connections), "-s", String(o.size), "-d", String(o.seconds)];
+  const args = [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(o.port),
+    "-c",
+    String(o.connections),
+    "-s",
+    String(o.size),
+    "-d",
+    String(o.seconds),
+  ];
   if (o.newConnection) args.push("-x");
   if (o.idle) args.push("-i", String(o.idle));
   const out = await runTool(o.binary, args, o.seconds * 1000 + 60_000, o.onSpawn);
@@ -99,7 +133,17 @@ export function parseAb(output: string, seconds: number): LoadResult {
   const non2xx = num(/Non-2xx responses:\s+(\d+)/) || 0;
   const taken = num(/Time taken for tests:\s+([\d.]+)/);
   const pct = (p: string): number => toMicros(String(num(new RegExp(`^\\s*${p}%\\s+(\\d+)`, "m"))), "ms");
-  return { tool: "ab", done, seconds: taken || seconds, rps: num(/Requests per second:\s+([\d.]+)/), p50Us: pct("50"), p99Us: pct("99"), maxUs: pct("100"), errors: failed + non2xx, mismatches: 0 };
+  return {
+    tool: "ab",
+    done,
+    seconds: taken || seconds,
+    rps: num(/Requests per second:\s+([\d.]+)/),
+    p50Us: pct("50"),
+    p99Us: pct("99"),
+    maxUs: pct("100"),
+    errors: failed + non2xx,
+    mismatches: 0,
+  };
 }
 
 /** Parses `wrk --latency`'s report. */
@@ -117,20 +161,50 @@ export function parseWrk(output: string, seconds: number): LoadResult {
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const errs = socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
-  return { tool: "wrk", done, seconds: taken || seconds, rps, p50Us: pct("50"), p99Us: pct("99"), maxUs: maxM ? toMicros(maxM[1]!) : Number.NaN, errors: errs + non2xx, mismatches: 0 };
+  return {
+    tool: "wrk",
+    done,
+    seconds: taken || seconds,
+    rps,
+    p50Us: pct("50"),
+    p99Us: pct("99"),
+    maxUs: maxM ? toMicros(maxM[1]!) : Number.NaN,
+    errors: errs + non2xx,
+    mismatches: 0,
+  };
 }
 
 /** Runs `ab -k` (HTTP/1.0 keep-alive) for `seconds`. */
 export async function abLoad(binary: string, port: number, connections: number, seconds: number): Promise<LoadResult> {
   // -t implies -n 50000; a larger -n after it lets the time limit decide.
   const secs = Math.max(1, Math.round(seconds));
-  const out = await runTool(binary, ["-k", "-q", "-c", String(connections), "-t", String(secs), "-n", "100000000", "-s", "10", `http://127.0.0.1:${port}/`], secs * 1000 + 30_000);
+  const out = await runTool(
+    binary,
+    [
+      "-k",
+      "-q",
+      "-c",
+      String(connections),
+      "-t",
+      String(secs),
+      "-n",
+      "100000000",
+      "-s",
+      "10",
+      `http://127.0.0.1:${port}/`,
+    ],
+    secs * 1000 + 30_000,
+  );
   return parseAb(out, secs);
 }
 
 /** Runs `wrk` with one thread for `seconds`. */
 export async function wrkLoad(binary: string, port: number, connections: number, seconds: number): Promise<LoadResult> {
   const secs = Math.max(1, Math.round(seconds));
-  const out = await runTool(binary, ["-t1", `-c${connections}`, `-d${secs}s`, "--latency", `http://127.0.0.1:${port}/`], secs * 1000 + 30_000);
+  const out = await runTool(
+    binary,
+    ["-t1", `-c${connections}`, `-d${secs}s`, "--latency", `http://127.0.0.1:${port}/`],
+    secs * 1000 + 30_000,
+  );
   return parseWrk(out, secs);
 }

@@ -7,7 +7,13 @@ import type { LoadResult } from "./types.js";
 
 /** Runs autocannon against `http://127.0.0.1:PORT/` for `seconds` with keep-alive connections. */
 export async function autocannonLoad(port: number, connections: number, seconds: number): Promise<LoadResult> {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1, timeout: 10 });
+  const r = await autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    connections,
+    duration: seconds,
+    pipelining: 1,
+    timeout: 10,
+  });
   const done = r.totalCompletedRequests ?? r.requests.total;
   const taken = r.duration || seconds;
   return {

@@ -15,7 +15,13 @@ export interface IdleConnections {
 }
 
 /** Opens `count` connections that send nothing. */
-export async function openIdle(host: string, port: number, count: number, parallel = 256, timeoutMs = 5000): Promise<IdleConnections> {
+export async function openIdle(
+  host: string,
+  port: number,
+  count: number,
+  parallel = 256,
+  timeoutMs = 5000,
+): Promise<IdleConnections> {
   const sockets: net.Socket[] = [];
   let failed = 0;
   let next = 0;

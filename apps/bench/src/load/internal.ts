@@ -76,7 +76,17 @@ export function internalLoad(options: InternalLoadOptions): Promise<LoadResult> 
       sockets.clear();
       const p = latencies.percentiles();
       const seconds = durationMs / 1000;
-      resolve({ tool: "internal", done, seconds, rps: inWindow / seconds, p50Us: p.p50, p99Us: p.p99, maxUs: p.max, errors, mismatches });
+      resolve({
+        tool: "internal",
+        done,
+        seconds,
+        rps: inWindow / seconds,
+        p50Us: p.p50,
+        p99Us: p.p99,
+        maxUs: p.max,
+        errors,
+        mismatches,
+      });
     };
     // One of the N loops has ended (only after the deadline).
     const retire = (): void => {

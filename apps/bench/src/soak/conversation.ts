@@ -77,7 +77,10 @@ export function converse(options: ConversationOptions): Promise<ConversationResu
       socket.destroy();
       resolve({ kind, bytes: received, mismatch, ...(failure && !mismatch ? { failure } : {}) });
     };
-    const timer = setTimeout(() => finish(`no end within ${timeoutMs} ms (${received} of ${sentBytes} bytes back)`), timeoutMs);
+    const timer = setTimeout(
+      () => finish(`no end within ${timeoutMs} ms (${received} of ${sentBytes} bytes back)`),
+      timeoutMs,
+    );
 
     const send = (size: number): void => {
       const chunk = message(random, size);
@@ -146,7 +149,13 @@ export function converse(options: ConversationOptions): Promise<ConversationResu
       if (kind === "disconnect") return finish();
       finish(received === sentBytes ? undefined : `server closed after ${received} of ${sentBytes} bytes`);
     });
-    socket.on("error", (error: NodeJS.ErrnoException) => finish(kind === "disconnect" ? undefined : `${error.code ?? error.message} after ${received} of ${sentBytes} bytes`));
-    socket.on("close", () => finish(kind === "disconnect" ? undefined : `closed after ${received} of ${sentBytes} bytes`));
+    socket.on("error", (error: NodeJS.ErrnoException) =>
+      finish(
+        kind === "disconnect" ? undefined : `${error.code ?? error.message} after ${received} of ${sentBytes} bytes`,
+      ),
+    );
+    socket.on("close", () =>
+      finish(kind === "disconnect" ? undefined : `closed after ${received} of ${sentBytes} bytes`),
+    );
   });
 }

@@ -29,7 +29,12 @@ export function portableSoak(results: SoakResults): SoakResults {
   return {
     ...results,
     settings: { ...results.settings, argv: results.settings.argv.map((a) => portableText(a)) },
-    models: results.models.map((m) => ({ ...m, command: portableText(m.command), description: portableText(m.description), failures: m.failures.map((f) => portableText(f)) })),
+    models: results.models.map((m) => ({
+      ...m,
+      command: portableText(m.command),
+      description: portableText(m.description),
+      failures: m.failures.map((f) => portableText(f)),
+    })),
   };
 }
 
@@ -47,7 +52,19 @@ export function soakMarkdown(input: SoakResults, heading = "#"): string {
     `Started ${r.startedAt}, finished ${r.finishedAt}; Node ${r.machine.node}, ${r.machine.platform}, ${r.machine.cpus} CPUs, load average ${r.machine.loadavgStart.map((x) => x.toFixed(2)).join(" ")} at the start and ${r.machine.loadavgEnd.map((x) => x.toFixed(2)).join(" ")} at the end; seed ${s.seed}. Command: \`echo-bench ${s.argv.join(" ")}\`.`,
     "",
     markdownTable(
-      ["model", "conversations", ...conversationKinds, "MiB checked", "mismatches", "failed", "fds ref → last", "RSS MiB ref → last", "RSS growth", "RSS growth, 2nd half", "verdict"],
+      [
+        "model",
+        "conversations",
+        ...conversationKinds,
+        "MiB checked",
+        "mismatches",
+        "failed",
+        "fds ref → last",
+        "RSS MiB ref → last",
+        "RSS growth",
+        "RSS growth, 2nd half",
+        "verdict",
+      ],
       r.models.map((m) => {
         const total = conversationKinds.reduce((a, k) => a + m.conversations[k], 0);
         const last = m.samples.at(-1)!;
@@ -71,7 +88,10 @@ export function soakMarkdown(input: SoakResults, heading = "#"): string {
     "",
     markdownTable(
       ["t s", ...r.models.map((m) => m.name)],
-      (r.models[0]?.samples ?? []).map((sample, i) => [String(sample.t), ...r.models.map((m) => (m.samples[i] ? `${mib(m.samples[i].rssBytes)} / ${m.samples[i].descriptors}` : "–"))]),
+      (r.models[0]?.samples ?? []).map((sample, i) => [
+        String(sample.t),
+        ...r.models.map((m) => (m.samples[i] ? `${mib(m.samples[i].rssBytes)} / ${m.samples[i].descriptors}` : "–")),
+      ]),
     ),
     "",
     `${sub} Servers`,

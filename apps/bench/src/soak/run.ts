@@ -21,7 +21,15 @@ import { seededRandom, type Random } from "./random.js";
 /** The models the soak runs by default: every model, prefork under both schedules, selector with epoll and poll. */
 export function soakModelNames(): string[] {
   const n = parallelism;
-  return ["core-iterative", "core-async", `threaded-${n}`, `prefork-${n}-os`, `prefork-${n}-rr`, "selector-epoll", "selector-poll"];
+  return [
+    "core-iterative",
+    "core-async",
+    `threaded-${n}`,
+    `prefork-${n}-os`,
+    `prefork-${n}-rr`,
+    "selector-epoll",
+    "selector-poll",
+  ];
 }
 
 /** Options of {@link runSoak}. */
@@ -79,7 +87,14 @@ export interface SoakResults {
   schema: "echo-soak/1";
   startedAt: string;
   finishedAt: string;
-  settings: { seconds: number; sampleEveryS: number; clients: number; seed: number; argv: string[]; rssGrowthLimit: number };
+  settings: {
+    seconds: number;
+    sampleEveryS: number;
+    clients: number;
+    seed: number;
+    argv: string[];
+    rssGrowthLimit: number;
+  };
   machine: { node: string; platform: string; cpus: number; loadavgStart: number[]; loadavgEnd: number[] };
   models: SoakModelResult[];
   pass: boolean;
@@ -95,11 +110,15 @@ const SETTLE_TIMEOUT_MS = 10_000;
  * A model's verdict from its counts and samples: growth between the reference sample (the second:
  * the start of minute 2 in the default run) and the last, and why it fails, if it does.
  */
-export function soakVerdict(r: Pick<SoakModelResult, "mismatches" | "failed" | "samples" | "conversations">, rssGrowthLimit = RSS_GROWTH_LIMIT): Pick<SoakModelResult, "descriptorGrowth" | "rssGrowth" | "pass" | "reasons"> {
+export function soakVerdict(
+  r: Pick<SoakModelResult, "mismatches" | "failed" | "samples" | "conversations">,
+  rssGrowthLimit = RSS_GROWTH_LIMIT,
+): Pick<SoakModelResult, "descriptorGrowth" | "rssGrowth" | "pass" | "reasons"> {
   const ref = r.samples[1] ?? r.samples[0];
   const last = r.samples.at(-1);
   const reasons: string[] = [];
-  if (!ref || !last || r.samples.length < 2) return { descriptorGrowth: 0, rssGrowth: 0, pass: false, reasons: ["fewer than two samples"] };
+  if (!ref || !last || r.samples.length < 2)
+    return { descriptorGrowth: 0, rssGrowth: 0, pass: false, reasons: ["fewer than two samples"] };
   const descriptorGrowth = last.descriptors - ref.descriptors;
   const rssGrowth = (last.rssBytes - ref.rssBytes) / ref.rssBytes;
   if (r.mismatches > 0) reasons.push(`${r.mismatches} mismatched conversations`);
@@ -161,11 +180,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResults> {
   const seconds = options.seconds;
   const every = options.sampleEveryS ?? defaultSampleEvery(seconds);
   const perModel = options.clients ?? 3;
-  const seed = options.seed ?? (Date.now() & 0x7fffffff);
+  const seed = options.seed ?? Date.now() & 0x7fffffff;
   const note = options.onNote ?? (() => {});
   const models = options.models ?? builtinModels().filter((m) => soakModelNames().includes(m.name));
   const unavailable = models.map((m) => [m.name, m.available()] as const).filter(([, a]) => !a.ok);
-  if (unavailable.length) throw new Error(`soak: ${unavailable.map(([n, a]) => `${n}: ${a.ok ? "" : a.note}`).join("; ")}`);
+  if (unavailable.length)
+    throw new Error(`soak: ${unavailable.map(([n, a]) => `${n}: ${a.ok ? "" : a.note}`).join("; ")}`);
 
   const startedAt = new Date().toISOString();
   const loadavgStart = loadavg();
@@ -174,7 +194,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResults> {
     for (const model of models) {
       const server = await startServer(model.command("echo", 0));
       const clients = model.noC10k ? 1 : perModel;
-      note(`soak: ${model.name} listening on ${server.host}:${server.port} (pid ${server.pid}), ${clients} client${clients === 1 ? "" : "s"}`);
+      note(
+        `soak: ${model.name} listening on ${server.host}:${server.port} (pid ${server.pid}), ${clients} client${clients === 1 ? "" : "s"}`,
+      );
       lanes.push({
         model,
         server,
@@ -218,7 +240,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResults> {
         idle.delete(id);
         if (stopped) break;
         const kind = pickKind(random);
-        const r = await converse({ host: lane.server.host, port: lane.server.port, kind, random, timeoutMs: CONVERSATION_TIMEOUT_MS });
+        const r = await converse({
+          host: lane.server.host,
+          port: lane.server.port,
+          kind,
+          random,
+          timeoutMs: CONVERSATION_TIMEOUT_MS,
+        });
         const res = lane.result;
         res.conversations[kind]++;
         res.bytes += r.bytes;
@@ -245,9 +273,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakResults> {
         const reference = lane.result.samples[1]?.descriptors;
         const descriptors = await settledDescriptors(lane.server.pid, reference);
         const s = sampleServer(lane.server.pid);
-        lane.result.samples.push({ t, rssBytes: s.rssBytes, descriptors, processes: processTree(lane.server.pid).length });
+        lane.result.samples.push({
+          t,
+          rssBytes: s.rssBytes,
+          descriptors,
+          processes: processTree(lane.server.pid).length,
+        });
       }
-      note(`soak: t=${t}s ${lanes.map((l) => `${l.model.name} ${(l.result.samples.at(-1)!.rssBytes / 1048576).toFixed(1)} MiB ${l.result.samples.at(-1)!.descriptors} fds`).join(", ")}`);
+      note(
+        `soak: t=${t}s ${lanes.map((l) => `${l.model.name} ${(l.result.samples.at(-1)!.rssBytes / 1048576).toFixed(1)} MiB ${l.result.samples.at(-1)!.descriptors} fds`).join(", ")}`,
+      );
     };
 
     const start = Date.now();
@@ -262,7 +297,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResults> {
       }
       await quiet();
       for (const lane of lanes) {
-        if (lane.server.exited()) throw new Error(`soak: ${lane.model.name} exited: ${lane.server.stderr().trim().split("\n").slice(-3).join(" | ")}`);
+        if (lane.server.exited())
+          throw new Error(
+            `soak: ${lane.model.name} exited: ${lane.server.stderr().trim().split("\n").slice(-3).join(" | ")}`,
+          );
       }
       await sampleAll(Math.round((Date.now() - start) / 100) / 10);
     }
@@ -278,8 +316,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResults> {
     schema: "echo-soak/1",
     startedAt,
     finishedAt: new Date().toISOString(),
-    settings: { seconds, sampleEveryS: every, clients: perModel, seed, argv: [...(options.argv ?? [])], rssGrowthLimit: RSS_GROWTH_LIMIT },
-    machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), loadavgStart, loadavgEnd: loadavg() },
+    settings: {
+      seconds,
+      sampleEveryS: every,
+      clients: perModel,
+      seed,
+      argv: [...(options.argv ?? [])],
+      rssGrowthLimit: RSS_GROWTH_LIMIT,
+    },
+    machine: {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: availableParallelism(),
+      loadavgStart,
+      loadavgEnd: loadavg(),
+    },
     models: lanes.map((l) => l.result),
     pass: lanes.length > 0 && lanes.every((l) => l.result.pass),
   };

@@ -120,10 +120,14 @@ export class Lab {
   kill(pid: number | undefined): Promise<ActionRecord> {
     const prefork = this.requirePrefork("kill");
     const workers = prefork.workers().filter((w) => w.state === "listening");
-    const busiest = (): (typeof workers)[number] | undefined => [...workers].sort((a, b) => b.stats.active - a.stats.active)[0];
+    const busiest = (): (typeof workers)[number] | undefined =>
+      [...workers].sort((a, b) => b.stats.active - a.stats.active)[0];
     const victim = pid === undefined ? busiest() : workers.find((w) => w.pid === pid);
     if (!victim && pid === undefined) throw new ServerStateError("there is no listening worker to kill");
-    if (!victim) throw new InvalidArgumentError(`pid ${pid} is not a listening worker of this server (its workers: ${workers.map((w) => w.pid).join(", ")})`);
+    if (!victim)
+      throw new InvalidArgumentError(
+        `pid ${pid} is not a listening worker of this server (its workers: ${workers.map((w) => w.pid).join(", ")})`,
+      );
     return this.action("kill", `SIGKILL ${victim.name} (pid ${victim.pid})`, async () => {
       const before = new Set(prefork.workers().map((w) => w.pid));
       const t0 = performance.now();
@@ -131,7 +135,8 @@ export class Lab {
       const deadline = t0 + 20_000;
       while (performance.now() < deadline) {
         const fresh = prefork.workers().find((w) => !before.has(w.pid) && w.state === "listening");
-        if (fresh) return `${fresh.name} (pid ${fresh.pid}) replaced it in ${((performance.now() - t0) / 1000).toFixed(2)} s`;
+        if (fresh)
+          return `${fresh.name} (pid ${fresh.pid}) replaced it in ${((performance.now() - t0) / 1000).toFixed(2)} s`;
         await sleep(25);
       }
       throw new Error("no replacement was listening after 20 s");
@@ -194,7 +199,8 @@ export class Lab {
         boxes = raw.map((b) => {
           const before = this.previous.get(b.key);
           next.set(b.key, { bytesOut: b.bytesOut, at: now });
-          const rate = before && now > before.at ? ((b.bytesOut - before.bytesOut) / LOAD_SIZE / (now - before.at)) * 1000 : 0;
+          const rate =
+            before && now > before.at ? ((b.bytesOut - before.bytesOut) / LOAD_SIZE / (now - before.at)) * 1000 : 0;
           return { ...b, roundTripsPerSecond: Math.max(0, Math.round(rate)) };
         });
         this.previous = next;
@@ -207,7 +213,15 @@ export class Lab {
     return {
       session: this.id,
       time: Date.now(),
-      server: server === undefined ? null : { spec: server.spec, label: server.label, address: `${server.address.host}:${server.address.port}`, masterPid: process.pid },
+      server:
+        server === undefined
+          ? null
+          : {
+              spec: server.spec,
+              label: server.label,
+              address: `${server.address.host}:${server.address.port}`,
+              masterPid: process.pid,
+            },
       starting: this.starting !== undefined,
       boxes,
       roundTripsPerSecond: boxes.reduce((sum, b) => sum + b.roundTripsPerSecond, 0),
@@ -250,7 +264,8 @@ export class Lab {
   private requirePrefork(what: string): NonNullable<ModelServer["prefork"]> {
     this.assertOpen();
     const server = this.requireServer(what);
-    if (!server.prefork) throw new ServerStateError(`${what} needs a prefork server; the running model is ${server.spec.model}`);
+    if (!server.prefork)
+      throw new ServerStateError(`${what} needs a prefork server; the running model is ${server.spec.model}`);
     if (this.busy) throw new ServerStateError("another prefork action is running; wait for it");
     return server.prefork;
   }
@@ -260,7 +275,14 @@ export class Lab {
    * load's second after it ends (a killed worker's clients fail within it).
    */
   private async action(kind: string, what: string, act: () => Promise<string>): Promise<ActionRecord> {
-    const record: ActionRecord = { id: this.nextAction++, kind, what, status: "running", detail: "", failedConnections: null };
+    const record: ActionRecord = {
+      id: this.nextAction++,
+      kind,
+      what,
+      status: "running",
+      detail: "",
+      failedConnections: null,
+    };
     this.actions.push(record);
     // The page shows the last few; memory stays bounded however long the page stays open.
     if (this.actions.length > 50) this.actions.splice(0, this.actions.length - 50);

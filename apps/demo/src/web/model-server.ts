@@ -54,7 +54,16 @@ function tcp(address: ServerAddress): { host: string; port: number } {
 }
 
 function box(key: string, name: string, pid: number, state: string, stats: StatsSnapshot, threadId?: number): Box {
-  return { key, name, pid, threadId, state, open: stats.active + stats.queued, accepted: stats.accepted, bytesOut: stats.bytesOut };
+  return {
+    key,
+    name,
+    pid,
+    threadId,
+    state,
+    open: stats.active + stats.queued,
+    accepted: stats.accepted,
+    bytesOut: stats.bytesOut,
+  };
 }
 
 /**
@@ -86,14 +95,31 @@ export async function startModel(spec: ModelSpec): Promise<ModelServer> {
         address,
         prefork: undefined,
         boxes: () =>
-          server.threadStats().map((t) => box(`thread-${t.threadId}`, t.name, process.pid, t.listening ? "listening" : "starting", t.stats, t.threadId)),
+          server
+            .threadStats()
+            .map((t) =>
+              box(
+                `thread-${t.threadId}`,
+                t.name,
+                process.pid,
+                t.listening ? "listening" : "starting",
+                t.stats,
+                t.threadId,
+              ),
+            ),
         totalBytesOut: () => server.stats().bytesOut,
         childPids: () => [],
         close: () => server.close({ timeout: 0 }),
       };
     }
     case "prefork": {
-      const server = new PreforkServer({ workers: spec.workers, schedule: spec.schedule, logger: quiet, backoffInitial: 100, closeTimeout: 2000 });
+      const server = new PreforkServer({
+        workers: spec.workers,
+        schedule: spec.schedule,
+        logger: quiet,
+        backoffInitial: 100,
+        closeTimeout: 2000,
+      });
       // Every pid forked and not yet exited, so that nothing outlives the page or this process.
       const alive = new Set<number>();
       server.on("fork", (info: { pid: number }) => alive.add(info.pid));

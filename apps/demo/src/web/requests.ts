@@ -57,7 +57,9 @@ function oneOf<T extends string>(body: Body, field: string, allowed: readonly T[
 /** Checks that a parsed JSON body is an object. */
 export function asBody(value: unknown): Body {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError(`the request body must be a JSON object, got ${Array.isArray(value) ? "an array" : show(value)}`);
+    throw new InvalidArgumentError(
+      `the request body must be a JSON object, got ${Array.isArray(value) ? "an array" : show(value)}`,
+    );
   }
   return value as Body;
 }
@@ -74,7 +76,11 @@ export function parseModelSpec(body: Body): ModelSpec {
     case "threaded":
       return { model: "threaded", threads: integer(body, "threads", 1, MAX_WORKERS, 2) };
     case "prefork":
-      return { model: "prefork", workers: integer(body, "workers", 1, MAX_WORKERS, 3), schedule: oneOf(body, "schedule", ["os", "round-robin"] as const, "os") };
+      return {
+        model: "prefork",
+        workers: integer(body, "workers", 1, MAX_WORKERS, 3),
+        schedule: oneOf(body, "schedule", ["os", "round-robin"] as const, "os"),
+      };
     case "selector":
       return { model: "selector", selector: oneOf(body, "selector", ["epoll", "poll", "select"] as const, "epoll") };
   }
@@ -82,7 +88,10 @@ export function parseModelSpec(body: Body): ModelSpec {
 
 /** Reads `{ connections, seconds }`. */
 export function parseLoadSpec(body: Body): LoadSpec {
-  return { connections: integer(body, "connections", 1, MAX_LOAD_CONNECTIONS, 20), seconds: integer(body, "seconds", 1, MAX_LOAD_SECONDS, 30) };
+  return {
+    connections: integer(body, "connections", 1, MAX_LOAD_CONNECTIONS, 20),
+    seconds: integer(body, "seconds", 1, MAX_LOAD_SECONDS, 30),
+  };
 }
 
 /** Reads `{ pid }` (optional: the first worker when absent). */

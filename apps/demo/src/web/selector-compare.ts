@@ -75,13 +75,15 @@ export class SelectorComparison {
 
   constructor(idle: number) {
     this.state = { idle, fdSetSize: FD_SETSIZE, running: true, current: null, rows: [], error: null };
-    this.done = this.run().then(
-      () => undefined,
-      (error: Error) => void (this.state.error = error.message),
-    ).finally(() => {
-      this.state.running = false;
-      this.state.current = null;
-    });
+    this.done = this.run()
+      .then(
+        () => undefined,
+        (error: Error) => void (this.state.error = error.message),
+      )
+      .finally(() => {
+        this.state.running = false;
+        this.state.current = null;
+      });
   }
 
   /** Child processes alive now. */
@@ -115,11 +117,15 @@ export class SelectorComparison {
       try {
         const usAlone = await costPerRoundTrip(client, MEASURE_MS);
         const before = server.stats();
-        holder = spawn(process.execPath, [HOLDER, address.host, String(address.port), String(this.state.idle)], { stdio: ["pipe", "pipe", "inherit"] });
+        holder = spawn(process.execPath, [HOLDER, address.host, String(address.port), String(this.state.idle)], {
+          stdio: ["pipe", "pipe", "inherit"],
+        });
         this.holders.add(holder);
         const line = await new Promise<string>((resolve, reject) => {
           createInterface({ input: holder!.stdout! }).once("line", resolve);
-          holder!.once("exit", (code, signal) => reject(new Error(`the idle-connection holder exited (${signal ?? code}) before opening its connections`)));
+          holder!.once("exit", (code, signal) =>
+            reject(new Error(`the idle-connection holder exited (${signal ?? code}) before opening its connections`)),
+          );
         });
         const { failed } = JSON.parse(line) as { opened: number; failed: number };
         // Wait until the server has accepted (or refused) every one.

@@ -13,7 +13,17 @@ import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type EchoError } from "@echo/core";
 import { Lab } from "./lab.js";
-import { asBody, parseIdle, parseLoadSpec, parseModelSpec, parsePid, MAX_IDLE, MAX_LOAD_CONNECTIONS, MAX_LOAD_SECONDS, MAX_WORKERS } from "./requests.js";
+import {
+  asBody,
+  parseIdle,
+  parseLoadSpec,
+  parseModelSpec,
+  parsePid,
+  MAX_IDLE,
+  MAX_LOAD_CONNECTIONS,
+  MAX_LOAD_SECONDS,
+  MAX_WORKERS,
+} from "./requests.js";
 
 /** Options of {@link startWebDemo}. */
 export interface WebDemoOptions {
@@ -45,7 +55,11 @@ const STATIC: Record<string, string> = {
   "/vendor/uPlot.esm.js": require.resolve("uplot/dist/uPlot.esm.js"),
   "/vendor/uPlot.min.css": require.resolve("uplot/dist/uPlot.min.css"),
 };
-const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+};
 const MAX_BODY = 16 * 1024;
 const TICK_MS = 1000;
 
@@ -108,8 +122,17 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
     labs.set(lab.id, lab);
     everyLab.add(lab);
     streams.add(res);
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
-    const limits = { maxWorkers: MAX_WORKERS, maxLoadConnections: MAX_LOAD_CONNECTIONS, maxLoadSeconds: MAX_LOAD_SECONDS, maxIdle: MAX_IDLE };
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+    });
+    const limits = {
+      maxWorkers: MAX_WORKERS,
+      maxLoadConnections: MAX_LOAD_CONNECTIONS,
+      maxLoadSeconds: MAX_LOAD_SECONDS,
+      maxIdle: MAX_IDLE,
+    };
     res.write(`event: hello\ndata: ${JSON.stringify({ session: lab.id, limits })}\n\n`);
     let pending = false;
     const push = async (): Promise<void> => {
@@ -135,7 +158,8 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
 
   function labOf(body: Record<string, unknown>): Lab {
     const id = body.session;
-    if (typeof id !== "string" || id === "") throw new InvalidArgumentError("session is missing: the page gets one from /events");
+    if (typeof id !== "string" || id === "")
+      throw new InvalidArgumentError("session is missing: the page gets one from /events");
     const lab = labs.get(id);
     if (!lab) throw new HttpError(404, `no session ${JSON.stringify(id)}: its page was closed`);
     return lab;
@@ -165,7 +189,10 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
     if (file !== undefined) {
       if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, `${path} answers GET only`);
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
       res.end(req.method === "HEAD" ? undefined : body);
       return;
     }
@@ -188,7 +215,12 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
         return;
       }
       const status = statusOf(error);
-      send(res, status, { error: { code: (error as EchoError).code ?? (status === 500 ? "ECHO_ERR_INTERNAL" : `HTTP_${status}`), message: error.message } });
+      send(res, status, {
+        error: {
+          code: (error as EchoError).code ?? (status === 500 ? "ECHO_ERR_INTERNAL" : `HTTP_${status}`),
+          message: error.message,
+        },
+      });
     });
   });
   await new Promise<void>((resolve, reject) => {

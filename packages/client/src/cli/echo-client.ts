@@ -5,7 +5,15 @@
  */
 import { EchoClient } from "../client.js";
 import { invalidArg } from "../errors.js";
-import { formatUsage, integerFlag, parseFlags, proxyFlags, proxyHeaderFlag, reportFailure, type Flag } from "../internal/cli.js";
+import {
+  formatUsage,
+  integerFlag,
+  parseFlags,
+  proxyFlags,
+  proxyHeaderFlag,
+  reportFailure,
+  type Flag,
+} from "../internal/cli.js";
 import type { EchoTarget } from "../target.js";
 
 const NAME = "echo-client";
@@ -41,15 +49,18 @@ async function main(argv: string[]): Promise<void> {
   const path = values.path as string | undefined;
   if (port === undefined && path === undefined) throw invalidArg("--port or --path is required (see --help)");
   if (port !== undefined && path !== undefined) throw invalidArg("--port and --path cannot both be given");
-  if (port !== undefined && (port < 1 || port > 65535)) throw invalidArg(`--port must be an integer from 1 to 65535, got ${port}`);
+  if (port !== undefined && (port < 1 || port > 65535))
+    throw invalidArg(`--port must be an integer from 1 to 65535, got ${port}`);
   const timeout = integerFlag("timeout", values.timeout) ?? 10_000;
   const proxyHeader = proxyHeaderFlag(values);
   let message: Buffer;
   if (positionals.length > 0) message = Buffer.from(positionals.join(" "), "utf8");
-  else if (process.stdin.isTTY) throw invalidArg("no MESSAGE given (give words to send, or pipe data into standard input)");
+  else if (process.stdin.isTTY)
+    throw invalidArg("no MESSAGE given (give words to send, or pipe data into standard input)");
   else message = await readStdin();
 
-  const target: EchoTarget = path !== undefined ? { path } : { host: (values.host as string | undefined) ?? "127.0.0.1", port: port as number };
+  const target: EchoTarget =
+    path !== undefined ? { path } : { host: (values.host as string | undefined) ?? "127.0.0.1", port: port as number };
   const client = await EchoClient.connect(target, proxyHeader === undefined ? { timeout } : { timeout, proxyHeader });
   try {
     const reply = client.readUntilEnd({ timeout });

@@ -4,7 +4,17 @@
  * @module
  */
 import { EchoClientError, invalidArg } from "../errors.js";
-import { formatUsage, integerFlag, numberFlag, parseFlags, proxyFlags, proxyHeaderFlag, reportFailure, sizeFlag, type Flag } from "../internal/cli.js";
+import {
+  formatUsage,
+  integerFlag,
+  numberFlag,
+  parseFlags,
+  proxyFlags,
+  proxyHeaderFlag,
+  reportFailure,
+  sizeFlag,
+  type Flag,
+} from "../internal/cli.js";
 import { runLoad, type LoadOptions, type LoadProgress } from "../load.js";
 import { formatLoadReport } from "../report.js";
 
@@ -13,13 +23,32 @@ const flags: Record<string, Flag> = {
   host: { type: "string", value: "HOST", description: "server host or address (default 127.0.0.1)" },
   port: { type: "string", short: "p", value: "PORT", description: "server TCP port" },
   path: { type: "string", value: "PATH", description: "server Unix socket path (instead of --port)" },
-  connections: { type: "string", short: "c", value: "N", description: "connections at once, at most 20000 (default 50)" },
-  duration: { type: "string", short: "d", value: "SECONDS", description: "run time, at most 600 (default 10; 600 with --count)" },
+  connections: {
+    type: "string",
+    short: "c",
+    value: "N",
+    description: "connections at once, at most 20000 (default 50)",
+  },
+  duration: {
+    type: "string",
+    short: "d",
+    value: "SECONDS",
+    description: "run time, at most 600 (default 10; 600 with --count)",
+  },
   count: { type: "string", short: "n", value: "N", description: "stop after N round trips in total" },
   size: { type: "string", short: "s", value: "BYTES", description: "payload per round trip: 64, 4k, 8M (default 64)" },
   pipeline: { type: "string", value: "DEPTH", description: "round trips in flight per connection (default 1)" },
-  "new-connection": { type: "boolean", short: "x", description: "a new connection per round trip (like ab without keep-alive)" },
-  threads: { type: "string", short: "t", value: "N", description: "worker threads to spread connections over (default 1)" },
+  "new-connection": {
+    type: "boolean",
+    short: "x",
+    description: "a new connection per round trip (like ab without keep-alive)",
+  },
+  threads: {
+    type: "string",
+    short: "t",
+    value: "N",
+    description: "worker threads to spread connections over (default 1)",
+  },
   "connect-timeout": { type: "string", value: "MS", description: "limit for each connect (default 5000)" },
   ...proxyFlags,
   json: { type: "boolean", description: "print one JSON object instead of the report" },
@@ -77,7 +106,8 @@ async function main(argv: string[]): Promise<void> {
   set("connectTimeout", integerFlag("connect-timeout", values["connect-timeout"]));
   if (values["new-connection"] === true) options.newConnection = true;
   set("proxyHeader", proxyHeaderFlag(values));
-  if (options.port === undefined && options.path === undefined) throw invalidArg("--port or --path is required (see --help)");
+  if (options.port === undefined && options.path === undefined)
+    throw invalidArg("--port or --path is required (see --help)");
 
   const json = values.json === true;
   const tty = process.stdout.isTTY === true && !json;
@@ -110,7 +140,9 @@ async function main(argv: string[]): Promise<void> {
   }
   process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatLoadReport(result)}\n`);
   if (result.mismatches > 0 || result.errors > 0 || result.roundTrips === 0) {
-    process.stderr.write(`${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`);
+    process.stderr.write(
+      `${NAME}: ${result.roundTrips === 0 ? "no round trip completed" : `${result.errors} error(s), ${result.mismatches} mismatch(es)`}\n`,
+    );
     process.exitCode = 1;
   }
 }

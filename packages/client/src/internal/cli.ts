@@ -15,9 +15,13 @@ export interface Flag {
 }
 
 /** Parses `argv` strictly; unknown flags and missing values become `ECHO_ERR_INVALID_ARG` errors. */
-export function parseFlags(argv: string[], flags: Record<string, Flag>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+export function parseFlags(
+  argv: string[],
+  flags: Record<string, Flag>,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
-  for (const [name, flag] of Object.entries(flags)) options[name] = flag.short ? { type: flag.type, short: flag.short } : { type: flag.type };
+  for (const [name, flag] of Object.entries(flags))
+    options[name] = flag.short ? { type: flag.type, short: flag.short } : { type: flag.type };
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     return { values, positionals };
@@ -38,14 +42,16 @@ export function formatUsage(usage: string, summary: string, flags: Record<string
 /** Parses an integer flag value; `undefined` stays `undefined`. */
 export function integerFlag(flag: string, raw: string | boolean | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== "string" || !/^\d+$/.test(raw)) throw invalidArg(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== "string" || !/^\d+$/.test(raw))
+    throw invalidArg(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
 
 /** Parses a positive decimal number flag value (seconds). */
 export function numberFlag(flag: string, raw: string | boolean | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== "string" || !/^\d+(\.\d+)?$/.test(raw)) throw invalidArg(`--${flag} must be a number, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== "string" || !/^\d+(\.\d+)?$/.test(raw))
+    throw invalidArg(`--${flag} must be a number, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
 
@@ -53,7 +59,8 @@ export function numberFlag(flag: string, raw: string | boolean | undefined): num
 export function sizeFlag(flag: string, raw: string | boolean | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const match = typeof raw === "string" ? /^(\d+)\s*(b|k|kb|kib|m|mb|mib)?$/i.exec(raw) : null;
-  if (match === null) throw invalidArg(`--${flag} must be a byte count such as 64, 4k or 8M, got ${JSON.stringify(raw)}`);
+  if (match === null)
+    throw invalidArg(`--${flag} must be a byte count such as 64, 4k or 8M, got ${JSON.stringify(raw)}`);
   const unit = (match[2] ?? "b").toLowerCase();
   return Number(match[1]) * (unit.startsWith("m") ? 1048576 : unit.startsWith("k") ? 1024 : 1);
 }
@@ -71,8 +78,16 @@ export function reportFailure(name: string, error: unknown): void {
 
 /** The `--proxy-header` and `--proxy-source` flags, shared by both CLIs. */
 export const proxyFlags: Record<string, Flag> = {
-  "proxy-header": { type: "string", value: "v1|v2", description: "send a PROXY protocol header first (for servers behind a proxy)" },
-  "proxy-source": { type: "string", value: "ADDR:PORT", description: "client address the header announces (default: the connection's own)" },
+  "proxy-header": {
+    type: "string",
+    value: "v1|v2",
+    description: "send a PROXY protocol header first (for servers behind a proxy)",
+  },
+  "proxy-source": {
+    type: "string",
+    value: "ADDR:PORT",
+    description: "client address the header announces (default: the connection's own)",
+  },
 };
 
 /** The `proxyHeader` option from `--proxy-header` and `--proxy-source`; `undefined` without them. */
@@ -83,7 +98,8 @@ export function proxyHeaderFlag(values: Record<string, string | boolean | undefi
     if (source !== undefined) throw invalidArg("--proxy-source needs --proxy-header v1|v2");
     return undefined;
   }
-  if (version !== "v1" && version !== "v2") throw invalidArg(`--proxy-header must be v1 or v2, got ${JSON.stringify(version)}`);
+  if (version !== "v1" && version !== "v2")
+    throw invalidArg(`--proxy-header must be v1 or v2, got ${JSON.stringify(version)}`);
   if (source === undefined) return version;
   return { version: version === "v1" ? 1 : 2, source: parseEndpointFlag("--proxy-source", source as string) };
 }

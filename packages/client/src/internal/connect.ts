@@ -19,7 +19,12 @@ export function netOptions(target: ResolvedTarget, noDelay: boolean): net.NetCon
  * On failure the socket is destroyed and the promise rejects with an {@link EchoClientError}
  * (`ECHO_ERR_CONNECT_REFUSED`, `ECHO_ERR_CONNECT_TIMEOUT`, `ECHO_ERR_RESET` or `ECHO_ERR_CONNECT`).
  */
-export function connectSocket(target: ResolvedTarget, timeout: number, noDelay: boolean, proxyHeader: NormalizedProxyHeader | null = null): Promise<net.Socket> {
+export function connectSocket(
+  target: ResolvedTarget,
+  timeout: number,
+  noDelay: boolean,
+  proxyHeader: NormalizedProxyHeader | null = null,
+): Promise<net.Socket> {
   const where = formatTarget(target);
   return new Promise((resolve, reject) => {
     const socket = net.connect(netOptions(target, noDelay));
@@ -45,7 +50,9 @@ export function connectSocket(target: ResolvedTarget, timeout: number, noDelay: 
       timer = setTimeout(() => {
         cleanup();
         socket.destroy();
-        reject(new EchoClientError(ClientErrorCodes.CONNECT_TIMEOUT, `connecting to ${where} timed out after ${timeout} ms`));
+        reject(
+          new EchoClientError(ClientErrorCodes.CONNECT_TIMEOUT, `connecting to ${where} timed out after ${timeout} ms`),
+        );
       }, timeout);
     }
   });
@@ -56,8 +63,14 @@ export function connectSocket(target: ResolvedTarget, timeout: number, noDelay: 
  * has no remote address to announce.
  * @throws {EchoClientError} `ECHO_ERR_INVALID_ARG`
  */
-export function checkProxyTarget(target: ResolvedTarget, proxyHeader: NormalizedProxyHeader | null, name = "options.proxyHeader"): void {
+export function checkProxyTarget(
+  target: ResolvedTarget,
+  proxyHeader: NormalizedProxyHeader | null,
+  name = "options.proxyHeader",
+): void {
   if (target.kind === "unix" && proxyHeader?.source && proxyHeader.destination === null) {
-    throw invalidArg(`${name}.destination is required when connecting to a Unix socket (it has no address to announce)`);
+    throw invalidArg(
+      `${name}.destination is required when connecting to a Unix socket (it has no address to announce)`,
+    );
   }
 }

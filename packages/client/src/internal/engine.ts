@@ -58,7 +58,12 @@ export interface EngineResult {
 
 /** Builds the latency histogram every engine and the merger use: 1 µs to 600 s, 3 significant digits. */
 export function newHistogram(): Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_LATENCY_US, numberOfSignificantValueDigits: 3, autoResize: false });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: MAX_LATENCY_US,
+    numberOfSignificantValueDigits: 3,
+    autoResize: false,
+  });
 }
 
 const IDLE = 0;
@@ -201,7 +206,8 @@ export class LoadEngine {
   #checkConnectTimeouts(): void {
     const now = performance.now();
     for (const slot of this.slots) {
-      if (slot.state === CONNECTING && now - slot.connectStart > this.config.connectTimeout) slot.fail("ECHO_ERR_CONNECT_TIMEOUT");
+      if (slot.state === CONNECTING && now - slot.connectStart > this.config.connectTimeout)
+        slot.fail("ECHO_ERR_CONNECT_TIMEOUT");
     }
   }
 }
@@ -234,11 +240,17 @@ class Slot {
     this.pipeline = pipeline;
     this.newConnection = newConnection;
     this.times = new Float64Array(pipeline);
-    const onread = { buffer: engine.readBuffer, callback: (n: number, buf: Uint8Array): boolean => {
+    const onread = {
+      buffer: engine.readBuffer,
+      callback: (n: number, buf: Uint8Array): boolean => {
         this.onRead(n, buf as Buffer);
         return true;
-      } };
-    this.connectOptions = target.kind === "unix" ? { path: target.path, onread } : { host: target.host, port: target.port, noDelay: true, onread };
+      },
+    };
+    this.connectOptions =
+      target.kind === "unix"
+        ? { path: target.path, onread }
+        : { host: target.host, port: target.port, noDelay: true, onread };
   }
 
   /** Starts the next round trip (new-connection mode) or opens the persistent connection. */
@@ -328,7 +340,8 @@ class Slot {
             break;
           }
         }
-      } else if (buf.compare(payload, this.received, this.received + take, offset, offset + take) !== 0) this.bad = true;
+      } else if (buf.compare(payload, this.received, this.received + take, offset, offset + take) !== 0)
+        this.bad = true;
       offset += take;
       this.received += take;
       if (this.received !== size) continue;

@@ -46,12 +46,24 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
  * @throws {EchoClientError} `ECHO_ERR_INVALID_ARG`
  */
 export function normalizeLoadOptions(options: LoadOptions): NormalizedLoadOptions {
-  if (options === null || typeof options !== "object") throw invalidArg(`options must be an object, got ${describe(options)}`);
-  if (options.port === undefined && options.path === undefined) throw invalidArg("options.port or options.path is required");
-  if (options.port !== undefined && options.path !== undefined) throw invalidArg("options.port and options.path cannot both be set");
-  const target = resolveTarget(options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port }, "options");
-  if (options.connections !== undefined && typeof options.connections === "number" && options.connections > LIMITS.maxConnections) {
-    throw invalidArg(`options.connections must be at most ${LIMITS.maxConnections} (a hard cap of this tool), got ${options.connections}`);
+  if (options === null || typeof options !== "object")
+    throw invalidArg(`options must be an object, got ${describe(options)}`);
+  if (options.port === undefined && options.path === undefined)
+    throw invalidArg("options.port or options.path is required");
+  if (options.port !== undefined && options.path !== undefined)
+    throw invalidArg("options.port and options.path cannot both be set");
+  const target = resolveTarget(
+    options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port },
+    "options",
+  );
+  if (
+    options.connections !== undefined &&
+    typeof options.connections === "number" &&
+    options.connections > LIMITS.maxConnections
+  ) {
+    throw invalidArg(
+      `options.connections must be at most ${LIMITS.maxConnections} (a hard cap of this tool), got ${options.connections}`,
+    );
   }
   const connections = integer("connections", options.connections, 50, 1, LIMITS.maxConnections);
   let duration: number;
@@ -59,7 +71,9 @@ export function normalizeLoadOptions(options: LoadOptions): NormalizedLoadOption
   else if (typeof options.duration !== "number" || !Number.isFinite(options.duration) || options.duration <= 0) {
     throw invalidArg(`options.duration must be a positive number of seconds, got ${describe(options.duration)}`);
   } else if (options.duration > LIMITS.maxDuration) {
-    throw invalidArg(`options.duration must be at most ${LIMITS.maxDuration} seconds (a hard cap of this tool), got ${options.duration}`);
+    throw invalidArg(
+      `options.duration must be at most ${LIMITS.maxDuration} seconds (a hard cap of this tool), got ${options.duration}`,
+    );
   } else duration = options.duration;
   const count = options.count === undefined ? null : integer("count", options.count, 0, 1, Number.MAX_SAFE_INTEGER);
   const size = integer("size", options.size, 64, 1, LIMITS.maxSize, " bytes");
@@ -68,9 +82,11 @@ export function normalizeLoadOptions(options: LoadOptions): NormalizedLoadOption
     throw invalidArg(`options.newConnection must be a boolean, got ${describe(options.newConnection)}`);
   }
   const newConnection = options.newConnection ?? false;
-  if (newConnection && pipeline > 1) throw invalidArg(`options.pipeline must be 1 when options.newConnection is true, got ${pipeline}`);
+  if (newConnection && pipeline > 1)
+    throw invalidArg(`options.pipeline must be 1 when options.newConnection is true, got ${pipeline}`);
   const threads = integer("threads", options.threads, 1, 1, LIMITS.maxThreads);
-  if (threads > connections) throw invalidArg(`options.threads (${threads}) must not exceed options.connections (${connections})`);
+  if (threads > connections)
+    throw invalidArg(`options.threads (${threads}) must not exceed options.connections (${connections})`);
   const connectTimeout = integer("connectTimeout", options.connectTimeout, 5000, 1, 600_000, " ms");
   const progressInterval = integer("progressInterval", options.progressInterval, 1000, 10, 600_000, " ms");
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
@@ -81,7 +97,19 @@ export function normalizeLoadOptions(options: LoadOptions): NormalizedLoadOption
   }
   const proxyHeader = normalizeProxyHeader(options.proxyHeader);
   checkProxyTarget(target, proxyHeader);
-  return { target, connections, duration, count, size, pipeline, newConnection, threads, connectTimeout, progressInterval, proxyHeader };
+  return {
+    target,
+    connections,
+    duration,
+    count,
+    size,
+    pipeline,
+    newConnection,
+    threads,
+    connectTimeout,
+    progressInterval,
+    proxyHeader,
+  };
 }
 
 /** Splits `total` into `parts` shares that differ by at most one. */

@@ -18,7 +18,8 @@ export interface WorkerInit {
 }
 
 /** What the worker posts back. */
-export type WorkerReply = { type: "ready" } | { type: "result"; result: Omit<EngineResult, "histogram"> & { histogram: string } };
+export type WorkerReply =
+  { type: "ready" } | { type: "result"; result: Omit<EngineResult, "histogram"> & { histogram: string } };
 
 if (parentPort !== null) {
   const port = parentPort;
@@ -29,7 +30,10 @@ if (parentPort !== null) {
   port.on("message", (message: string) => {
     if (message === "start") {
       void engine.run().then((result) => {
-        const reply: WorkerReply = { type: "result", result: { ...result, histogram: hdr.encodeIntoCompressedBase64(result.histogram) } };
+        const reply: WorkerReply = {
+          type: "result",
+          result: { ...result, histogram: hdr.encodeIntoCompressedBase64(result.histogram) },
+        };
         port.postMessage(reply);
         port.close();
       });

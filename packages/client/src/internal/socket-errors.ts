@@ -17,14 +17,28 @@ export function toConnectError(error: unknown, where: string): EchoClientError {
   const detail = errno ?? (error as Error)?.message ?? String(error);
   switch (errno) {
     case "ECONNREFUSED":
-      return new EchoClientError(ClientErrorCodes.CONNECT_REFUSED, `connection refused by ${where} (ECONNREFUSED): is a server listening there?`, { cause: error });
+      return new EchoClientError(
+        ClientErrorCodes.CONNECT_REFUSED,
+        `connection refused by ${where} (ECONNREFUSED): is a server listening there?`,
+        { cause: error },
+      );
     case "ENOENT":
-      return new EchoClientError(ClientErrorCodes.CONNECT_REFUSED, `no Unix socket at ${where} (ENOENT): is a server listening there?`, { cause: error });
+      return new EchoClientError(
+        ClientErrorCodes.CONNECT_REFUSED,
+        `no Unix socket at ${where} (ENOENT): is a server listening there?`,
+        { cause: error },
+      );
     case "ETIMEDOUT":
-      return new EchoClientError(ClientErrorCodes.CONNECT_TIMEOUT, `connecting to ${where} timed out (ETIMEDOUT)`, { cause: error });
+      return new EchoClientError(ClientErrorCodes.CONNECT_TIMEOUT, `connecting to ${where} timed out (ETIMEDOUT)`, {
+        cause: error,
+      });
     case "ECONNRESET":
     case "EPIPE":
-      return new EchoClientError(ClientErrorCodes.RESET, `connection to ${where} was reset by the server while connecting (${errno})`, { cause: error });
+      return new EchoClientError(
+        ClientErrorCodes.RESET,
+        `connection to ${where} was reset by the server while connecting (${errno})`,
+        { cause: error },
+      );
     default:
       return new EchoClientError(ClientErrorCodes.CONNECT, `cannot connect to ${where} (${detail})`, { cause: error });
   }
@@ -35,8 +49,12 @@ export function toSocketError(error: unknown, where: string): EchoClientError {
   if (error instanceof EchoClientError) return error;
   const errno = errnoOf(error);
   if (errno === "ECONNRESET" || errno === "EPIPE") {
-    return new EchoClientError(ClientErrorCodes.RESET, `connection to ${where} was reset by the server (${errno})`, { cause: error });
+    return new EchoClientError(ClientErrorCodes.RESET, `connection to ${where} was reset by the server (${errno})`, {
+      cause: error,
+    });
   }
   const detail = errno ?? (error as Error)?.message ?? String(error);
-  return new EchoClientError(ClientErrorCodes.SOCKET, `socket error on the connection to ${where} (${detail})`, { cause: error });
+  return new EchoClientError(ClientErrorCodes.SOCKET, `socket error on the connection to ${where} (${detail})`, {
+    cause: error,
+  });
 }

@@ -56,14 +56,41 @@ export const commonFlags: Readonly<Record<string, FlagSpec>> = {
   host: { kind: "string", value: "HOST", description: "interface to bind (default 127.0.0.1; :: for all, IPv6 too)" },
   port: { kind: "integer", min: 0, max: 65535, value: "PORT", description: "TCP port, 0 for any free one (default 0)" },
   path: { kind: "string", value: "PATH", description: "listen on a Unix domain socket instead of TCP" },
-  handler: { kind: "string", value: "NAME|PATH", description: "echo, upper, whoami, http-hello, or a module path (default echo)" },
+  handler: {
+    kind: "string",
+    value: "NAME|PATH",
+    description: "echo, upper, whoami, http-hello, or a module path (default echo)",
+  },
   "max-connections": { kind: "integer", min: 1, value: "N", description: "connections open at once (default 10000)" },
-  "idle-timeout": { kind: "integer", min: 0, value: "MS", description: "close a client silent this long; 0 disables (default 60000)" },
-  "max-buffered": { kind: "integer", min: 1024, value: "BYTES", description: "output held per connection before reading pauses (default 1048576)" },
-  "close-timeout": { kind: "integer", min: 0, value: "MS", description: "how long shutdown waits for connections (default 10000)" },
+  "idle-timeout": {
+    kind: "integer",
+    min: 0,
+    value: "MS",
+    description: "close a client silent this long; 0 disables (default 60000)",
+  },
+  "max-buffered": {
+    kind: "integer",
+    min: 1024,
+    value: "BYTES",
+    description: "output held per connection before reading pauses (default 1048576)",
+  },
+  "close-timeout": {
+    kind: "integer",
+    min: 0,
+    value: "MS",
+    description: "how long shutdown waits for connections (default 10000)",
+  },
   "log-connections": { kind: "boolean", description: "log one line per connection (Connected by ADDR:PORT)" },
-  user: { kind: "string", value: "USER", description: "after binding, drop root privileges to USER (needs @echo/privdrop)" },
-  group: { kind: "string", value: "GROUP", description: "group to drop to (default: nogroup, else nobody, else USER's group)" },
+  user: {
+    kind: "string",
+    value: "USER",
+    description: "after binding, drop root privileges to USER (needs @echo/privdrop)",
+  },
+  group: {
+    kind: "string",
+    value: "GROUP",
+    description: "group to drop to (default: nogroup, else nobody, else USER's group)",
+  },
   umask: { kind: "string", value: "OCTAL", description: "umask after dropping (default 0007)" },
   help: { kind: "boolean", description: "print this help" },
 };
@@ -81,7 +108,9 @@ export function parseFlag(flag: string, spec: FlagSpec, raw: string | boolean | 
     if (spec.or?.includes(text)) return text;
     if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
       const words = spec.or?.length ? ` or ${spec.or.join(", ")}` : "";
-      throw new InvalidArgumentError(`--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}${words}, got ${JSON.stringify(text)}`);
+      throw new InvalidArgumentError(
+        `--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}${words}, got ${JSON.stringify(text)}`,
+      );
     }
     return Number(text);
   }
@@ -93,7 +122,14 @@ export function parseFlag(flag: string, spec: FlagSpec, raw: string | boolean | 
 
 function modeFlag(config: { modes?: readonly string[]; defaultMode?: string }): Record<string, FlagSpec> {
   if (!config.modes) return {};
-  return { mode: { kind: "choice", choices: config.modes, ...(config.defaultMode !== undefined ? { default: config.defaultMode } : {}), description: "concurrency model" } };
+  return {
+    mode: {
+      kind: "choice",
+      choices: config.modes,
+      ...(config.defaultMode !== undefined ? { default: config.defaultMode } : {}),
+      description: "concurrency model",
+    },
+  };
 }
 
 /**
@@ -107,7 +143,8 @@ export function parseServerArgs(
 ): ServerArgs {
   const table: Record<string, FlagSpec> = { ...commonFlags, ...modeFlag(config), ...(config.extra ?? {}) };
   const spec: Record<string, { type: "string" | "boolean" }> = {};
-  for (const [name, flag] of Object.entries(table)) spec[name] = { type: flag.kind === "boolean" ? "boolean" : "string" };
+  for (const [name, flag] of Object.entries(table))
+    spec[name] = { type: flag.kind === "boolean" ? "boolean" : "string" };
   let raw: Record<string, string | boolean | undefined>;
   try {
     raw = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false }).values;
@@ -154,9 +191,17 @@ export function parseServerArgs(
 }
 
 /** Formats `--help` text for a server CLI. */
-export function formatHelp(name: string, summary: string, config: { modes?: readonly string[]; extra?: Record<string, FlagSpec> } = {}): string {
+export function formatHelp(
+  name: string,
+  summary: string,
+  config: { modes?: readonly string[]; extra?: Record<string, FlagSpec> } = {},
+): string {
   const flags: [string, FlagSpec][] = [];
-  flags.push(...Object.entries(modeFlag(config)), ...Object.entries(config.extra ?? {}), ...Object.entries(commonFlags));
+  flags.push(
+    ...Object.entries(modeFlag(config)),
+    ...Object.entries(config.extra ?? {}),
+    ...Object.entries(commonFlags),
+  );
   const lines = flags.map(([flag, f]) => {
     const placeholder = f.value ?? (f.kind === "choice" ? f.choices.join("|") : undefined);
     const left = `  --${flag}${placeholder ? ` ${placeholder}` : ""}`;

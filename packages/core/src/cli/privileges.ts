@@ -21,7 +21,11 @@ export async function loadPrivdrop(): Promise<PrivdropModule> {
     return (await import(name)) as PrivdropModule;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") {
-      throw new EchoError(ErrorCodes.PRIVDROP_MISSING, "--user/--group/--umask need the package @echo/privdrop: npm install @echo/privdrop", { cause: error });
+      throw new EchoError(
+        ErrorCodes.PRIVDROP_MISSING,
+        "--user/--group/--umask need the package @echo/privdrop: npm install @echo/privdrop",
+        { cause: error },
+      );
     }
     throw error;
   }

@@ -90,7 +90,9 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   try {
     const dropped = drop?.();
-    process.stdout.write(`${cli.name} listening on ${formatAddress(running.address)} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`);
+    process.stdout.write(
+      `${cli.name} listening on ${formatAddress(running.address)} (model ${running.model}, handler ${args.options.handler}, pid ${process.pid})\n`,
+    );
     if (dropped) process.stdout.write(`${cli.name}: ${dropped}\n`);
   } catch (error) {
     // Never serve with privileges we were asked to drop.
@@ -105,6 +107,9 @@ export async function runServerCli(cli: ServerCli, argv: readonly string[] = pro
 }
 
 function reportError(name: string, error: unknown): void {
-  const code = error instanceof EchoError || (typeof error === "object" && error !== null && "code" in error) ? `${(error as { code: string }).code}: ` : "";
+  const code =
+    error instanceof EchoError || (typeof error === "object" && error !== null && "code" in error)
+      ? `${(error as { code: string }).code}: `
+      : "";
   process.stderr.write(`${name}: error: ${code}${(error as Error)?.message ?? String(error)}\n`);
 }

@@ -94,7 +94,12 @@ export default defineHandler({
   },
   onData(conn, data) {
     const state = conn.state as ParseState;
-    let chunk = state.pending.length > 0 ? Buffer.concat([state.pending, data]) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+    let chunk =
+      state.pending.length > 0
+        ? Buffer.concat([state.pending, data])
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(data.buffer, data.byteOffset, data.length);
     if (state.pending.length > 0) state.pending = EMPTY;
     while (chunk.length > 0) {
       if (state.bodyLeft > 0) {

@@ -26,7 +26,14 @@ function listenOnce(server: Server, listen: NormalizedListenOptions, extra: Reco
     server.once("error", onError);
     server.once("listening", onListening);
     if (listen.path !== undefined) server.listen({ path: listen.path, backlog: listen.backlog, ...extra });
-    else server.listen({ host: listen.host, port: listen.port, backlog: listen.backlog, ipv6Only: listen.ipv6Only, ...extra });
+    else
+      server.listen({
+        host: listen.host,
+        port: listen.port,
+        backlog: listen.backlog,
+        ipv6Only: listen.ipv6Only,
+        ...extra,
+      });
   });
 }
 
@@ -46,7 +53,11 @@ function isStaleSocket(path: string): Promise<boolean> {
  * Makes `server` listen; rejects with AddressInUseError, PermissionDeniedError or ListenError.
  * `extra` passes further `server.listen()` options (for example `reusePort`).
  */
-export async function listenServer(server: Server, listen: NormalizedListenOptions, extra: Record<string, unknown> = {}): Promise<void> {
+export async function listenServer(
+  server: Server,
+  listen: NormalizedListenOptions,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const address = describeAddress(listen);
   try {
     await listenOnce(server, listen, extra);
@@ -61,9 +72,14 @@ export async function listenServer(server: Server, listen: NormalizedListenOptio
 }
 
 /** Translates an OS listen error into the matching typed error. */
-export function toListenError(error: unknown, listen: NormalizedListenOptions, address = describeAddress(listen)): Error {
+export function toListenError(
+  error: unknown,
+  listen: NormalizedListenOptions,
+  address = describeAddress(listen),
+): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "EADDRINUSE") return new AddressInUseError(address, { cause: error });
-  if (code === "EACCES" || code === "EPERM") return new PermissionDeniedError(address, listen.path === undefined ? listen.port : undefined, { cause: error });
+  if (code === "EACCES" || code === "EPERM")
+    return new PermissionDeniedError(address, listen.path === undefined ? listen.port : undefined, { cause: error });
   return new ListenError(`cannot listen on ${address}: ${(error as Error).message}`, { cause: error });
 }

@@ -58,6 +58,13 @@ export function drainConnections(options: DrainOptions): Drain {
  * {@link drainConnections} over a set of `net.Socket`s that the model removes sockets from as
  * they close (calling `closed()` then): at the deadline every socket left is destroyed.
  */
-export function drainSockets(sockets: ReadonlySet<Socket>, options: Pick<DrainOptions, "timeout" | "onTimeout" | "onDrained">): Drain {
-  return drainConnections({ ...options, open: () => sockets.size, destroy: () => sockets.forEach((socket) => socket.destroy()) });
+export function drainSockets(
+  sockets: ReadonlySet<Socket>,
+  options: Pick<DrainOptions, "timeout" | "onTimeout" | "onDrained">,
+): Drain {
+  return drainConnections({
+    ...options,
+    open: () => sockets.size,
+    destroy: () => sockets.forEach((socket) => socket.destroy()),
+  });
 }

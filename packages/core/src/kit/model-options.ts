@@ -80,7 +80,12 @@ export function normalizeModelOptions<C extends HandlerCarrier>(
   const carrier: HandlerCarrier = config.carrier;
   const handler = o.handler ?? "echo";
   if (carrier.kind === "in-process") {
-    if (!(typeof handler === "string" || handler instanceof URL || typeof handler === "function" || (typeof handler === "object" && handler !== null))) {
+    if (!(
+      typeof handler === "string" ||
+      handler instanceof URL ||
+      typeof handler === "function" ||
+      (typeof handler === "object" && handler !== null)
+    )) {
       throw new InvalidArgumentError("options.handler must be a handler name, a path, a URL or a handler");
     }
   } else {
@@ -98,7 +103,10 @@ export function normalizeModelOptions<C extends HandlerCarrier>(
     handlerOptions: o.handlerOptions,
     logConnections: o.logConnections === undefined ? false : checkBoolean("options.logConnections", o.logConnections),
     logger: o.logger === undefined ? stderrLogger : checkLogger("options.logger", o.logger),
-    workerName: o.workerName === undefined || config.workerName === undefined ? (config.workerName ?? "") : checkString("options.workerName", o.workerName),
+    workerName:
+      o.workerName === undefined || config.workerName === undefined
+        ? (config.workerName ?? "")
+        : checkString("options.workerName", o.workerName),
     listen: normalizeListenOptions(o),
     limits: normalizeLimits(o),
   };
@@ -110,6 +118,8 @@ function checkCarried(value: unknown, carrier: { kind: "structuredClone" | "json
     else structuredClone(value);
   } catch (error) {
     const what = carrier.kind === "json" ? "JSON-serializable" : "structured-cloneable";
-    throw new InvalidArgumentError(`options.handlerOptions must be ${what} to reach ${carrier.destination}: ${(error as Error).message}`);
+    throw new InvalidArgumentError(
+      `options.handlerOptions must be ${what} to reach ${carrier.destination}: ${(error as Error).message}`,
+    );
   }
 }

@@ -78,7 +78,9 @@ export function toWire(error: unknown, depth = 0): WireError {
 export function fromWire(wire: WireError, classes: Readonly<Record<string, ErrorClass>> = {}): Error {
   const code = wire.code;
   const cls: ErrorClass =
-    code === undefined ? Error : (classes[code] ?? coreClasses[code] ?? (code.startsWith("ECHO_ERR_") ? EchoError : Error));
+    code === undefined
+      ? Error
+      : (classes[code] ?? coreClasses[code] ?? (code.startsWith("ECHO_ERR_") ? EchoError : Error));
   const options = wire.cause === undefined ? undefined : { cause: fromWire(wire.cause, classes) };
   // A real Error (stack, [[ErrorData]]) whose prototype is the class's, without its constructor.
   const error = Reflect.construct(Error, [wire.message, options], cls) as Error & Record<string, unknown>;

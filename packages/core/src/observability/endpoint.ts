@@ -86,22 +86,34 @@ export class ObservabilityEndpoint {
    * @throws {InvalidArgumentError} an option has a wrong type or value; the message names it.
    */
   constructor(options: ObservabilityEndpointOptions = {}) {
-    const listen = normalizeListenOptions({ host: options.host ?? DEFAULT_METRICS_HOST, port: options.port ?? 0 }, "options");
+    const listen = normalizeListenOptions(
+      { host: options.host ?? DEFAULT_METRICS_HOST, port: options.port ?? 0 },
+      "options",
+    );
     this.host = listen.host;
     this.port = listen.port;
     const m = options.metrics;
-    if (m !== undefined && (typeof m !== "object" || m === null || typeof m.metrics !== "function" || typeof m.contentType !== "string")) {
+    if (
+      m !== undefined &&
+      (typeof m !== "object" || m === null || typeof m.metrics !== "function" || typeof m.contentType !== "string")
+    ) {
       throw new InvalidArgumentError("options.metrics must have metrics() and contentType, as EchoMetrics does");
     }
-    if (options.stats !== undefined && typeof options.stats !== "function") throw new InvalidArgumentError("options.stats must be a function");
+    if (options.stats !== undefined && typeof options.stats !== "function")
+      throw new InvalidArgumentError("options.stats must be a function");
     const readiness = options.readiness ?? "starting";
     if (readiness !== "starting" && readiness !== "ready" && readiness !== "draining") {
-      throw new InvalidArgumentError(`options.readiness must be one of "starting", "ready", "draining", got ${JSON.stringify(readiness)}`);
+      throw new InvalidArgumentError(
+        `options.readiness must be one of "starting", "ready", "draining", got ${JSON.stringify(readiness)}`,
+      );
     }
     this.metricsText = m;
     this.statsFn = options.stats;
     this.state = readiness;
-    this.server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => void this.answer(req, res));
+    this.server = createServer(
+      { requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+      (req, res) => void this.answer(req, res),
+    );
     this.server.maxConnections = MAX_CONNECTIONS;
   }
 
@@ -136,7 +148,8 @@ export class ObservabilityEndpoint {
   /** The bound address. @throws {ServerStateError} not listening. */
   address(): EndpointAddress {
     const raw = this.server.address();
-    if (raw === null || typeof raw === "string") throw new ServerStateError("the observability endpoint is not listening");
+    if (raw === null || typeof raw === "string")
+      throw new ServerStateError("the observability endpoint is not listening");
     return { host: raw.address, port: raw.port, family: raw.family === "IPv6" ? "IPv6" : "IPv4" };
   }
 
@@ -190,8 +203,19 @@ export class ObservabilityEndpoint {
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", ...headers });
+  res.writeHead(status, {
+    "Content-Type": type,
+    "Content-Length": Buffer.byteLength(body),
+    "Cache-Control": "no-store",
+    ...headers,
+  });
   res.end(res.req.method === "HEAD" ? undefined : body);
 }

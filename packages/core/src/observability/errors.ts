@@ -21,7 +21,8 @@ export class InvalidMetricsAddressError extends InvalidArgumentError {
    * @param reason - what is wrong with it, when more can be said than "expected …".
    */
   constructor(option: string, value: unknown, reason?: string) {
-    const got = typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value;
+    const got =
+      typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value;
     super(
       `${option} must be PORT, HOST:PORT or [IPV6]:PORT (for example 9464, 127.0.0.1:9464 or [::1]:9464), got ${got}` +
         (reason === undefined ? "" : `: ${reason}`),

@@ -108,7 +108,8 @@ function make(stream: DestinationStream, model: string, worker: string): JsonLog
       else logger.error(f, message);
     },
     child(name) {
-      if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError("worker must be a non-empty string");
+      if (typeof name !== "string" || name.length === 0)
+        throw new InvalidArgumentError("worker must be a non-empty string");
       return make(stream, model, name);
     },
   };
@@ -128,13 +129,16 @@ function make(stream: DestinationStream, model: string, worker: string): JsonLog
  */
 export function createJsonLogger(options: JsonLoggerOptions): JsonLogger {
   if (typeof options !== "object" || options === null) throw new InvalidArgumentError("options must be an object");
-  if (typeof options.model !== "string" || options.model.length === 0) throw new InvalidArgumentError("options.model must be a non-empty string");
+  if (typeof options.model !== "string" || options.model.length === 0)
+    throw new InvalidArgumentError("options.model must be a non-empty string");
   const worker = options.worker ?? "MainThread";
-  if (typeof worker !== "string" || worker.length === 0) throw new InvalidArgumentError("options.worker must be a non-empty string");
+  if (typeof worker !== "string" || worker.length === 0)
+    throw new InvalidArgumentError("options.worker must be a non-empty string");
   const dest = options.destination ?? 2;
   let stream: DestinationStream;
   if (typeof dest === "number") {
-    if (!Number.isInteger(dest) || dest < 0) throw new InvalidArgumentError(`options.destination must be a file descriptor or a stream, got ${dest}`);
+    if (!Number.isInteger(dest) || dest < 0)
+      throw new InvalidArgumentError(`options.destination must be a file descriptor or a stream, got ${dest}`);
     stream = pino.destination({ dest, sync: true });
   } else if (typeof dest === "object" && dest !== null && typeof dest.write === "function") {
     stream = dest;

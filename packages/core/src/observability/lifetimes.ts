@@ -9,7 +9,9 @@ import { InvalidArgumentError } from "../errors.js";
  * The default upper bounds, in seconds, of the connection lifetime buckets: from a 1 ms round
  * trip on a new connection to an hour-long session. `+Inf` is implicit.
  */
-export const defaultLifetimeBuckets: readonly number[] = Object.freeze([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600]);
+export const defaultLifetimeBuckets: readonly number[] = Object.freeze([
+  0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600,
+]);
 
 /**
  * A histogram's counts as plain data (`structuredClone`-able, JSON-able): what a worker sends
@@ -28,11 +30,14 @@ export interface LifetimeSnapshot {
 
 /** Throws unless `buckets` are finite, ascending, distinct, positive numbers. */
 export function checkLifetimeBuckets(name: string, buckets: unknown): readonly number[] {
-  if (!Array.isArray(buckets) || buckets.length === 0) throw new InvalidArgumentError(`${name} must be a non-empty array of seconds`);
+  if (!Array.isArray(buckets) || buckets.length === 0)
+    throw new InvalidArgumentError(`${name} must be a non-empty array of seconds`);
   for (let i = 0; i < buckets.length; i++) {
     const b: unknown = buckets[i];
     if (typeof b !== "number" || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= (buckets[i - 1] as number))) {
-      throw new InvalidArgumentError(`${name} must be finite positive numbers in ascending order, got ${JSON.stringify(buckets)}`);
+      throw new InvalidArgumentError(
+        `${name} must be finite positive numbers in ascending order, got ${JSON.stringify(buckets)}`,
+      );
     }
   }
   return Object.freeze([...(buckets as number[])]);
@@ -85,7 +90,12 @@ export class ConnectionLifetimes {
   /** A plain copy of the counts now. */
   snapshot(): LifetimeSnapshot {
     const n = this.buckets.length;
-    return { buckets: this.buckets, counts: Array.from(this.cells.subarray(0, n + 1)), sum: this.cells[n + 1]!, count: this.cells[n + 2]! };
+    return {
+      buckets: this.buckets,
+      counts: Array.from(this.cells.subarray(0, n + 1)),
+      sum: this.cells[n + 1]!,
+      count: this.cells[n + 2]!,
+    };
   }
 
   /** Adds a snapshot's counts to these (a dead worker's last counts into a retired histogram). */
@@ -100,7 +110,13 @@ export class ConnectionLifetimes {
 
 function checkSameBuckets(buckets: readonly number[], snapshot: LifetimeSnapshot): void {
   const other = snapshot.buckets;
-  if (other.length !== buckets.length || other.some((b, i) => b !== buckets[i]) || snapshot.counts.length !== buckets.length + 1) {
-    throw new InvalidArgumentError(`lifetime buckets differ: expected ${JSON.stringify(buckets)}, got ${JSON.stringify(other)}`);
+  if (
+    other.length !== buckets.length ||
+    other.some((b, i) => b !== buckets[i]) ||
+    snapshot.counts.length !== buckets.length + 1
+  ) {
+    throw new InvalidArgumentError(
+      `lifetime buckets differ: expected ${JSON.stringify(buckets)}, got ${JSON.stringify(other)}`,
+    );
   }
 }

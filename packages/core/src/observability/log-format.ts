@@ -17,5 +17,7 @@ export type LogFormat = (typeof logFormats)[number];
  */
 export function checkLogFormat(value: unknown, option = "--log-format"): LogFormat {
   if (value === "text" || value === "json") return value;
-  throw new InvalidArgumentError(`${option} must be "text" or "json", got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`);
+  throw new InvalidArgumentError(
+    `${option} must be "text" or "json", got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`,
+  );
 }

@@ -17,11 +17,16 @@ export interface MetricsAddress {
 export const DEFAULT_METRICS_HOST = "127.0.0.1";
 
 /** A host name: dot-separated labels of letters, digits and inner hyphens (RFC 1123). */
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 function parsePort(option: string, input: string, raw: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) {
-    throw new InvalidMetricsAddressError(option, input, `the port must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+    throw new InvalidMetricsAddressError(
+      option,
+      input,
+      `the port must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`,
+    );
   }
   return Number(raw);
 }
@@ -52,18 +57,30 @@ export function parseMetricsAddress(value: unknown, option = "--metrics"): Metri
   if (/^\d+$/.test(value)) return { host: DEFAULT_METRICS_HOST, port: parsePort(option, value, value) };
   if (value.startsWith("[")) {
     const match = /^\[([^\]]*)\]:(.*)$/.exec(value);
-    if (!match) throw new InvalidMetricsAddressError(option, value, "a bracketed IPv6 address must be followed by :PORT");
+    if (!match)
+      throw new InvalidMetricsAddressError(option, value, "a bracketed IPv6 address must be followed by :PORT");
     const host = match[1]!;
-    if (isIP(host) !== 6) throw new InvalidMetricsAddressError(option, value, `${JSON.stringify(host)} is not an IPv6 address`);
+    if (isIP(host) !== 6)
+      throw new InvalidMetricsAddressError(option, value, `${JSON.stringify(host)} is not an IPv6 address`);
     return { host, port: parsePort(option, value, match[2]!) };
   }
   const colon = value.lastIndexOf(":");
   if (colon === -1) throw new InvalidMetricsAddressError(option, value, "no port");
   const host = value.slice(0, colon);
-  if (host.includes(":")) throw new InvalidMetricsAddressError(option, value, "put an IPv6 address in brackets, as in [::1]:9464");
-  if (host.length === 0) throw new InvalidMetricsAddressError(option, value, "no host before the colon (give 0.0.0.0:PORT to listen on every interface)");
+  if (host.includes(":"))
+    throw new InvalidMetricsAddressError(option, value, "put an IPv6 address in brackets, as in [::1]:9464");
+  if (host.length === 0)
+    throw new InvalidMetricsAddressError(
+      option,
+      value,
+      "no host before the colon (give 0.0.0.0:PORT to listen on every interface)",
+    );
   if (isIP(host) !== 4 && (/^[\d.]+$/.test(host) || !HOST_NAME.test(host))) {
-    throw new InvalidMetricsAddressError(option, value, `${JSON.stringify(host)} is neither an IPv4 address nor a host name`);
+    throw new InvalidMetricsAddressError(
+      option,
+      value,
+      `${JSON.stringify(host)} is neither an IPv4 address nor a host name`,
+    );
   }
   return { host, port: parsePort(option, value, value.slice(colon + 1)) };
 }

@@ -22,7 +22,12 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { InvalidArgumentError } from "../errors.js";
 import { ServerStats, statsKeys, sumStats, type StatsSnapshot } from "../stats.js";
-import { ConnectionLifetimes, checkLifetimeBuckets, defaultLifetimeBuckets, type LifetimeSnapshot } from "./lifetimes.js";
+import {
+  ConnectionLifetimes,
+  checkLifetimeBuckets,
+  defaultLifetimeBuckets,
+  type LifetimeSnapshot,
+} from "./lifetimes.js";
 
 /** One worker's counters at scrape time. */
 export interface WorkerSample {
@@ -190,20 +195,28 @@ export class EchoMetrics {
    */
   constructor(options: EchoMetricsOptions) {
     if (!isObject(options)) throw new InvalidArgumentError("options must be an object");
-    if (typeof options.model !== "string" || options.model.length === 0) throw new InvalidArgumentError("options.model must be a non-empty string");
-    if (typeof options.source !== "function") throw new InvalidArgumentError("options.source must be a function returning the workers' stats");
-    if (options.defaultMetrics !== undefined && typeof options.defaultMetrics !== "boolean") throw new InvalidArgumentError("options.defaultMetrics must be a boolean");
+    if (typeof options.model !== "string" || options.model.length === 0)
+      throw new InvalidArgumentError("options.model must be a non-empty string");
+    if (typeof options.source !== "function")
+      throw new InvalidArgumentError("options.source must be a function returning the workers' stats");
+    if (options.defaultMetrics !== undefined && typeof options.defaultMetrics !== "boolean")
+      throw new InvalidArgumentError("options.defaultMetrics must be a boolean");
     const processWorker = options.processWorker ?? "MainThread";
-    if (typeof processWorker !== "string" || processWorker.length === 0) throw new InvalidArgumentError("options.processWorker must be a non-empty string");
+    if (typeof processWorker !== "string" || processWorker.length === 0)
+      throw new InvalidArgumentError("options.processWorker must be a non-empty string");
     this.model = options.model;
     this.source = options.source;
     this.processWorker = processWorker;
-    this.lifetimeBuckets = options.lifetimeBuckets === undefined ? defaultLifetimeBuckets : checkLifetimeBuckets("options.lifetimeBuckets", options.lifetimeBuckets);
+    this.lifetimeBuckets =
+      options.lifetimeBuckets === undefined
+        ? defaultLifetimeBuckets
+        : checkLifetimeBuckets("options.lifetimeBuckets", options.lifetimeBuckets);
     this.totalSeen = new Array<number>(this.width()).fill(0);
     this.current = { rows: [], total: { worker: ALL_WORKERS, values: this.totalSeen, gauges: GAUGES.map(() => 0) } };
     this.registry = new Registry();
     this.register();
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, labels: { model: this.model, worker: processWorker } });
+    if (options.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, labels: { model: this.model, worker: processWorker } });
   }
 
   /** The `Content-Type` of {@link EchoMetrics.metrics}: Prometheus text format 0.0.4. */
@@ -260,8 +273,14 @@ export class EchoMetrics {
     const histogram = new Array<number>(n + 3).fill(0);
     for (const part of lifetimes) {
       if (part === undefined) continue;
-      if (part.buckets.length !== n || part.buckets.some((b, i) => b !== this.lifetimeBuckets[i]) || part.counts.length !== n + 1) {
-        throw new InvalidArgumentError(`lifetimes must use the buckets ${JSON.stringify(this.lifetimeBuckets)}, got ${JSON.stringify(part.buckets)}`);
+      if (
+        part.buckets.length !== n ||
+        part.buckets.some((b, i) => b !== this.lifetimeBuckets[i]) ||
+        part.counts.length !== n + 1
+      ) {
+        throw new InvalidArgumentError(
+          `lifetimes must use the buckets ${JSON.stringify(this.lifetimeBuckets)}, got ${JSON.stringify(part.buckets)}`,
+        );
       }
       for (let i = 0; i <= n; i++) histogram[i]! += part.counts[i]!;
       histogram[n + 1]! += part.sum;
@@ -271,7 +290,8 @@ export class EchoMetrics {
   }
 
   private compute(sample: MetricsSample): Computed {
-    if (!isObject(sample) || !Array.isArray(sample.workers)) throw new InvalidArgumentError("the metrics source must return { workers: [...] }");
+    if (!isObject(sample) || !Array.isArray(sample.workers))
+      throw new InvalidArgumentError("the metrics source must return { workers: [...] }");
     const names = new Set<string>();
     const rows: Row[] = [];
     const total = new Array<number>(this.width()).fill(0);
@@ -281,9 +301,14 @@ export class EchoMetrics {
     };
     sample.workers.forEach((w: WorkerSample, i) => {
       const where = `workers[${i}]`;
-      if (!isObject(w) || typeof w.worker !== "string" || w.worker.length === 0) throw new InvalidArgumentError(`${where}.worker must be a non-empty string`);
-      if (w.worker === ALL_WORKERS) throw new InvalidArgumentError(`${where}.worker must not be ${JSON.stringify(ALL_WORKERS)}: that label holds the totals`);
-      if (names.has(w.worker)) throw new InvalidArgumentError(`${where}.worker ${JSON.stringify(w.worker)} appears twice`);
+      if (!isObject(w) || typeof w.worker !== "string" || w.worker.length === 0)
+        throw new InvalidArgumentError(`${where}.worker must be a non-empty string`);
+      if (w.worker === ALL_WORKERS)
+        throw new InvalidArgumentError(
+          `${where}.worker must not be ${JSON.stringify(ALL_WORKERS)}: that label holds the totals`,
+        );
+      if (names.has(w.worker))
+        throw new InvalidArgumentError(`${where}.worker ${JSON.stringify(w.worker)} appears twice`);
       names.add(w.worker);
       const stats = checkStats(where, w.stats);
       const raw = this.vector(stats, [w.lifetimes, this.local.get(w.worker)?.snapshot()]);
@@ -320,15 +345,32 @@ export class EchoMetrics {
   }
 
   private register(): void {
-    const common = (name: string, help: string) => ({ name, help, labelNames: ["model", "worker"] as const, registers: [this.registry] });
+    const common = (name: string, help: string) => ({
+      name,
+      help,
+      labelNames: ["model", "worker"] as const,
+      registers: [this.registry],
+    });
     const rows = () => [...this.current.rows, this.current.total];
     const labels = (row: Row) => ({ model: this.model, worker: row.worker });
     // Counters and gauges take their values at collect time, from the sample of this scrape.
     COUNTERS.forEach(([, name, help], k) => {
-      new Counter({ ...common(name, help), collect() { this.reset(); for (const row of rows()) this.inc(labels(row), row.values[k]); } });
+      new Counter({
+        ...common(name, help),
+        collect() {
+          this.reset();
+          for (const row of rows()) this.inc(labels(row), row.values[k]);
+        },
+      });
     });
     GAUGES.forEach(([, name, help], k) => {
-      new Gauge({ ...common(name, help), collect() { this.reset(); for (const row of rows()) this.set(labels(row), row.gauges[k]!); } });
+      new Gauge({
+        ...common(name, help),
+        collect() {
+          this.reset();
+          for (const row of rows()) this.set(labels(row), row.gauges[k]!);
+        },
+      });
     });
     // A histogram whose counts come from elsewhere (threads, processes): prom-client's Histogram
     // can only be fed by observe(), so this is a collector of the shape its registry renders,
@@ -341,11 +383,11 @@ export class EchoMetrics {
       reset: () => {},
       get: () =>
         Promise.resolve({
-        name: HISTOGRAM_NAME,
-        help: HISTOGRAM_HELP,
-        type: "histogram",
-        aggregator: "sum",
-        values: rows().flatMap((row) => this.histogramValues(row)),
+          name: HISTOGRAM_NAME,
+          help: HISTOGRAM_HELP,
+          type: "histogram",
+          aggregator: "sum",
+          values: rows().flatMap((row) => this.histogramValues(row)),
         }),
     };
     this.registry.registerMetric(histogram as unknown as Metric);
@@ -359,7 +401,11 @@ export class EchoMetrics {
     let cumulative = 0;
     for (let i = 0; i <= n; i++) {
       cumulative += row.values[base + i]!;
-      out.push({ metricName: `${HISTOGRAM_NAME}_bucket`, labels: { ...labels, le: i < n ? this.lifetimeBuckets[i]! : "+Inf" }, value: cumulative });
+      out.push({
+        metricName: `${HISTOGRAM_NAME}_bucket`,
+        labels: { ...labels, le: i < n ? this.lifetimeBuckets[i]! : "+Inf" },
+        value: cumulative,
+      });
     }
     out.push({ metricName: `${HISTOGRAM_NAME}_sum`, labels, value: row.values[base + n + 1]! });
     out.push({ metricName: `${HISTOGRAM_NAME}_count`, labels, value: row.values[base + n + 2]! });

@@ -51,9 +51,12 @@ export interface Observability {
 export function normalizeMetricsAddress(address: unknown, option = "options.metrics"): MetricsAddress {
   if (typeof address === "object" && address !== null) {
     const { host, port } = address as { host?: unknown; port?: unknown };
-    if (host !== undefined && (typeof host !== "string" || host.length === 0)) throw new InvalidArgumentError(`${option}.host must be a non-empty string`);
+    if (host !== undefined && (typeof host !== "string" || host.length === 0))
+      throw new InvalidArgumentError(`${option}.host must be a non-empty string`);
     if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new InvalidArgumentError(`${option}.port must be an integer from 0 to 65535, got ${typeof port === "number" ? port : typeof port}`);
+      throw new InvalidArgumentError(
+        `${option}.port must be an integer from 0 to 65535, got ${typeof port === "number" ? port : typeof port}`,
+      );
     }
     return { host: host ?? DEFAULT_METRICS_HOST, port };
   }
@@ -77,7 +80,10 @@ export function normalizeMetricsAddress(address: unknown, option = "options.metr
 export async function startObservability(options: ObservabilityOptions): Promise<Observability> {
   const where = normalizeMetricsAddress(options.address, options.option);
   if (typeof options.stats !== "function") throw new InvalidArgumentError("options.stats must be a function");
-  const [{ EchoMetrics }, { ObservabilityEndpoint }] = await Promise.all([import("./metrics.js"), import("./endpoint.js")]);
+  const [{ EchoMetrics }, { ObservabilityEndpoint }] = await Promise.all([
+    import("./metrics.js"),
+    import("./endpoint.js"),
+  ]);
   const metrics = new EchoMetrics({
     model: options.model,
     source: options.source,

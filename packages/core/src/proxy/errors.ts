@@ -59,7 +59,10 @@ export class ProxyHeaderError extends EchoError {
 /** A connection sent no complete PROXY header within `timeoutMs`. Only that connection is closed. */
 export class ProxyTimeoutError extends EchoError {
   constructor(timeoutMs: number, received: number) {
-    super(ProxyErrorCodes.PROXY_TIMEOUT, `no complete PROXY protocol header within ${timeoutMs} ms (${received} byte(s) received)`);
+    super(
+      ProxyErrorCodes.PROXY_TIMEOUT,
+      `no complete PROXY protocol header within ${timeoutMs} ms (${received} byte(s) received)`,
+    );
     this.name = "ProxyTimeoutError";
   }
 }

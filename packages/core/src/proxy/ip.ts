@@ -100,7 +100,7 @@ export function formatIPv6(bytes: Uint8Array, offset = 0): string {
   for (let i = 0; i < 8; i++) w.push(((bytes[offset + i * 2] as number) << 8) | (bytes[offset + i * 2 + 1] as number));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (w[i] !== 0) {
       i++;
       continue;
@@ -114,8 +114,7 @@ export function formatIPv6(bytes: Uint8Array, offset = 0): string {
     i = j;
   }
   if (bestLen < 2) bestStart = -1;
-  const dotted =
-    bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff));
+  const dotted = bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff));
   let out = "";
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {

@@ -108,7 +108,8 @@ export class ProxyHeaderParser {
    *   (a misuse, never caused by the input).
    */
   feed(chunk: Uint8Array): ProxyParseResult {
-    if (this.#state === State.Finished) throw new ServerStateError("ProxyHeaderParser.feed() called after the header was complete or rejected");
+    if (this.#state === State.Finished)
+      throw new ServerStateError("ProxyHeaderParser.feed() called after the header was complete or rejected");
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let at = 0;
     while (at < bytes.length) {
@@ -122,7 +123,10 @@ export class ProxyHeaderParser {
             this.#state = State.V2Fixed;
             this.#buffer = Buffer.allocUnsafe(V2_FIXED_LENGTH);
           } else {
-            return this.#fail("signature", `the connection starts with byte 0x${first.toString(16).padStart(2, "0")}, not a PROXY ${this.#expected()} header`);
+            return this.#fail(
+              "signature",
+              `the connection starts with byte 0x${first.toString(16).padStart(2, "0")}, not a PROXY ${this.#expected()} header`,
+            );
           }
           break;
         }
@@ -162,7 +166,11 @@ export class ProxyHeaderParser {
       const c = bytes[at] as number;
       const i = this.#filled;
       if (i < V1_SIGNATURE.length) {
-        if (c !== V1_SIGNATURE[i]) return this.#fail("signature", `byte ${i} is 0x${c.toString(16).padStart(2, "0")}: not the "PROXY " a v1 header starts with`);
+        if (c !== V1_SIGNATURE[i])
+          return this.#fail(
+            "signature",
+            `byte ${i} is 0x${c.toString(16).padStart(2, "0")}: not the "PROXY " a v1 header starts with`,
+          );
       } else if (c === LF) {
         if (this.#buffer[i - 1] !== CR) return this.#fail("syntax", "a v1 line must end with CRLF, not a lone LF");
       } else if (i > 0 && this.#buffer[i - 1] === CR) {
@@ -170,7 +178,8 @@ export class ProxyHeaderParser {
       } else if ((c < 0x20 || c > 0x7e) && c !== CR) {
         return this.#fail("syntax", `byte 0x${c.toString(16).padStart(2, "0")} at ${i} is not printable US-ASCII`);
       }
-      if (i === V1_MAX_LENGTH - 1 && c !== LF) return this.#fail("too-long", `no CRLF within the ${V1_MAX_LENGTH} bytes a v1 line may take`);
+      if (i === V1_MAX_LENGTH - 1 && c !== LF)
+        return this.#fail("too-long", `no CRLF within the ${V1_MAX_LENGTH} bytes a v1 line may take`);
       this.#buffer[i] = c;
       this.#filled = i + 1;
       this.#received++;
@@ -201,7 +210,8 @@ export class ProxyHeaderParser {
     }
     if (this.#filled < V2_FIXED_LENGTH) return at;
     const total = V2_FIXED_LENGTH + (((this.#buffer[14] as number) << 8) | (this.#buffer[15] as number));
-    if (total > this.#maxV2) return this.#fail("too-long", `the v2 header declares ${total} bytes, more than the ${this.#maxV2} accepted`);
+    if (total > this.#maxV2)
+      return this.#fail("too-long", `the v2 header declares ${total} bytes, more than the ${this.#maxV2} accepted`);
     const full = Buffer.allocUnsafe(total);
     this.#buffer.copy(full, 0, 0, V2_FIXED_LENGTH);
     this.#buffer = full;
@@ -233,10 +243,14 @@ function validate(options: ProxyHeaderParserOptions, maxV2: number, v1: boolean,
   if (options === null || typeof options !== "object") throw new InvalidArgumentError(`options must be an object`);
   const { min, max } = MAX_V2_LENGTH_RANGE;
   if (!Number.isSafeInteger(maxV2) || maxV2 < min || maxV2 > max) {
-    throw new InvalidArgumentError(`options.maxV2Length must be an integer from ${min} to ${max}, got ${String(options.maxV2Length)}`);
+    throw new InvalidArgumentError(
+      `options.maxV2Length must be an integer from ${min} to ${max}, got ${String(options.maxV2Length)}`,
+    );
   }
-  if (typeof v1 !== "boolean") throw new InvalidArgumentError(`options.v1 must be a boolean, got ${String(options.v1)}`);
-  if (typeof v2 !== "boolean") throw new InvalidArgumentError(`options.v2 must be a boolean, got ${String(options.v2)}`);
+  if (typeof v1 !== "boolean")
+    throw new InvalidArgumentError(`options.v1 must be a boolean, got ${String(options.v1)}`);
+  if (typeof v2 !== "boolean")
+    throw new InvalidArgumentError(`options.v2 must be a boolean, got ${String(options.v2)}`);
   if (!v1 && !v2) throw new InvalidArgumentError("options.v1 and options.v2 cannot both be false");
 }
 

@@ -34,7 +34,8 @@ function split(bytes: Uint8Array, start: number, end: number, what: string): Pro
     if (end - at < 3) return `${end - at} trailing byte(s) in the ${what} cannot hold a type and a length`;
     const type = bytes[at] as number;
     const length = ((bytes[at + 1] as number) << 8) | (bytes[at + 2] as number);
-    if (length > end - at - 3) return `${what} type 0x${hex(type)} declares ${length} byte(s) but only ${end - at - 3} remain`;
+    if (length > end - at - 3)
+      return `${what} type 0x${hex(type)} declares ${length} byte(s) but only ${end - at - 3} remain`;
     out.push({ type, value: bytes.subarray(at + 3, at + 3 + length) });
     at += 3 + length;
   }
@@ -49,11 +50,16 @@ export function parseTlvs(bytes: Uint8Array, start: number, end: number): TlvRes
   let crcAt = -1;
   for (const tlv of tlvs) {
     if (tlv.type === TlvType.CRC32C) {
-      if (tlv.value.length !== 4) return { ok: false, reason: "tlv", message: `the CRC32c TLV must hold 4 bytes, not ${tlv.value.length}` };
+      if (tlv.value.length !== 4)
+        return { ok: false, reason: "tlv", message: `the CRC32c TLV must hold 4 bytes, not ${tlv.value.length}` };
       if (crcAt !== -1) return { ok: false, reason: "tlv", message: "more than one CRC32c TLV" };
       crcAt = tlv.value.byteOffset - bytes.byteOffset;
     } else if (tlv.type === TlvType.UNIQUE_ID && tlv.value.length > MAX_UNIQUE_ID) {
-      return { ok: false, reason: "tlv", message: `the unique id TLV holds ${tlv.value.length} bytes, more than ${MAX_UNIQUE_ID}` };
+      return {
+        ok: false,
+        reason: "tlv",
+        message: `the unique id TLV holds ${tlv.value.length} bytes, more than ${MAX_UNIQUE_ID}`,
+      };
     } else if (tlv.type === TlvType.SSL) {
       if (ssl !== null) return { ok: false, reason: "tlv", message: "more than one SSL TLV" };
       const decoded = parseSsl(tlv.value);
@@ -65,14 +71,22 @@ export function parseTlvs(bytes: Uint8Array, start: number, end: number): TlvRes
 }
 
 function parseSsl(value: Uint8Array): ProxySslInfo | string {
-  if (value.length < SSL_FIXED) return `the SSL TLV holds ${value.length} byte(s), fewer than its ${SSL_FIXED} fixed ones`;
+  if (value.length < SSL_FIXED)
+    return `the SSL TLV holds ${value.length} byte(s), fewer than its ${SSL_FIXED} fixed ones`;
   const client = value[0] as number;
-  const verify = (((value[1] as number) << 24) | ((value[2] as number) << 16) | ((value[3] as number) << 8) | (value[4] as number)) >>> 0;
+  const verify =
+    (((value[1] as number) << 24) |
+      ((value[2] as number) << 16) |
+      ((value[3] as number) << 8) |
+      (value[4] as number)) >>>
+    0;
   const subs = split(value, SSL_FIXED, value.length, "SSL sub-TLV");
   if (typeof subs === "string") return subs;
   const text = (type: number): string | undefined => {
     const sub = subs.find((s) => s.type === type);
-    return sub === undefined ? undefined : Buffer.from(sub.value.buffer, sub.value.byteOffset, sub.value.byteLength).toString("utf8");
+    return sub === undefined
+      ? undefined
+      : Buffer.from(sub.value.buffer, sub.value.byteOffset, sub.value.byteLength).toString("utf8");
   };
   return {
     client,

@@ -73,7 +73,12 @@ export function parseTrustedProxies(list: string | readonly string[], option = "
   let entries: readonly string[];
   if (typeof list === "string") entries = list.split(",");
   else if (Array.isArray(list) && list.every((e) => typeof e === "string")) entries = list;
-  else throw new InvalidTrustedProxyError(option, String(list), "is not a string: give ADDR|CIDR[,…] or an array of strings");
+  else
+    throw new InvalidTrustedProxyError(
+      option,
+      String(list),
+      "is not a string: give ADDR|CIDR[,…] or an array of strings",
+    );
   const v4: Network[] = [];
   const v6: Network[] = [];
   for (const raw of entries) {
@@ -84,7 +89,8 @@ export function parseTrustedProxies(list: string | readonly string[], option = "
     const prefixText = slash === -1 ? undefined : entry.slice(slash + 1);
     const bytes4 = parseIPv4(addressText);
     const bytes = bytes4 ?? parseIPv6(addressText);
-    if (bytes === null) throw new InvalidTrustedProxyError(option, raw, "is not an IPv4 or IPv6 address (ADDR or ADDR/PREFIX)");
+    if (bytes === null)
+      throw new InvalidTrustedProxyError(option, raw, "is not an IPv4 or IPv6 address (ADDR or ADDR/PREFIX)");
     const bits = bytes.length * 8;
     let prefix = bits;
     if (prefixText !== undefined) {
@@ -96,9 +102,14 @@ export function parseTrustedProxies(list: string | readonly string[], option = "
     if (!hostBitsClear(bytes, prefix)) {
       const fixed = mask(bytes, prefix);
       const suggestion = `${bytes.length === 4 ? formatIPv4(fixed) : formatIPv6(fixed)}/${prefix}`;
-      throw new InvalidTrustedProxyError(option, raw, `has address bits set past its /${prefix} prefix (did you mean ${suggestion}?)`);
+      throw new InvalidTrustedProxyError(
+        option,
+        raw,
+        `has address bits set past its /${prefix} prefix (did you mean ${suggestion}?)`,
+      );
     }
-    if (bytes.length === 16 && prefix >= 96 && startsWith(bytes, MAPPED_PREFIX)) v4.push({ bytes: bytes.slice(12), prefix: prefix - 96 });
+    if (bytes.length === 16 && prefix >= 96 && startsWith(bytes, MAPPED_PREFIX))
+      v4.push({ bytes: bytes.slice(12), prefix: prefix - 96 });
     else (bytes.length === 4 ? v4 : v6).push({ bytes, prefix });
   }
   return new TrustedProxies(v4, v6);

@@ -27,7 +27,7 @@ export function decodeV1(line: Uint8Array): V1Result {
   const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength - 2).toString("latin1");
   const fields = text.split(" ");
   const protocol = fields[1];
-  if (fields[0] !== "PROXY" || protocol === undefined) return fail("syntax", "the line must start with \"PROXY \"");
+  if (fields[0] !== "PROXY" || protocol === undefined) return fail("syntax", 'the line must start with "PROXY "');
   if (protocol === "UNKNOWN") {
     // The receiver must ignore whatever follows UNKNOWN before the CRLF.
     return { ok: true, header: v1Header("unspec", null, null, line.byteLength) };
@@ -36,7 +36,10 @@ export function decodeV1(line: Uint8Array): V1Result {
     return fail("syntax", `the protocol must be TCP4, TCP6 or UNKNOWN, got ${JSON.stringify(protocol)}`);
   }
   if (fields.length !== 6) {
-    return fail("syntax", `${protocol} needs exactly four fields after it, separated by single spaces (${fields.length - 2} found)`);
+    return fail(
+      "syntax",
+      `${protocol} needs exactly four fields after it, separated by single spaces (${fields.length - 2} found)`,
+    );
   }
   const family = protocol === "TCP4" ? "IPv4" : "IPv6";
   const src = address(fields[2] as string, family);
@@ -53,11 +56,21 @@ export function decodeV1(line: Uint8Array): V1Result {
   }
   return {
     ok: true,
-    header: v1Header(family, { address: src, port: srcPort, family }, { address: dst, port: dstPort, family }, line.byteLength),
+    header: v1Header(
+      family,
+      { address: src, port: srcPort, family },
+      { address: dst, port: dstPort, family },
+      line.byteLength,
+    ),
   };
 }
 
-function v1Header(family: ProxyHeader["family"], source: ProxyEndpoint | null, destination: ProxyEndpoint | null, length: number): ProxyHeader {
+function v1Header(
+  family: ProxyHeader["family"],
+  source: ProxyEndpoint | null,
+  destination: ProxyEndpoint | null,
+  length: number,
+): ProxyHeader {
   return {
     version: 1,
     command: "PROXY",

@@ -32,17 +32,24 @@ const fail = (reason: ProxyHeaderReason, message: string): V2Result => ({ ok: fa
  * arrive, so a bad header is refused before its length is waited for.
  * @returns `null` when the bytes seen so far are valid.
  */
-export function checkV2Prefix(bytes: Uint8Array, available: number): { reason: ProxyHeaderReason; message: string } | null {
+export function checkV2Prefix(
+  bytes: Uint8Array,
+  available: number,
+): { reason: ProxyHeaderReason; message: string } | null {
   if (available > 12) {
     const verCmd = bytes[12] as number;
     if (verCmd >> 4 !== 2) return { reason: "version", message: `the version nibble must be 2, got ${verCmd >> 4}` };
-    if ((verCmd & 0x0f) > 1) return { reason: "command", message: `the command must be LOCAL (0) or PROXY (1), got ${verCmd & 0x0f}` };
+    if ((verCmd & 0x0f) > 1)
+      return { reason: "command", message: `the command must be LOCAL (0) or PROXY (1), got ${verCmd & 0x0f}` };
   }
   // LOCAL ignores the family byte (the whole block is discarded), so only PROXY's is checked.
   if (available > 13 && ((bytes[12] as number) & 0x0f) === 1) {
     const famProto = bytes[13] as number;
     if (!PROXY_COMBINATIONS.has(famProto)) {
-      return { reason: "family", message: `family/transport byte 0x${famProto.toString(16).padStart(2, "0")} is not one the specification defines` };
+      return {
+        reason: "family",
+        message: `family/transport byte 0x${famProto.toString(16).padStart(2, "0")} is not one the specification defines`,
+      };
     }
   }
   return null;
@@ -80,14 +87,23 @@ export function decodeV2(bytes: Uint8Array): V2Result {
   const block = bytes.length - V2_FIXED_LENGTH;
   const needed = ADDRESS_LENGTH[familyIndex as 0 | 1 | 2 | 3];
   if (block < needed) {
-    return fail("length", `the ${FAMILIES[familyIndex] as string} address block needs ${needed} bytes, the header declares ${block}`);
+    return fail(
+      "length",
+      `the ${FAMILIES[familyIndex] as string} address block needs ${needed} bytes, the header declares ${block}`,
+    );
   }
   const tlvs = parseTlvs(bytes, V2_FIXED_LENGTH + needed, bytes.length);
   if (!tlvs.ok) return tlvs;
   if (tlvs.crcAt !== -1) {
-    const sent = (((bytes[tlvs.crcAt] as number) << 24) | ((bytes[tlvs.crcAt + 1] as number) << 16) | ((bytes[tlvs.crcAt + 2] as number) << 8) | (bytes[tlvs.crcAt + 3] as number)) >>> 0;
+    const sent =
+      (((bytes[tlvs.crcAt] as number) << 24) |
+        ((bytes[tlvs.crcAt + 1] as number) << 16) |
+        ((bytes[tlvs.crcAt + 2] as number) << 8) |
+        (bytes[tlvs.crcAt + 3] as number)) >>>
+      0;
     const computed = crc32c(bytes, tlvs.crcAt, 4);
-    if (sent !== computed) return fail("checksum", `CRC32c 0x${hex32(sent)} does not match the header's 0x${hex32(computed)}`);
+    if (sent !== computed)
+      return fail("checksum", `CRC32c 0x${hex32(sent)} does not match the header's 0x${hex32(computed)}`);
   }
   let source: ProxyEndpoint | null = null;
   let destination: ProxyEndpoint | null = null;
@@ -98,8 +114,16 @@ export function decodeV2(bytes: Uint8Array): V2Result {
     const at = V2_FIXED_LENGTH;
     const ports = at + 2 * size;
     const format = v4 ? formatIPv4 : formatIPv6;
-    source = { address: format(bytes, at), port: ((bytes[ports] as number) << 8) | (bytes[ports + 1] as number), family };
-    destination = { address: format(bytes, at + size), port: ((bytes[ports + 2] as number) << 8) | (bytes[ports + 3] as number), family };
+    source = {
+      address: format(bytes, at),
+      port: ((bytes[ports] as number) << 8) | (bytes[ports + 1] as number),
+      family,
+    };
+    destination = {
+      address: format(bytes, at + size),
+      port: ((bytes[ports + 2] as number) << 8) | (bytes[ports + 3] as number),
+      family,
+    };
   }
   return {
     ok: true,

@@ -56,7 +56,9 @@ describe("ObservabilityEndpoint", () => {
   });
 
   it("binds loopback by default, answers 404 elsewhere, 405 with Allow for other methods, HEAD without a body", async () => {
-    const { address, port } = await endpointOn({ metrics: { contentType: "text/plain; version=0.0.4; charset=utf-8", metrics: () => Promise.resolve("m 1\n") } });
+    const { address, port } = await endpointOn({
+      metrics: { contentType: "text/plain; version=0.0.4; charset=utf-8", metrics: () => Promise.resolve("m 1\n") },
+    });
     expect(address).toMatchObject({ host: "127.0.0.1", family: "IPv4" });
     expect(await http(port, "/nope")).toMatchObject({ status: 404 });
     expect(await http(port, "/stats")).toMatchObject({ status: 404 });
@@ -95,7 +97,10 @@ describe("ObservabilityEndpoint", () => {
     cleanups.push(() => new Promise((resolve) => holder.close(resolve)));
     const port = (holder.address() as { port: number }).port;
     const endpoint = new ObservabilityEndpoint({ port });
-    await expect(endpoint.listen()).rejects.toMatchObject({ code: "ECHO_ERR_ADDR_IN_USE", message: `address 127.0.0.1:${port} is already in use` });
+    await expect(endpoint.listen()).rejects.toMatchObject({
+      code: "ECHO_ERR_ADDR_IN_USE",
+      message: `address 127.0.0.1:${port} is already in use`,
+    });
   });
 
   it("close() also closes kept-alive connections", async () => {
@@ -109,9 +114,15 @@ describe("ObservabilityEndpoint", () => {
   });
 
   it("validates its options, naming them", () => {
-    expect(() => new ObservabilityEndpoint({ port: 70000 })).toThrow("options.port must be an integer between 0 and 65535, got 70000");
-    expect(() => new ObservabilityEndpoint({ metrics: {} as never })).toThrow("options.metrics must have metrics() and contentType");
+    expect(() => new ObservabilityEndpoint({ port: 70000 })).toThrow(
+      "options.port must be an integer between 0 and 65535, got 70000",
+    );
+    expect(() => new ObservabilityEndpoint({ metrics: {} as never })).toThrow(
+      "options.metrics must have metrics() and contentType",
+    );
     expect(() => new ObservabilityEndpoint({ stats: 1 as never })).toThrow("options.stats must be a function");
-    expect(() => new ObservabilityEndpoint({ readiness: "up" as never })).toThrow('options.readiness must be one of "starting", "ready", "draining", got "up"');
+    expect(() => new ObservabilityEndpoint({ readiness: "up" as never })).toThrow(
+      'options.readiness must be one of "starting", "ready", "draining", got "up"',
+    );
   });
 });

@@ -3,7 +3,8 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import { InvalidMetricsAddressError } from "../../src/observability/errors.js";
 import { parseMetricsAddress } from "../../src/observability/metrics-address.js";
 
-const EXPECTED = "--metrics must be PORT, HOST:PORT or [IPV6]:PORT (for example 9464, 127.0.0.1:9464 or [::1]:9464), got";
+const EXPECTED =
+  "--metrics must be PORT, HOST:PORT or [IPV6]:PORT (for example 9464, 127.0.0.1:9464 or [::1]:9464), got";
 
 describe("parseMetricsAddress", () => {
   it.each([
@@ -45,10 +46,17 @@ describe("parseMetricsAddress", () => {
     }
     expect(thrown).toBeInstanceOf(InvalidMetricsAddressError);
     expect(thrown).toBeInstanceOf(InvalidArgumentError);
-    expect(thrown).toMatchObject({ name: "InvalidMetricsAddressError", code: "ECHO_ERR_INVALID_ARG", value: input, message: `${EXPECTED} ${detail}` });
+    expect(thrown).toMatchObject({
+      name: "InvalidMetricsAddressError",
+      code: "ECHO_ERR_INVALID_ARG",
+      value: input,
+      message: `${EXPECTED} ${detail}`,
+    });
   });
 
   it("names the option it was given", () => {
-    expect(() => parseMetricsAddress("x", "options.metrics")).toThrow(/^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT/);
+    expect(() => parseMetricsAddress("x", "options.metrics")).toThrow(
+      /^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT/,
+    );
   });
 });

@@ -43,15 +43,23 @@ describe("startObservability", () => {
 
   it("rejects a bad address before binding anything, with the typed error", async () => {
     const source = () => ({ workers: [] });
-    await expect(startObservability({ address: "[::1]", model: "m", source, stats: () => ({}) })).rejects.toMatchObject({
-      name: "InvalidMetricsAddressError",
-      code: "ECHO_ERR_INVALID_ARG",
-      message: expect.stringMatching(/^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT/),
-    });
+    await expect(startObservability({ address: "[::1]", model: "m", source, stats: () => ({}) })).rejects.toMatchObject(
+      {
+        name: "InvalidMetricsAddressError",
+        code: "ECHO_ERR_INVALID_ARG",
+        message: expect.stringMatching(/^options\.metrics must be PORT, HOST:PORT or \[IPV6\]:PORT/),
+      },
+    );
     expect(normalizeMetricsAddress({ port: 9464 })).toEqual({ host: "127.0.0.1", port: 9464 });
     expect(normalizeMetricsAddress({ host: "::1", port: 0 })).toEqual({ host: "::1", port: 0 });
-    expect(() => normalizeMetricsAddress({ host: "", port: 1 })).toThrow("options.metrics.host must be a non-empty string");
-    expect(() => normalizeMetricsAddress({ port: "x" })).toThrow("options.metrics.port must be an integer from 0 to 65535, got string");
-    expect(() => normalizeMetricsAddress({ port: 65536 })).toThrow("options.metrics.port must be an integer from 0 to 65535, got 65536");
+    expect(() => normalizeMetricsAddress({ host: "", port: 1 })).toThrow(
+      "options.metrics.host must be a non-empty string",
+    );
+    expect(() => normalizeMetricsAddress({ port: "x" })).toThrow(
+      "options.metrics.port must be an integer from 0 to 65535, got string",
+    );
+    expect(() => normalizeMetricsAddress({ port: 65536 })).toThrow(
+      "options.metrics.port must be an integer from 0 to 65535, got 65536",
+    );
   });
 });

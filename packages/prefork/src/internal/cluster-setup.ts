@@ -23,7 +23,8 @@ function initialised(): boolean {
 /** Throws {@link ScheduleConflictError} when `schedule` cannot be had in this process. */
 export function checkSchedule(schedule: Schedule): void {
   if (schedule !== "os" || (globalThis as Holder)[OURS] || !initialised()) return;
-  if (cluster.schedulingPolicy !== cluster.SCHED_NONE) throw new ScheduleConflictError(schedule, "node:cluster SCHED_RR");
+  if (cluster.schedulingPolicy !== cluster.SCHED_NONE)
+    throw new ScheduleConflictError(schedule, "node:cluster SCHED_RR");
 }
 
 /** Fixes the policy (first call) and points cluster at the worker entry. Call before every fork. */

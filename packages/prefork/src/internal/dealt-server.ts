@@ -5,7 +5,14 @@
  */
 import type { Socket } from "node:net";
 import type { Handler, Logger, StatsSnapshot } from "@echo/core";
-import { ServerStats, drainSockets, loadHandler, serveSocket, type Drain, type NormalizedLimits } from "@echo/core/model-kit";
+import {
+  ServerStats,
+  drainSockets,
+  loadHandler,
+  serveSocket,
+  type Drain,
+  type NormalizedLimits,
+} from "@echo/core/model-kit";
 
 export class DealtServer {
   private readonly counters = new ServerStats();
@@ -24,7 +31,14 @@ export class DealtServer {
   ) {}
 
   /** Loads the handler (throws core's HandlerLoadError). */
-  static async create(o: { handler: string; handlerOptions: unknown; limits: NormalizedLimits; name: string; logger: Logger; logConnections: boolean }): Promise<DealtServer> {
+  static async create(o: {
+    handler: string;
+    handlerOptions: unknown;
+    limits: NormalizedLimits;
+    name: string;
+    logger: Logger;
+    logConnections: boolean;
+  }): Promise<DealtServer> {
     const handler = await loadHandler(o.handler, { worker: o.name, options: o.handlerOptions });
     return new DealtServer(handler, o.limits, o.name, o.logger, o.logConnections);
   }
@@ -61,7 +75,10 @@ export class DealtServer {
   /** Lets open connections finish for up to `timeout` ms, then destroys the rest. */
   close({ timeout }: { timeout: number }): Promise<void> {
     if (!this.closing) {
-      this.drain = drainSockets(this.sockets, { timeout, onTimeout: (error) => this.logger.error(`[echo] ${error.message}`) });
+      this.drain = drainSockets(this.sockets, {
+        timeout,
+        onTimeout: (error) => this.logger.error(`[echo] ${error.message}`),
+      });
       this.closing = this.drain.done;
     }
     return this.closing;

@@ -18,7 +18,11 @@ export interface DbEntry {
 /** `null`: getent could not answer (absent or failed), so the caller falls back to the files. */
 function getent(db: "passwd" | "group" | "initgroups", key: string): string | undefined | null {
   try {
-    return execFileSync("getent", [db, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
+    return execFileSync("getent", [db, key], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 10_000,
+    });
   } catch (error) {
     // getent exits 2 when the key is not in the database: an authoritative "no such entry".
     if ((error as { status?: number | null }).status === 2) return undefined;
@@ -71,7 +75,13 @@ export function groupsOfUser(user: string): { gids: number[]; source: Source } {
   for (const line of readDbFile("/etc/group")) {
     const fields = line.split(":");
     if (fields.length < 4 || line.startsWith("#")) continue;
-    if ((fields[3] ?? "").split(",").map((m) => m.trim()).includes(user)) gids.push(Number(fields[2]));
+    if (
+      (fields[3] ?? "")
+        .split(",")
+        .map((m) => m.trim())
+        .includes(user)
+    )
+      gids.push(Number(fields[2]));
   }
   return { gids: gids.filter(Number.isInteger), source: "files" };
 }

@@ -11,7 +11,14 @@ import type { nativeEnums } from "./protocol.js";
 
 /** What the addon exports (src/native/addon.c registers it). */
 export interface NativeBinding {
-  listen(host: string | null, port: number, path: string | null, backlog: number, ipv6Only: boolean, reusePort?: boolean): number;
+  listen(
+    host: string | null,
+    port: number,
+    path: string | null,
+    backlog: number,
+    ipv6Only: boolean,
+    reusePort?: boolean,
+  ): number;
   accept(fd: number): number;
   dup(fd: number): number;
   recv(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
@@ -50,7 +57,9 @@ export interface NativeBinding {
 }
 
 /** The addon's `constants`: each enum of protocol.h under the name of its mirror in ./protocol.ts. */
-export type NativeConstants = { readonly [E in keyof typeof nativeEnums]: { readonly [K in keyof (typeof nativeEnums)[E]]: number } };
+export type NativeConstants = {
+  readonly [E in keyof typeof nativeEnums]: { readonly [K in keyof (typeof nativeEnums)[E]]: number };
+};
 
 /** An opaque native object. */
 export type NativeHandle = { readonly __native: unique symbol };

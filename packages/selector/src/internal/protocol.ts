@@ -55,7 +55,20 @@ export const Stat = {
 export const Layout = { REC_INTS: 8, REC_MIN: 16 } as const;
 
 /** Every enum above, by name: what the addon's `constants` must equal. */
-export const nativeEnums = { SelOp, ConnOp, LoopControl, Shutdown, Kind, Event, RecField, Rec, Family, CloseReason, Stat, Layout } as const;
+export const nativeEnums = {
+  SelOp,
+  ConnOp,
+  LoopControl,
+  Shutdown,
+  Kind,
+  Event,
+  RecField,
+  Rec,
+  Family,
+  CloseReason,
+  Stat,
+  Layout,
+} as const;
 
 /** int32 slots per record. */
 export const REC_INTS = Layout.REC_INTS;

@@ -43,7 +43,10 @@ export function duplicateListener(fd: number, helperPath: string, timeoutMs = 20
         reject(error);
       } else resolve(received!);
     };
-    const timer = setTimeout(() => finish(new Error(`the descriptor helper did not finish within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`the descriptor helper did not finish within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.once("message", (message: { type?: string }, handle: unknown) => {
       if (settled) {
         // Too late (we gave up): close what arrived rather than leak a descriptor.

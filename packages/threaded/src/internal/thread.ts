@@ -10,7 +10,11 @@ import { ThreadStartError } from "../errors.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedStats } from "./shared-stats.js";
 
-type Waiter = { types: readonly FromThread["type"][]; resolve: (message: FromThread) => void; reject: (error: Error) => void };
+type Waiter = {
+  types: readonly FromThread["type"][];
+  resolve: (message: FromThread) => void;
+  reject: (error: Error) => void;
+};
 
 /** Callbacks from a thread to its server. */
 export interface ThreadHooks {
@@ -62,7 +66,9 @@ export class ServerThread {
         if (message.type === "loadError") throw fromWire(message.error);
       },
       (error: Error) => {
-        throw new HandlerLoadError(data.handlerLabel, `${name} ended while loading it: ${error.message}`, { cause: this.error });
+        throw new HandlerLoadError(data.handlerLabel, `${name} ended while loading it: ${error.message}`, {
+          cause: this.error,
+        });
       },
     );
   }

@@ -6,7 +6,16 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handler, Logger } from "@echo/core";
-import { drainSockets, loadHandler, listenServer, serveSocket, serverAddress, toWire, type Drain, type ServerStats } from "@echo/core/model-kit";
+import {
+  drainSockets,
+  loadHandler,
+  listenServer,
+  serveSocket,
+  serverAddress,
+  toWire,
+  type Drain,
+  type ServerStats,
+} from "@echo/core/model-kit";
 import { duplicateListener, type NativeHandle } from "./listener.js";
 import type { FromThread, ListenHow, ThreadData, ToThread } from "./protocol.js";
 import { SharedCell, SharedStats } from "./shared-stats.js";
@@ -185,7 +194,12 @@ function close(timeout: number): void {
 async function main(): Promise<void> {
   let handler: Handler;
   try {
-    handler = await loadHandler(data.handlerUrl, { worker: data.name, options: data.handlerOptions }, undefined, data.handlerLabel);
+    handler = await loadHandler(
+      data.handlerUrl,
+      { worker: data.name, options: data.handlerOptions },
+      undefined,
+      data.handlerLabel,
+    );
   } catch (error) {
     post({ type: "loadError", error: toWire(error) });
     // Nothing else keeps this thread alive: it ends, and the main thread fails listen().
@@ -201,7 +215,11 @@ async function main(): Promise<void> {
             return;
           }
           Atomics.store(open, 0, 1);
-          post({ type: "listening", address: serverAddress(server!), fd: (server as unknown as { _handle: { fd: number } })._handle.fd });
+          post({
+            type: "listening",
+            address: serverAddress(server!),
+            fd: (server as unknown as { _handle: { fd: number } })._handle.fd,
+          });
         },
         (error: unknown) => post({ type: "listenError", error: toWire(error) }),
       );
