@@ -244,6 +244,22 @@ export function builtinModels(): ModelDefinition[] {
       ),
       available: ioUringAvailable,
     },
+    cliModel(
+      "selector-epoll-js",
+      "selector",
+      "@echo/selector, epoll backend, handler in JavaScript (--no-fast-path)",
+      "@echo/selector",
+      "echo-selector",
+      ["--selector", "epoll", "--no-fast-path"],
+    ),
+    cliModel(
+      "selector-epoll-2loops",
+      "selector",
+      "@echo/selector, epoll backend, 2 loops (--loops 2, SO_REUSEPORT)",
+      "@echo/selector",
+      "echo-selector",
+      ["--selector", "epoll", "--loops", "2"],
+    ),
     cliModel("selector-poll", "selector", "@echo/selector, poll backend", "@echo/selector", "echo-selector", [
       "--selector",
       "poll",

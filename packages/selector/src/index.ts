@@ -42,6 +42,6 @@ export {
 export type { SocketAddress } from "./sockets.js";
 
 export { SelectorServer, createSelectorServer } from "./server.js";
-export type { SelectorCloseOptions } from "./server.js";
-export { selectorKinds } from "./options.js";
-export type { SelectorKind, SelectorServerOptions } from "./options.js";
+export type { LoopStats, SelectorCloseOptions } from "./server.js";
+export { MAX_LOOPS, selectorKinds } from "./options.js";
+export type { LoopAccept, SelectorKind, SelectorServerOptions } from "./options.js";

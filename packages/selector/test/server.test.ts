@@ -3,23 +3,15 @@ import { once } from "node:events";
 import { closeSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FD_SETSIZE, FdSetSizeError, SelectorServer, selectorKinds, type SelectorServerOptions } from "@echo/selector";
-import { collectAll, exchange, memoryLogger, openTcp, quiet } from "./helpers.js";
+import { collectAll, exchange, memoryLogger, openTcp, quiet, serverFactory } from "./helpers.js";
 import { ioUringUnavailable } from "./io-uring.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
-const servers: SelectorServer[] = [];
-function make(options: SelectorServerOptions = {}): SelectorServer {
-  const server = new SelectorServer({ logger: quiet, ...options });
-  servers.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 0 })));
-});
+const make = serverFactory();
 
 describe("options", () => {
   const cases: [SelectorServerOptions, RegExp][] = [

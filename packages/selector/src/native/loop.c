@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,19 @@ void conn_list_push(conn_t ***list, int *n, int *cap, conn_t *c) {
 
 void pending_changed(loop_t *L, long delta) { L->stats[ST_BUFFERED] += (double)delta; }
 
+/* Several loops share one maxConnections: a counter in shared memory (NULL with one loop),
+ * taken before a connection is served and given back when it closes. */
+static int reserve_slot(loop_t *L) {
+  if (!L->shared_active) return 1;
+  if (__atomic_add_fetch(L->shared_active, 1, __ATOMIC_SEQ_CST) <= L->max_conns) return 1;
+  __atomic_sub_fetch(L->shared_active, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+static void release_slots(loop_t *L, int n) {
+  if (L->shared_active && n > 0) __atomic_sub_fetch(L->shared_active, n, __ATOMIC_SEQ_CST);
+}
+
+
 /* Registers exactly the interest a connection has now: read unless EOF, paused for an async
  * handler or blocked by backpressure; write only while output is pending. A connection with no
  * interest is removed from the selector (epoll and poll would still report hang-ups). */
@@ -124,6 +138,7 @@ void drain_closeq(loop_t *L) {
     L->conns[c->fd] = NULL;
     pending_changed(L, -(long)(c->len - c->off));
     L->nconns--;
+    release_slots(L, 1);
     L->stats[ST_ACTIVE]--;
     L->stats[ST_CLOSED]++;
     /* io_uring: requests still in flight hold the descriptor; it closes when the last ends. */
@@ -299,6 +314,12 @@ void add_conn(loop_t *L, int fd, const struct sockaddr_storage *sp) {
     free(c);
     close(fd);
     L->stats[ST_ERRORS]++;
+    return;
+  }
+  if (!reserve_slot(L)) { /* several loops: maxConnections counts every loop's connections */
+    free(c);
+    L->stats[ST_REJECTED]++;
+    close(fd);
     return;
   }
   int one = 1;
@@ -542,6 +563,7 @@ void loop_free(loop_t *L) {
   if (L->ur) ul_free(L);  /* closes the ring first: no request holds a descriptor after it */
   if (L->spare >= 0) close(L->spare);
   L->spare = -1;
+  release_slots(L, L->nconns);
   for (int fd = 0; fd < L->conncap; fd++) {
     conn_t *c = L->conns[fd];
     if (!c) continue;
@@ -559,4 +581,16 @@ void loop_free(loop_t *L) {
   L->evs = NULL;
   L->conncap = L->nconns = L->nclose = 0;
   be_close(&L->be);
+}
+
+/* Re-registers the listener with EPOLLEXCLUSIVE (epoll only), so that of several loops
+ * waiting on one shared listening socket, one is woken per new connection rather than all.
+ * Returns 0, -ENOTSUP for poll and select, or -errno. */
+int loop_exclusive_accept(loop_t *L) {
+  if (L->be.kind != KIND_EPOLL) return -ENOTSUP;
+  if (L->lfd < 0) return -EBADF;
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = L->lfd };
+  if (epoll_ctl(L->be.epfd, EPOLL_CTL_DEL, L->lfd, NULL) < 0) return -errno;
+  if (epoll_ctl(L->be.epfd, EPOLL_CTL_ADD, L->lfd, &ev) < 0) return -errno;
+  return 0;
 }

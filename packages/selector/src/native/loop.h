@@ -54,6 +54,7 @@ typedef struct loop {
   int evcap;
   int64_t now, next_sweep;
   struct uloop *ur;  /* the io_uring loop's state (KIND_IO_URING), else NULL */
+  int32_t *shared_active; /* connections of all loops sharing max_conns, or NULL (one loop) */
 } loop_t;
 
 int loop_init(loop_t *L, int kind, int lfd, int uvfd);
@@ -70,4 +71,6 @@ void loop_destroy_all(loop_t *L);
 void loop_free(loop_t *L);
 /* Whether there is work to do without waiting (closes queued). */
 int loop_has_work(loop_t *L);
+/* One loop of several on a shared listener: EPOLLEXCLUSIVE on it (epoll only; 0 or -errno). */
+int loop_exclusive_accept(loop_t *L);
 #endif
