@@ -50,7 +50,7 @@ export const Stat = {
   BUFFERED: 9,
   ACCEPT_ERRORS: 10,
   PROXY_REJECTED: 11,
-  COUNT: 11,
+  COUNT: 12,
 } as const;
 
 /** Buffer sizes of `loopCreate`: `enum echo_layout`. `REC_INTS` int32 slots per record, at least `REC_MIN` records. */
