@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { appFile, cpuHandlerPath, refTools } from "./paths.js";
 import type { ServerCommand } from "./server-process.js";
 
@@ -137,6 +138,24 @@ function pythonModel(model: string, description: string, noC10k?: string): Model
   };
 }
 
+let ioUring: Availability | undefined;
+/** selector-io_uring can start where the CLI is built and this kernel and process allow io_uring (Linux 6.1+, no seccomp filter refusing it). */
+function ioUringAvailable(): Availability {
+  const found = packageBin("@echo/selector", "echo-selector");
+  if ("note" in found) return { ok: false, note: found.note };
+  if (ioUring) return ioUring;
+  const probe = `import(${JSON.stringify(pathToFileURL(join(dirname(found.path), "index.js")).href)}).then((m) => new m.IoUringSelector().close(), (e) => { console.error(e.message); process.exit(1); }).catch((e) => { console.error(e.message); process.exit(1); })`;
+  try {
+    execFileSync(process.execPath, ["-e", probe], { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
+    ioUring = { ok: true };
+  } catch (error) {
+    const raw = (error as { stderr?: Buffer | string }).stderr;
+    const stderr = (typeof raw === "string" ? raw : (raw?.toString("utf8") ?? "")).trim();
+    ioUring = { ok: false, note: stderr || "io_uring is not available here" };
+  }
+  return ioUring;
+}
+
 /** The number of threads or workers for the "N" variants: the machine's parallelism, at least 2. */
 export const parallelism = Math.max(2, availableParallelism());
 
@@ -214,6 +233,33 @@ export function builtinModels(): ModelDefinition[] {
       "--selector",
       "epoll",
     ]),
+    {
+      ...cliModel(
+        "selector-io_uring",
+        "selector",
+        "@echo/selector, io_uring backend (completion based)",
+        "@echo/selector",
+        "echo-selector",
+        ["--selector", "io_uring"],
+      ),
+      available: ioUringAvailable,
+    },
+    cliModel(
+      "selector-epoll-js",
+      "selector",
+      "@echo/selector, epoll backend, handler in JavaScript (--no-fast-path)",
+      "@echo/selector",
+      "echo-selector",
+      ["--selector", "epoll", "--no-fast-path"],
+    ),
+    cliModel(
+      "selector-epoll-2loops",
+      "selector",
+      "@echo/selector, epoll backend, 2 loops (--loops 2, SO_REUSEPORT)",
+      "@echo/selector",
+      "echo-selector",
+      ["--selector", "epoll", "--loops", "2"],
+    ),
     cliModel("selector-poll", "selector", "@echo/selector, poll backend", "@echo/selector", "echo-selector", [
       "--selector",
       "poll",

@@ -33,8 +33,16 @@ export const presets: Record<Preset["name"], Preset> = {
     idle: 10_000,
     only: {
       "http-ab": ["node-net", "node-http", "core-async", "selector-epoll"],
-      "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll"],
-      c10k: ["node-net", "core-async", "selector-epoll", "selector-poll", "selector-select", "python-selectors"],
+      "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll", "selector-io_uring"],
+      c10k: [
+        "node-net",
+        "core-async",
+        "selector-epoll",
+        "selector-io_uring",
+        "selector-poll",
+        "selector-select",
+        "python-selectors",
+      ],
     },
   },
   full: {
@@ -55,7 +63,15 @@ export const presets: Record<Preset["name"], Preset> = {
     only: {
       "http-ab": ["node-net", "core-async"],
       "http-wrk": ["node-net", "core-async"],
-      c10k: ["node-net", "core-async", "threaded-2", "prefork-2-os", "selector-epoll", "python-selectors"],
+      c10k: [
+        "node-net",
+        "core-async",
+        "threaded-2",
+        "prefork-2-os",
+        "selector-epoll",
+        "selector-io_uring",
+        "python-selectors",
+      ],
     },
   },
 };

@@ -193,7 +193,8 @@ export function articleSection(results: BenchResults): string {
 
 /**
  * Scaling in the CPU-bound scenario: each threaded/prefork model's throughput against the same
- * group's single-thread or single-worker model, and against core-async (one event loop).
+ * group's single-thread or single-worker model (the selector with 2 loops against 1 loop), and
+ * against core-async (one event loop).
  */
 export function scalingRows(results: BenchResults): string[][] {
   const cpu = rowsOf(results, "cpu");
@@ -201,8 +202,15 @@ export function scalingRows(results: BenchResults): string[][] {
   const rows: string[][] = [];
   for (const r of cpu) {
     const group = results.models.find((m) => m.name === r.model)?.group;
-    if (group !== "threaded" && group !== "prefork") continue;
-    const one = cpu.find((x) => x.model === `${group}-1`);
+    // The selector's loops scale like threads: 2 loops against its 1-loop model.
+    const base =
+      r.model === "selector-epoll-2loops"
+        ? "selector-epoll"
+        : group === "threaded" || group === "prefork"
+          ? `${group}-1`
+          : undefined;
+    if (base === undefined) continue;
+    const one = cpu.find((x) => x.model === base);
     rows.push([
       r.model,
       fmt(r.rps.median),
@@ -261,7 +269,7 @@ export function markdownReport(results: BenchResults, chartPrefix = "", chartFil
         "",
         "Scaling (throughput ratios of medians):",
         "",
-        markdownTable(["model", "requests/s", "vs its 1-thread/1-worker model", "vs core-async"], scaling),
+        markdownTable(["model", "requests/s", "vs its 1-thread/1-worker/1-loop model", "vs core-async"], scaling),
       );
     for (const file of [
       `cpu-${scenario.name}.svg`,

@@ -172,4 +172,15 @@ describe("the flag table", () => {
   ])("refuses %j naming the flag", (argv, message) => {
     expect(() => parseServerArgs(argv, { extra })).toThrow(message);
   });
+
+  it("an integer flag with `or` words takes those words as themselves and names them when refusing", () => {
+    const loops: Record<string, FlagSpec> = {
+      loops: { kind: "integer", min: 1, max: 4, or: ["auto"], description: "loops" },
+    };
+    expect(parseServerArgs(["--loops", "auto"], { extra: loops }).extra).toEqual({ loops: "auto" });
+    expect(parseServerArgs(["--loops", "2"], { extra: loops }).extra).toEqual({ loops: 2 });
+    expect(() => parseServerArgs(["--loops", "many"], { extra: loops })).toThrow(
+      /^--loops must be an integer from 1 to 4 or auto, got "many"$/,
+    );
+  });
 });

@@ -76,6 +76,25 @@ const all = [
     name: "selector epoll (JS handler)",
     cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", "--no-fast-path", ...many]],
   },
+  {
+    name: "selector io_uring",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "io_uring", ...many]],
+  },
+  {
+    name: "selector io_uring (JS handler)",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "io_uring", "--no-fast-path", ...many]],
+  },
+  {
+    name: "selector epoll, 2 loops",
+    cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "epoll", "--loops", "2", ...many]],
+  },
+  {
+    name: "selector epoll (JS handler), 2 loops",
+    cmd: (p) => [
+      process.execPath,
+      [cli, "--port", String(p), "--selector", "epoll", "--no-fast-path", "--loops", "2", ...many],
+    ],
+  },
   { name: "selector poll", cmd: (p) => [process.execPath, [cli, "--port", String(p), "--selector", "poll", ...many]] },
   {
     name: "selector poll (JS handler)",

@@ -13,6 +13,7 @@ export const SelectorErrorCodes = {
   NOT_REGISTERED: "ECHO_ERR_NOT_REGISTERED",
   SELECTOR_CLOSED: "ECHO_ERR_SELECTOR_CLOSED",
   SYSCALL: "ECHO_ERR_SYSCALL",
+  IO_URING_UNAVAILABLE: "ECHO_ERR_IO_URING_UNAVAILABLE",
 } as const;
 
 /** Neither the prebuilt binary nor a local build of the addon could be loaded. */
@@ -84,9 +85,29 @@ export class SystemCallError extends EchoError {
   }
 }
 
+/**
+ * io_uring was asked for by name (`selector: "io_uring"`, `IoUringSelector`) and this kernel or
+ * process refuses it: no io_uring (ENOSYS), a seccomp filter (EPERM, as Docker's default
+ * profile), `/proc/sys/kernel/io_uring_disabled`, or a kernel older than 6.1. `reason` says which.
+ */
+export class IoUringUnavailableError extends EchoError {
+  /** Why io_uring cannot be used here. */
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(
+      SelectorErrorCodes.IO_URING_UNAVAILABLE,
+      `io_uring is not available: ${reason}; use --selector epoll (the default)`,
+    );
+    this.name = "IoUringUnavailableError";
+    this.reason = reason;
+  }
+}
+
 /** The classes of the errors the loop thread can throw, by code, to rebuild them from the wire. @internal */
 export const selectorErrorClasses = {
   [SelectorErrorCodes.NATIVE_UNAVAILABLE]: NativeUnavailableError,
   [SelectorErrorCodes.FD_SETSIZE]: FdSetSizeError,
   [SelectorErrorCodes.SYSCALL]: SystemCallError,
+  [SelectorErrorCodes.IO_URING_UNAVAILABLE]: IoUringUnavailableError,
 } as const;

@@ -11,6 +11,7 @@ export {
   NotRegisteredError,
   SelectorClosedError,
   SystemCallError,
+  IoUringUnavailableError,
 } from "./errors.js";
 
 export {
@@ -18,6 +19,7 @@ export {
   EpollSelector,
   PollSelector,
   SelectSelector,
+  IoUringSelector,
   DefaultSelector,
   EVENT_READ,
   EVENT_WRITE,
@@ -40,6 +42,6 @@ export {
 export type { SocketAddress } from "./sockets.js";
 
 export { SelectorServer, createSelectorServer } from "./server.js";
-export type { SelectorCloseOptions } from "./server.js";
-export { selectorKinds } from "./options.js";
-export type { SelectorKind, SelectorServerOptions } from "./options.js";
+export type { LoopStats, SelectorCloseOptions } from "./server.js";
+export { MAX_LOOPS, selectorKinds } from "./options.js";
+export type { LoopAccept, SelectorKind, SelectorServerOptions } from "./options.js";

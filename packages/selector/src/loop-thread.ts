@@ -44,6 +44,7 @@ const input = Buffer.alloc(1024 * 1024);
 const records = new Int32Array(4096 * REC_INTS);
 
 let loop: NativeHandle;
+let loopCreated = false;
 let handler: Handler;
 const maxBuffered = init.limits.maxBuffered;
 const byFd: (LoopConnection | undefined)[] = [];
@@ -388,20 +389,24 @@ async function start(): Promise<void> {
   const echo = init.echoFastPath && gate === undefined && handlerUrl === resolveHandler("echo");
   const { listen, limits } = init;
   let fd: number;
-  try {
-    // listenFd: an inherited socket, already bound and listening (descriptor numbers are process-wide).
-    fd =
-      listen.fd !== undefined
-        ? binding.adoptListener(listen.fd)
-        : binding.listen(
-            listen.path === undefined ? listen.host : null,
-            listen.port,
-            listen.path ?? null,
-            listen.backlog,
-            listen.ipv6Only,
-          );
-  } catch (error) {
-    throw toListenError(error, listen);
+  if (init.listenFd !== undefined) fd = init.listenFd;
+  else {
+    try {
+      // listenFd: an inherited socket, already bound and listening (descriptor numbers are process-wide).
+      fd =
+        listen.fd !== undefined
+          ? binding.adoptListener(listen.fd)
+          : binding.listen(
+              listen.path === undefined ? listen.host : null,
+              listen.port,
+              listen.path ?? null,
+              listen.backlog,
+              listen.ipv6Only,
+              init.reusePort,
+            );
+    } catch (error) {
+      throw toListenError(error, listen);
+    }
   }
   if (init.kind === Kind.SELECT && fd >= binding.FD_SETSIZE) {
     binding.close(fd);
@@ -424,6 +429,9 @@ async function start(): Promise<void> {
     stats,
     onBatch,
   );
+  loopCreated = true;
+  if (init.sharedLimit) binding.loopShareLimit(loop, new Int32Array(init.sharedLimit));
+  if (init.exclusiveAccept) binding.loopExclusiveAccept(loop);
   port.on("message", (message: ToLoop) => {
     if (message.type === "close") beginClose(message.timeout);
   });
@@ -431,6 +439,14 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
+  // A duplicate of a shared listener is this loop's to close when it never started.
+  if (init.listenFd !== undefined && !loopCreated) {
+    try {
+      binding.close(init.listenFd);
+    } catch {
+      // Already closed.
+    }
+  }
   post({ type: "startError", error: toWire(error) });
   port.close();
 });

@@ -2,6 +2,7 @@
  * Options of {@link SelectorServer}: core's listen and limit options, plus the selector to use.
  * @module
  */
+import { availableParallelism } from "node:os";
 import {
   InvalidArgumentError,
   type LimitOptions,
@@ -30,8 +31,11 @@ export type { SelectorKind };
 export interface SelectorServerOptions
   extends ListenOptions, LimitOptions, ProxyOptions, Pick<ModelOptions, "metrics" | "logFormat"> {
   /**
-   * The readiness mechanism: `epoll`, `poll`, `select`, or `default` (epoll on Linux, else
-   * poll). `select` refuses connections whose descriptor is at or above FD_SETSIZE (1024).
+   * The readiness mechanism: `epoll`, `poll`, `select`, `io_uring`, or `default` (epoll on Linux,
+   * else poll). `select` refuses connections whose descriptor is at or above FD_SETSIZE (1024).
+   * `io_uring` is completion based (multishot accept and recv, provided buffers, batched sends;
+   * Linux 6.1+): where the kernel or a seccomp filter refuses it, `listen()` rejects with
+   * `IoUringUnavailableError`.
    * @default "default"
    */
   selector?: SelectorKind;
@@ -53,9 +57,33 @@ export interface SelectorServerOptions
   logConnections?: boolean;
   /** Where log lines go (called on the thread that created the server). @default stderr */
   logger?: Logger;
-  /** The name handlers see as `conn.worker`. @default "SelectorThread" */
+  /**
+   * The name handlers see as `conn.worker`; with several loops each gets `-1`, `-2`, … appended
+   * (`SelectorThread-1`). @default "SelectorThread"
+   */
   workerName?: string;
+  /**
+   * Readiness loops, each on its own thread with its own handler instance, or `auto` for
+   * `os.availableParallelism()`. @default 1
+   */
+  loops?: number | "auto";
+  /**
+   * How several loops share the port (ignored with one loop):
+   * - `reusePort`: every loop binds its own socket with `SO_REUSEPORT`; the kernel picks one per
+   *   new connection by a hash of the client's address and port. TCP only.
+   * - `shared`: every loop waits on its own duplicate of one listening socket (with epoll,
+   *   registered `EPOLLEXCLUSIVE`, so one loop is woken per connection); the first to accept
+   *   serves it. Works for Unix socket paths too.
+   * @default "reusePort" for TCP, "shared" for a Unix socket path
+   */
+  accept?: LoopAccept;
 }
+
+/** How several loops share the port: see {@link SelectorServerOptions.accept}. */
+export type LoopAccept = "reusePort" | "shared";
+
+/** The most loops one server may start. */
+export const MAX_LOOPS = 1024;
 
 type SharedOptions = Omit<NormalizedModelOptions, "raw">;
 
@@ -63,6 +91,21 @@ type SharedOptions = Omit<NormalizedModelOptions, "raw">;
 export interface NormalizedSelectorOptions extends SharedOptions {
   selector: SelectorKind;
   echoFastPath: boolean;
+  loops: number;
+  accept: LoopAccept;
+}
+
+/**
+ * Validates a loop count: a whole number from 1 to {@link MAX_LOOPS}, or `auto`.
+ * @throws {InvalidArgumentError} the message names `name`.
+ * @internal
+ */
+export function checkLoops(name: string, value: unknown): number {
+  if (value === "auto") return Math.min(availableParallelism(), MAX_LOOPS);
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_LOOPS) return value;
+  const got =
+    typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value;
+  throw new InvalidArgumentError(`${name} must be an integer between 1 and ${MAX_LOOPS} or "auto", got ${got}`);
 }
 
 /**
@@ -87,5 +130,18 @@ export function normalizeSelectorOptions(options: SelectorServerOptions = {}): N
     ...shared,
     selector: o.selector === undefined ? "default" : checkOneOf("options.selector", o.selector, selectorKinds),
     echoFastPath: o.echoFastPath === undefined ? true : checkBoolean("options.echoFastPath", o.echoFastPath),
+    loops: o.loops === undefined ? 1 : checkLoops("options.loops", o.loops),
+    accept: checkAccept(o.accept, shared.listen.path !== undefined),
   };
+}
+
+function checkAccept(value: unknown, unixPath: boolean): LoopAccept {
+  if (value === undefined) return unixPath ? "shared" : "reusePort";
+  const accept = checkOneOf("options.accept", value, ["reusePort", "shared"] as const);
+  if (accept === "reusePort" && unixPath) {
+    throw new InvalidArgumentError(
+      'options.accept "reusePort" needs TCP (host and port): a Unix socket path is shared by the loops, use accept "shared"',
+    );
+  }
+  return accept;
 }

@@ -11,6 +11,7 @@ import { InvalidArgumentError } from "@echo/core";
 import {
   AlreadyRegisteredError,
   FdSetSizeError,
+  IoUringUnavailableError,
   NotRegisteredError,
   SelectorClosedError,
   SystemCallError,
@@ -74,8 +75,8 @@ function toTimeout(timeoutMs: number | null | undefined): number {
  * {@link DefaultSelector} unless you want a particular one.
  */
 export abstract class BaseSelector<T = unknown> {
-  /** `epoll`, `poll` or `select`. */
-  abstract readonly kind: "epoll" | "poll" | "select";
+  /** `epoll`, `poll`, `select` or `io_uring`. */
+  abstract readonly kind: "epoll" | "poll" | "select" | "io_uring";
   private handle: NativeHandle | undefined;
   private readonly keys = new Map<number, SelectorKey<T>>();
   private out = new Int32Array(64);
@@ -200,7 +201,8 @@ export abstract class BaseSelector<T = unknown> {
   }
 
   /**
-   * The selector's own descriptor (epoll's), or -1 for poll and select, which have none.
+   * The selector's own descriptor (epoll's, or the io_uring ring's), or -1 for poll and select,
+   * which have none.
    */
   fileno(): number {
     return binding.selFileno(this.open("fileno"));
@@ -248,6 +250,21 @@ export class SelectSelector<T = unknown> extends BaseSelector<T> {
 
   protected override checkRegister(fd: number): void {
     if (fd >= FD_SETSIZE) throw new FdSetSizeError(fd, FD_SETSIZE);
+  }
+}
+
+/**
+ * io_uring readiness: one `IORING_OP_POLL_ADD` per registered descriptor, armed again before
+ * each wait, so it is level-triggered like the others. Linux 6.1 or later, where io_uring is
+ * allowed. `fileno()` is the ring's descriptor.
+ * @throws {IoUringUnavailableError} this kernel or process refuses io_uring (the reason says why).
+ */
+export class IoUringSelector<T = unknown> extends BaseSelector<T> {
+  readonly kind = "io_uring" as const;
+  constructor() {
+    const reason = binding.ioUringUnavailable();
+    if (reason !== null) throw new IoUringUnavailableError(reason);
+    super(Kind.IO_URING);
   }
 }
 

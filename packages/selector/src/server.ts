@@ -15,12 +15,13 @@ import {
   resolveHandler,
   serveModelMetrics,
   statsKeys,
+  sumStats,
   toListenError,
   type EndpointAddress,
   type Observability,
 } from "@echo/core/model-kit";
 import type { Logger } from "@echo/core";
-import { selectorErrorClasses } from "./errors.js";
+import { IoUringUnavailableError, selectorErrorClasses } from "./errors.js";
 import type { FromLoop, LoopInit, ToLoop } from "./internal/messages.js";
 import { native } from "./internal/native.js";
 import { STATS_SLOTS, defaultKind, kindNumber } from "./internal/protocol.js";
@@ -39,36 +40,52 @@ export interface SelectorCloseOptions {
   timeout?: number;
 }
 
+/** One loop's counters, from {@link SelectorServer.loopStats}. */
+export interface LoopStats {
+  /** The loop's name, as its handler sees it in `conn.worker` (`SelectorThread-1`). */
+  worker: string;
+  /** A copy of the loop's counters now. */
+  stats: StatsSnapshot;
+}
+
+/** One loop thread and what the server holds of it. */
+interface LoopSlot {
+  name: string;
+  counters: Float64Array;
+  statsBuffer: SharedArrayBuffer;
+  lifetimesBuffer: SharedArrayBuffer;
+  lifetimes: ConnectionLifetimes;
+  worker?: Worker;
+  listenFd: number;
+  exited: Promise<void>;
+}
+
 /**
- * A server whose connections are all served by one readiness loop (epoll, poll or select) in C,
- * on a thread of its own, running any handler module in that thread.
+ * A server whose connections are served by readiness loops (epoll, poll or select) in C, each
+ * on a thread of its own with its own handler instance; one loop unless `loops` says more.
  *
- * Events: `listening` (address), `handlerError` (error), `error` (the loop thread failed),
+ * Events: `listening` (address), `handlerError` (error), `error` (a loop thread failed),
  * `close`.
  */
 export class SelectorServer extends EventEmitter {
   /** The selector asked for (`default` resolves to {@link SelectorServer.backend}). */
   readonly selector: SelectorKind;
-  /** The mechanism in use: `epoll`, `poll` or `select`. */
-  readonly backend: "epoll" | "poll" | "select";
-  /** Limits in force, defaults applied. */
+  /** The mechanism in use: `epoll`, `poll`, `select` or `io_uring`. */
+  readonly backend: "epoll" | "poll" | "select" | "io_uring";
+  /** Limits in force, defaults applied (`maxConnections` holds for all loops together). */
   readonly limits: NormalizedSelectorOptions["limits"];
+  /** How many loop threads serve connections. */
+  readonly loops: number;
   private readonly options: NormalizedSelectorOptions;
-  private readonly statsBuffer = new SharedArrayBuffer(STATS_SLOTS * 8);
-  private readonly counters = new Float64Array(this.statsBuffer);
-  private readonly lifetimesBuffer = new SharedArrayBuffer(ConnectionLifetimes.memoryLength() * 8);
-  private readonly lifetimes = new ConnectionLifetimes(undefined, new Float64Array(this.lifetimesBuffer));
   /** `options.logger`, or a JSON logger over it with `logFormat: "json"` (set in listen()). */
   private logger: Logger;
   private observability: Observability | undefined;
-  private worker: Worker | undefined;
+  private readonly slots: LoopSlot[];
   private bound: ServerAddress | undefined;
-  private listenFd = -1;
   /** Serving an inherited socket (listenFd). */
   private inherited = false;
   private state: State = "new";
   private closing: Promise<void> | undefined;
-  private exited: Promise<void> = Promise.resolve();
   private resolveFinished!: () => void;
   /** Resolves when the server has closed. */
   readonly finished: Promise<void> = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -84,12 +101,30 @@ export class SelectorServer extends EventEmitter {
     this.backend = this.selector === "default" ? defaultKind() : this.selector;
     this.limits = this.options.limits;
     this.logger = this.options.logger;
+    this.loops = this.options.loops;
+    const base = this.options.workerName;
+    this.slots = Array.from({ length: this.loops }, (_, i) => {
+      const statsBuffer = new SharedArrayBuffer(STATS_SLOTS * 8);
+      // One lifetimes table per loop: each is written by its own loop thread only.
+      const lifetimesBuffer = new SharedArrayBuffer(ConnectionLifetimes.memoryLength() * 8);
+      return {
+        name: this.loops === 1 ? base : `${base}-${i + 1}`,
+        statsBuffer,
+        counters: new Float64Array(statsBuffer),
+        lifetimesBuffer,
+        lifetimes: new ConnectionLifetimes(undefined, new Float64Array(lifetimesBuffer)),
+        listenFd: -1,
+        exited: Promise.resolve(),
+      };
+    });
   }
 
   /**
-   * Starts the loop thread, which loads the handler, binds and starts accepting.
+   * Starts the loop threads, which load the handler, bind and start accepting; resolves once
+   * every loop is accepting.
    * @returns the address bound (port 0 becomes the real port).
    * @throws {AddressInUseError} {@link PermissionDeniedError} {@link ListenError} {@link HandlerLoadError}
+   * @throws {IoUringUnavailableError} `selector: "io_uring"` where this kernel or process refuses io_uring.
    */
   async listen(): Promise<ServerAddress> {
     if (this.state !== "new") throw new ServerStateError(`listen() called on a server that is ${this.state}`);
@@ -99,45 +134,107 @@ export class SelectorServer extends EventEmitter {
     let handlerUrl: string;
     try {
       native();
+      if (this.backend === "io_uring") {
+        const reason = native().ioUringUnavailable();
+        if (reason !== null) throw new IoUringUnavailableError(reason);
+      }
       handlerUrl = resolveHandler(o.handler);
       this.logger = await modelLogger(o.logger, o.logFormat, "selector", o.workerName);
     } catch (error) {
       this.markClosed();
       throw error;
     }
-    const init: LoopInit = {
+    const several = this.loops > 1;
+    // An inherited socket (listenFd) is one socket: every loop takes a duplicate of it.
+    const reusePort = several && o.accept === "reusePort" && !this.inherited;
+    const exclusiveAccept = several && (o.accept === "shared" || this.inherited) && this.backend === "epoll";
+    // maxConnections holds for the whole server: every loop counts into one shared cell.
+    const sharedLimit = several ? new SharedArrayBuffer(4) : undefined;
+    const base = (slot: LoopSlot): LoopInit => ({
       kind: kindNumber(o.selector),
       handlerUrl,
       echoFastPath: o.echoFastPath,
       handlerOptions: o.handlerOptions,
-      workerName: o.workerName,
+      workerName: slot.name,
       logConnections: o.logConnections,
       listen: o.listen,
       limits: o.limits,
+      reusePort,
+      exclusiveAccept,
+      ...(sharedLimit ? { sharedLimit } : {}),
       proxy: o.proxy,
-      stats: this.statsBuffer,
-      lifetimes: this.lifetimesBuffer,
-    };
-    const worker = new Worker(new URL("./loop-thread.js", import.meta.url), { workerData: init, name: o.workerName });
-    this.worker = worker;
-    this.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
-    const address = await new Promise<ServerAddress>((resolve, reject) => {
+      stats: slot.statsBuffer,
+      lifetimes: slot.lifetimesBuffer,
+    });
+    let address: ServerAddress;
+    try {
+      // The first loop binds (so port 0 becomes a real port and bind errors are typed there);
+      // the others bind that address with SO_REUSEPORT, or take a duplicate of its socket.
+      const [first, ...rest] = this.slots as [LoopSlot, ...LoopSlot[]];
+      const firstAddress = await this.startLoop(first, base(first));
+      address = firstAddress;
+      await Promise.all(
+        rest.map((slot) => {
+          const init = base(slot);
+          if (reusePort && firstAddress.kind === "tcp")
+            init.listen = { ...o.listen, host: firstAddress.host, port: firstAddress.port };
+          else init.listenFd = native().dup(first.listenFd);
+          return this.startLoop(slot, init);
+        }),
+      );
+      this.bound = address;
+    } catch (error) {
+      for (const slot of this.slots) void slot.worker?.terminate();
+      await Promise.all(this.slots.map((slot) => slot.exited));
+      this.markClosed();
+      throw error;
+    }
+    this.observability = await serveModelMetrics(
+      {
+        address: o.metrics,
+        model: "selector",
+        source: () => ({
+          workers: this.slots.map((slot) => ({
+            worker: slot.name,
+            stats: snapshot(slot.counters),
+            lifetimes: slot.lifetimes.snapshot(),
+          })),
+        }),
+        stats: () => this.stats(),
+      },
+      {
+        starting: () => this.state === "starting",
+        abort: () => {
+          this.state = "listening";
+          return this.close({ timeout: 0 });
+        },
+      },
+    );
+    this.state = "listening";
+    this.emit("listening", address);
+    return address;
+  }
+
+  /** Starts one loop thread; resolves with its address once it accepts. */
+  private startLoop(slot: LoopSlot, init: LoopInit): Promise<ServerAddress> {
+    const worker = new Worker(new URL("./loop-thread.js", import.meta.url), { workerData: init, name: slot.name });
+    slot.worker = worker;
+    slot.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
+    return new Promise<ServerAddress>((resolve, reject) => {
       let settled = false;
       worker.on("message", (message: FromLoop) => {
         switch (message.type) {
           case "listening":
             settled = true;
-            this.bound = message.address;
-            this.listenFd = message.fd;
+            slot.listenFd = message.fd;
             resolve(message.address);
             break;
           case "startError": {
             settled = true;
             // Typed in the loop thread; an untyped one (a failed system call) is a listen error.
             const sent = fromWire(message.error, selectorErrorClasses);
-            const error = sent instanceof EchoError ? sent : toListenError(sent, o.listen);
+            const error = sent instanceof EchoError ? sent : toListenError(sent, init.listen);
             void worker.terminate();
-            this.markClosed();
             reject(error);
             break;
           }
@@ -160,39 +257,20 @@ export class SelectorServer extends EventEmitter {
       worker.once("error", (error) => {
         if (!settled) {
           settled = true;
-          this.markClosed();
           reject(error);
         } else if (this.listenerCount("error") > 0) this.emit("error", error);
-        else this.logger.error(`[echo] the selector loop thread failed: ${error.message}`);
+        else this.logger.error(`[echo] the selector loop thread ${slot.name} failed: ${error.message}`);
       });
       worker.once("exit", () => {
         if (!settled) {
           settled = true;
-          this.markClosed();
-          reject(new ServerStateError("the selector loop thread exited before listening"));
-        } else if (this.state !== "closed") this.markClosed();
+          reject(new ServerStateError(`the selector loop thread ${slot.name} exited before listening`));
+        } else if (this.state === "listening") {
+          // Closed when the last loop is gone.
+          void Promise.all(this.slots.map((s) => s.exited)).then(() => this.markClosed());
+        }
       });
     });
-    this.observability = await serveModelMetrics(
-      {
-        address: o.metrics,
-        model: "selector",
-        source: () => ({
-          workers: [{ worker: o.workerName, stats: this.stats(), lifetimes: this.lifetimes.snapshot() }],
-        }),
-        stats: () => this.stats(),
-      },
-      {
-        starting: () => this.state === "starting",
-        abort: () => {
-          this.state = "listening";
-          return this.close({ timeout: 0 });
-        },
-      },
-    );
-    this.state = "listening";
-    this.emit("listening", address);
-    return address;
   }
 
   /** Where the `metrics` endpoint listens; `undefined` without the option (or before `listen()`). */
@@ -206,16 +284,22 @@ export class SelectorServer extends EventEmitter {
     return this.bound;
   }
 
-  /** A copy of the counters now (written by the loop thread, read here without waiting). */
+  /** A copy of the counters now, summed over every loop (written by the loop threads, read without waiting). */
   stats(): StatsSnapshot {
-    const out = {} as StatsSnapshot;
-    statsKeys.forEach((key, i) => (out[key] = this.counters[i]!));
-    return out;
+    return this.loops === 1
+      ? snapshot(this.slots[0]!.counters)
+      : sumStats(this.slots.map((slot) => snapshot(slot.counters)));
+  }
+
+  /** Each loop's own counters now, in loop order (one entry per loop, named as `conn.worker`). */
+  loopStats(): LoopStats[] {
+    return this.slots.map((slot) => ({ worker: slot.name, stats: snapshot(slot.counters) }));
   }
 
   /**
-   * Stops accepting at once, lets open connections finish for up to `timeout` ms, then destroys
-   * the rest; resolves when the loop thread is gone. Calling it again returns the same promise.
+   * Stops accepting at once on every loop, lets open connections finish for up to `timeout` ms,
+   * then destroys the rest; resolves when every loop thread is gone. Calling it again returns
+   * the same promise.
    */
   close(options: SelectorCloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
@@ -223,30 +307,29 @@ export class SelectorServer extends EventEmitter {
       options.timeout === undefined
         ? this.limits.closeTimeout
         : normalizeLimits({ closeTimeout: options.timeout }).closeTimeout;
-    const worker = this.worker;
     const wasListening = this.state === "listening";
     this.observability?.setDraining();
     this.closing = (async () => {
-      if (worker && wasListening) {
+      if (wasListening) {
         this.state = "closing";
         logStructured(this.logger, "info", `draining (closeTimeout ${timeout} ms)`, { event: "drain", timeout });
         // Stop accepting now, from this thread: shutdown() of a listening socket makes the
-        // kernel refuse new connections at once (the loop thread closes the descriptor). The
+        // kernel refuse new connections at once (each loop thread closes its descriptor). The
         // message wakes the loop at once: libuv's descriptor is in the loop's own selector.
         // Not for an inherited socket (listenFd): the service manager holds it too, and a
         // shutdown would stop it listening for the next activation as well.
-        if (!this.inherited) {
+        for (const slot of this.inherited ? [] : this.slots) {
           try {
-            native().shutdown(this.listenFd, 0);
+            native().shutdown(slot.listenFd, 0);
           } catch {
             // The loop thread closed it already.
           }
         }
-        worker.postMessage({ type: "close", timeout } satisfies ToLoop);
-      } else if (worker) {
-        void worker.terminate();
+        for (const slot of this.slots) slot.worker?.postMessage({ type: "close", timeout } satisfies ToLoop);
+      } else {
+        for (const slot of this.slots) void slot.worker?.terminate();
       }
-      await this.exited;
+      await Promise.all(this.slots.map((slot) => slot.exited));
       await this.observability?.close();
       this.markClosed();
     })();
@@ -266,6 +349,12 @@ export class SelectorServer extends EventEmitter {
     if (wasOpen) this.emit("close");
     this.resolveFinished();
   }
+}
+
+function snapshot(counters: Float64Array): StatsSnapshot {
+  const out = {} as StatsSnapshot;
+  statsKeys.forEach((key, i) => (out[key] = counters[i]!));
+  return out;
 }
 
 /** Creates a {@link SelectorServer}; call `listen()` on it. */

@@ -1,5 +1,7 @@
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
+import { afterEach } from "vitest";
+import { SelectorServer, type SelectorServerOptions } from "@echo/selector";
 
 export const quiet = { info: () => {}, error: () => {} };
 
@@ -52,4 +54,17 @@ export async function exchange(port: number, payload: string | Buffer, host = "1
   const done = collectAll(socket);
   socket.end(payload);
   return done;
+}
+
+/** A `make(options)` for a test file: quiet servers, each closed (timeout 0) after every test. */
+export function serverFactory(): (options?: SelectorServerOptions) => SelectorServer {
+  const servers: SelectorServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 0 })));
+  });
+  return (options = {}) => {
+    const server = new SelectorServer({ logger: quiet, ...options });
+    servers.push(server);
+    return server;
+  };
 }

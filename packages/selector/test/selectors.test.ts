@@ -9,14 +9,17 @@ import {
   FD_SETSIZE,
   PollSelector,
   SelectSelector,
+  IoUringSelector,
   createPipe,
   type BaseSelector,
 } from "@echo/selector";
+import { ioUringUnavailable } from "./io-uring.js";
 
 const backends = [
   ["epoll", () => new EpollSelector<string>()],
   ["poll", () => new PollSelector<string>()],
   ["select", () => new SelectSelector<string>()],
+  ...(ioUringUnavailable ? [] : ([["io_uring", () => new IoUringSelector<string>()]] as const)),
 ] as const;
 
 const fds: number[] = [];
@@ -131,7 +134,7 @@ describe.each(backends)("%s selector", (kind, make) => {
     sel = make();
     const [r, w] = pipe();
     sel.register(r, EVENT_READ);
-    if (kind === "epoll") expect(sel.fileno()).toBeGreaterThanOrEqual(0);
+    if (kind === "epoll" || kind === "io_uring") expect(sel.fileno()).toBeGreaterThanOrEqual(0);
     else expect(sel.fileno()).toBe(-1);
     sel.close();
     sel.close();
@@ -153,7 +156,7 @@ describe.each(backends)("%s selector", (kind, make) => {
     sel = make();
     const [r] = pipe();
     closeSync(r);
-    if (kind === "epoll") {
+    if (kind === "epoll" || kind === "io_uring") {
       expect(() => sel.register(r, EVENT_READ)).toThrow(
         expect.objectContaining({ code: "ECHO_ERR_SYSCALL", errno: "EBADF" }),
       );

@@ -3,28 +3,21 @@ import { once } from "node:events";
 import { closeSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FD_SETSIZE, FdSetSizeError, SelectorServer, selectorKinds, type SelectorServerOptions } from "@echo/selector";
-import { collectAll, exchange, memoryLogger, openTcp, quiet } from "./helpers.js";
+import { collectAll, exchange, memoryLogger, openTcp, quiet, serverFactory } from "./helpers.js";
+import { ioUringUnavailable } from "./io-uring.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
-const servers: SelectorServer[] = [];
-function make(options: SelectorServerOptions = {}): SelectorServer {
-  const server = new SelectorServer({ logger: quiet, ...options });
-  servers.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 0 })));
-});
+const make = serverFactory();
 
 describe("options", () => {
   const cases: [SelectorServerOptions, RegExp][] = [
     [
       { selector: "kqueue" as never },
-      /options\.selector must be one of "default", "epoll", "poll", "select", got "kqueue"/,
+      /options\.selector must be one of "default", "epoll", "poll", "select", "io_uring", got "kqueue"/,
     ],
     [
       { handler: { onData() {} } as never },
@@ -63,7 +56,7 @@ describe("options", () => {
       maxBuffered: 1048576,
       closeTimeout: 10000,
     });
-    expect(selectorKinds).toEqual(["default", "epoll", "poll", "select"]);
+    expect(selectorKinds).toEqual(["default", "epoll", "poll", "select", "io_uring"]);
   });
 });
 
@@ -145,52 +138,57 @@ describe("lifecycle", () => {
   });
 });
 
-describe.each(["epoll", "poll", "select"] as const)("serving with %s", (selector) => {
-  it("runs handler hooks in the loop thread: onConnection, onData, onEnd with writableLength, factory options", async () => {
-    const server = make({ selector, handler: fixture("lifecycle.mjs"), handlerOptions: { greeting: "hi" } });
-    const { port } = (await server.listen()) as { port: number };
-    const reply = (await exchange(port, "abc")).toString();
-    expect(reply).toBe("hello hi from SelectorThread (127.0.0.1)\nabcbye after 1 chunk(s), pending 0\n");
-  });
+describe.each(["epoll", "poll", "select", ...(ioUringUnavailable ? [] : ["io_uring" as const])] as const)(
+  "serving with %s",
+  (selector) => {
+    it("runs handler hooks in the loop thread: onConnection, onData, onEnd with writableLength, factory options", async () => {
+      const server = make({ selector, handler: fixture("lifecycle.mjs"), handlerOptions: { greeting: "hi" } });
+      const { port } = (await server.listen()) as { port: number };
+      const reply = (await exchange(port, "abc")).toString();
+      expect(reply).toBe("hello hi from SelectorThread (127.0.0.1)\nabcbye after 1 chunk(s), pending 0\n");
+    });
 
-  it("backpressure: write() returns false past maxBuffered, onDrain fires once flushed", async () => {
-    const server = make({ selector, handler: fixture("big-writer.mjs") });
-    const { port } = (await server.listen()) as { port: number };
-    // The client does not read until the server holds output: a reading client on loopback (whose
-    // receive buffer may grow to 32 MiB here) could otherwise take all 16 MiB in one send().
-    const socket = await openTcp(port);
-    socket.pause();
-    socket.end("go");
-    for (const deadline = Date.now() + 10_000; server.stats().buffered <= 1024 * 1024 && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const collected = collectAll(socket);
-    socket.resume();
-    const reply = await collected;
-    expect(reply.length).toBeGreaterThan(16 * 1024 * 1024);
-    expect(reply.subarray(0, 16 * 1024 * 1024).every((b) => b === 0x61)).toBe(true);
-    expect(reply.subarray(16 * 1024 * 1024).toString()).toBe("|write returned false, pending over 1 MiB, drained to 0");
-    expect(server.stats().buffered).toBe(0);
-  });
+    it("backpressure: write() returns false past maxBuffered, onDrain fires once flushed", async () => {
+      const server = make({ selector, handler: fixture("big-writer.mjs") });
+      const { port } = (await server.listen()) as { port: number };
+      // The client does not read until the server holds output: a reading client on loopback (whose
+      // receive buffer may grow to 32 MiB here) could otherwise take all 16 MiB in one send().
+      const socket = await openTcp(port);
+      socket.pause();
+      socket.end("go");
+      for (const deadline = Date.now() + 10_000; server.stats().buffered <= 1024 * 1024 && Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const collected = collectAll(socket);
+      socket.resume();
+      const reply = await collected;
+      expect(reply.length).toBeGreaterThan(16 * 1024 * 1024);
+      expect(reply.subarray(0, 16 * 1024 * 1024).every((b) => b === 0x61)).toBe(true);
+      expect(reply.subarray(16 * 1024 * 1024).toString()).toBe(
+        "|write returned false, pending over 1 MiB, drained to 0",
+      );
+      expect(server.stats().buffered).toBe(0);
+    });
 
-  it("timers of the loop thread run (a handler replying after setTimeout)", async () => {
-    const server = make({ selector, handler: fixture("timer-echo.mjs") });
-    const { port } = (await server.listen()) as { port: number };
-    expect((await exchange(port, "later")).toString()).toBe("later");
-  });
+    it("timers of the loop thread run (a handler replying after setTimeout)", async () => {
+      const server = make({ selector, handler: fixture("timer-echo.mjs") });
+      const { port } = (await server.listen()) as { port: number };
+      expect((await exchange(port, "later")).toString()).toBe("later");
+    });
 
-  it("logs one line per connection with logConnections", async () => {
-    const logger = memoryLogger();
-    const server = make({ selector, logConnections: true, logger });
-    const { port } = (await server.listen()) as { port: number };
-    const socket = await openTcp(port);
-    const localPort = socket.localPort;
-    const done = collectAll(socket);
-    socket.end("x");
-    await done;
-    expect(await logger.waitFor(/^Connected by/)).toBe(`Connected by 127.0.0.1:${localPort}`);
-  });
-});
+    it("logs one line per connection with logConnections", async () => {
+      const logger = memoryLogger();
+      const server = make({ selector, logConnections: true, logger });
+      const { port } = (await server.listen()) as { port: number };
+      const socket = await openTcp(port);
+      const localPort = socket.localPort;
+      const done = collectAll(socket);
+      socket.end("x");
+      await done;
+      expect(await logger.waitFor(/^Connected by/)).toBe(`Connected by 127.0.0.1:${localPort}`);
+    });
+  },
+);
 
 describe("select and FD_SETSIZE", () => {
   it("the select server refuses a connection whose descriptor is past FD_SETSIZE, logging ECHO_ERR_FD_SETSIZE; epoll serves it", async () => {
@@ -303,17 +301,21 @@ describe("echo-selector CLI", () => {
     child.stderr.on("data", (d) => (err += d));
     const [code] = await once(child, "exit");
     expect(code).toBe(2);
-    expect(err).toMatch(/^echo-selector: --selector must be one of default, epoll, poll, select, got "kqueue"\n/);
+    expect(err).toMatch(
+      /^echo-selector: --selector must be one of default, epoll, poll, select, io_uring, got "kqueue"\n/,
+    );
   });
 });
 
-describe("out of descriptors", () => {
+describe.each(["epoll", ...(ioUringUnavailable ? [] : ["io_uring"])])("out of descriptors (%s)", (selector) => {
   it("closes connections it has no descriptor for instead of spinning, and serves again once some close", async () => {
     // The CLI under a descriptor limit of 128, with 200 clients: the ones past the limit are
     // accepted with the spare descriptor and closed at once, so none waits forever.
-    const child = spawn("sh", ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0`], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      "sh",
+      ["-c", `ulimit -n 128 && exec "${process.execPath}" "${cli}" --port 0 --selector ${selector}`],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     try {
       let out = "";
       for await (const chunk of child.stdout) {
@@ -345,5 +347,51 @@ describe("out of descriptors", () => {
       child.kill("SIGTERM");
       await once(child, "exit");
     }
+  });
+});
+
+describe("io_uring where the kernel refuses it", () => {
+  // A real refusal: the child runs under a seccomp filter that fails io_uring_setup(2) with EPERM
+  // (what Docker's default profile does) or ENOSYS (a kernel without io_uring), installed by
+  // fixtures/no-io-uring.py with prctl(PR_SET_SECCOMP) before it execs Node.
+  const run = async (errno: "EPERM" | "ENOSYS"): Promise<Record<string, unknown>> => {
+    const child = spawn("python3", [fixture("no-io-uring.py"), errno, process.execPath, fixture("refused-probe.mjs")], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const [code] = await once(child, "exit");
+    expect(code, err).toBe(0);
+    return JSON.parse(out) as Record<string, unknown>;
+  };
+
+  it.each([
+    ["EPERM", /io_uring_setup was refused with EPERM \(a seccomp filter/],
+    ["ENOSYS", /the kernel has no io_uring \(io_uring_setup: ENOSYS\)/],
+  ] as const)(
+    "%s: IoUringSelector and selector io_uring throw IoUringUnavailableError naming the reason; default stays epoll and serves",
+    async (errno, reason) => {
+      const out = await run(errno);
+      expect(out.selector).toMatchObject({
+        name: "IoUringUnavailableError",
+        code: "ECHO_ERR_IO_URING_UNAVAILABLE",
+        reason: expect.stringMatching(reason),
+      });
+      expect(out.server).toMatchObject({
+        name: "IoUringUnavailableError",
+        code: "ECHO_ERR_IO_URING_UNAVAILABLE",
+        message: expect.stringMatching(reason),
+      });
+      expect(out).toMatchObject({ backend: "epoll", echo: "still epoll" });
+    },
+  );
+
+  it("here, where it is allowed, io_uring is reported available (or this machine says why not)", () => {
+    // Documents what the rest of this file ran: the io_uring cases above are skipped only where
+    // the kernel refuses io_uring, and then for this reason.
+    if (ioUringUnavailable) expect(ioUringUnavailable).toMatch(/io_uring|kernel/);
+    else expect(new SelectorServer({ selector: "io_uring", logger: quiet }).backend).toBe("io_uring");
   });
 });

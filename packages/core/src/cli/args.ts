@@ -13,14 +13,15 @@ import type { LimitOptions, ListenOptions } from "../options.js";
 
 /**
  * One flag of a server CLI's table. The kind decides how its value is parsed and checked:
- * - `integer`: decimal digits only, in [`min`, `max`]; parsed to a number;
+ * - `integer`: decimal digits only, in [`min`, `max`]; parsed to a number (or one of the words in
+ *   `or`, such as `auto`, kept as that string);
  * - `choice`: one of `choices`; `default` when the flag is absent;
  * - `boolean`: present or not;
  * - `string`: any value.
  * A bad value is a usage error naming the flag (the CLI exits 2).
  */
 export type FlagSpec = (
-  | { kind: "integer"; min: number; max?: number }
+  | { kind: "integer"; min: number; max?: number; or?: readonly string[] }
   | { kind: "choice"; choices: readonly string[]; default?: string }
   | { kind: "boolean" }
   | { kind: "string" }
@@ -164,9 +165,11 @@ export function parseFlag(flag: string, spec: FlagSpec, raw: string | boolean | 
   const text = String(raw);
   if (spec.kind === "integer") {
     const { min, max = Number.MAX_SAFE_INTEGER } = spec;
+    if (spec.or?.includes(text)) return text;
     if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      const words = spec.or?.length ? ` or ${spec.or.join(", ")}` : "";
       throw new InvalidArgumentError(
-        `--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}, got ${JSON.stringify(text)}`,
+        `--${flag} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}${words}, got ${JSON.stringify(text)}`,
       );
     }
     return Number(text);

@@ -36,11 +36,14 @@ interface ParseState {
 }
 
 const HEADER_END = Buffer.from("\r\n\r\n");
+const EMPTY = Buffer.alloc(0);
 
 /** Answers one parsed header block; returns false when the connection is being closed. */
 function respond(conn: Connection, head: string, state: ParseState): boolean {
-  const lines = head.split("\r\n");
-  const requestLine = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(lines[0] ?? "");
+  // Lines are walked in place (no split): this runs once per request, on the hot path.
+  let lineEnd = head.indexOf("\r\n");
+  if (lineEnd < 0) lineEnd = head.length;
+  const requestLine = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(head.slice(0, lineEnd));
   if (!requestLine) {
     conn.end(errorResponse("400 Bad Request"));
     return false;
@@ -48,23 +51,29 @@ function respond(conn: Connection, head: string, state: ParseState): boolean {
   const minor = requestLine[3];
   let connection = "";
   let contentLength = 0;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0) {
+  while (lineEnd < head.length) {
+    const start = lineEnd + 2;
+    lineEnd = head.indexOf("\r\n", start);
+    if (lineEnd < 0) lineEnd = head.length;
+    const colon = head.indexOf(":", start);
+    if (colon < 0 || colon >= lineEnd || colon === start) {
       conn.end(errorResponse("400 Bad Request"));
       return false;
     }
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === "connection") connection = value.toLowerCase();
-    else if (name === "content-length") {
+    const name = head.slice(start, colon).trim();
+    // Only three header names matter; skip the others without lower-casing them or their values.
+    if (name.length !== 10 && name.length !== 14 && name.length !== 17) continue;
+    const lower = name.toLowerCase();
+    if (lower !== "connection" && lower !== "content-length" && lower !== "transfer-encoding") continue;
+    const value = head.slice(colon + 1, lineEnd).trim();
+    if (lower === "connection") connection = value.toLowerCase();
+    else if (lower === "content-length") {
       if (!/^\d{1,15}$/.test(value)) {
         conn.end(errorResponse("400 Bad Request"));
         return false;
       }
       contentLength = Number(value);
-    } else if (name === "transfer-encoding") {
+    } else {
       conn.end(errorResponse("501 Not Implemented"));
       return false;
     }
@@ -80,7 +89,7 @@ function respond(conn: Connection, head: string, state: ParseState): boolean {
 export default defineHandler({
   name: "http-hello",
   onConnection(conn) {
-    const state: ParseState = { pending: Buffer.alloc(0), bodyLeft: 0, closeAfterBody: false };
+    const state: ParseState = { pending: EMPTY, bodyLeft: 0, closeAfterBody: false };
     conn.state = state;
   },
   onData(conn, data) {
@@ -88,8 +97,10 @@ export default defineHandler({
     let chunk =
       state.pending.length > 0
         ? Buffer.concat([state.pending, data])
-        : Buffer.from(data.buffer, data.byteOffset, data.length);
-    state.pending = Buffer.alloc(0);
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(data.buffer, data.byteOffset, data.length);
+    if (state.pending.length > 0) state.pending = EMPTY;
     while (chunk.length > 0) {
       if (state.bodyLeft > 0) {
         const skip = Math.min(state.bodyLeft, chunk.length);
@@ -116,6 +127,8 @@ export default defineHandler({
         return;
       }
       if (!respond(conn, chunk.toString("latin1", 0, end), state)) return;
+      // The usual case, one whole request per chunk, needs no view on the (empty) rest.
+      if (end + HEADER_END.length === chunk.length) break;
       chunk = chunk.subarray(end + HEADER_END.length);
     }
     if (state.closeAfterBody && state.bodyLeft === 0) conn.end();

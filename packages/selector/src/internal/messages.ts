@@ -21,6 +21,14 @@ export interface LoopInit {
   limits: NormalizedLimits;
   /** PROXY protocol settings (`proxyProtocol` on): headers are read in the loop thread; the echo fast path is off. */
   proxy: NormalizedProxyOptions | undefined;
+  /** A listening descriptor to use instead of binding (a duplicate this loop owns and closes). */
+  listenFd?: number;
+  /** Bind with SO_REUSEPORT (one socket per loop on one port). */
+  reusePort: boolean;
+  /** Register the (shared) listener with EPOLLEXCLUSIVE. */
+  exclusiveAccept: boolean;
+  /** With several loops: one Int32 counting every loop's connections against maxConnections. */
+  sharedLimit?: SharedArrayBuffer;
   /** Float64Array slots in core's statsKeys order, written by the loop, read by stats(). */
   stats: SharedArrayBuffer;
   /** The connection lifetime histogram (core's ConnectionLifetimes memory), written by the loop thread. */

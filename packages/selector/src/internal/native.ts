@@ -11,10 +11,18 @@ import type { nativeEnums } from "./protocol.js";
 
 /** What the addon exports (src/native/addon.c registers it). */
 export interface NativeBinding {
-  listen(host: string | null, port: number, path: string | null, backlog: number, ipv6Only: boolean): number;
+  listen(
+    host: string | null,
+    port: number,
+    path: string | null,
+    backlog: number,
+    ipv6Only: boolean,
+    reusePort?: boolean,
+  ): number;
   /** Takes an inherited listening socket: checks it listens, makes it non-blocking and close-on-exec; returns it. */
   adoptListener(fd: number): number;
   accept(fd: number): number;
+  dup(fd: number): number;
   recv(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
   send(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
   close(fd: number): void;
@@ -27,6 +35,8 @@ export interface NativeBinding {
   selWait(handle: NativeHandle, timeoutMs: number, out: Int32Array): number;
   selClose(handle: NativeHandle): void;
   selFileno(handle: NativeHandle): number;
+  /** null when this kernel and process may use io_uring, else why not. */
+  ioUringUnavailable(): string | null;
   loopCreate(
     kind: number,
     listenFd: number,
@@ -42,6 +52,8 @@ export interface NativeBinding {
   loopWrite(handle: NativeHandle, fd: number, id: number, data: Uint8Array): number;
   loopConn(handle: NativeHandle, op: number, fd: number, id: number, arg?: number): number;
   loopControl(handle: NativeHandle, op: number): void;
+  loopExclusiveAccept(handle: NativeHandle): number;
+  loopShareLimit(handle: NativeHandle, counter: Int32Array): number;
   readonly FD_SETSIZE: number;
   readonly EAGAIN: number;
   /** The named numbers of src/native/protocol.h; equal to those of ./protocol.ts. */

@@ -19,7 +19,7 @@ export const LoopControl = { STOP_ACCEPTING: 0, DESTROY_ALL: 1, FREE: 2 } as con
 export const Shutdown = { READ: 0, WRITE: 1, BOTH: 2 } as const;
 
 /** Backend kinds of `selCreate` and `loopCreate`: `enum echo_kind`. */
-export const Kind = { EPOLL: 1, POLL: 2, SELECT: 3 } as const;
+export const Kind = { EPOLL: 1, POLL: 2, SELECT: 3, IO_URING: 4 } as const;
 
 /** Interest and readiness masks: `enum echo_event`. */
 export const Event = { READ: 1, WRITE: 2 } as const;
@@ -79,7 +79,7 @@ export const REC_INTS = Layout.REC_INTS;
 export const STATS_SLOTS = statsKeys.length;
 
 /** The selector names the server and CLI accept. */
-export const selectorKinds = ["default", "epoll", "poll", "select"] as const;
+export const selectorKinds = ["default", "epoll", "poll", "select", "io_uring"] as const;
 
 /** One of {@link selectorKinds}. */
 export type SelectorKind = (typeof selectorKinds)[number];
@@ -91,5 +91,5 @@ export function defaultKind(): Exclude<SelectorKind, "default"> {
 
 export function kindNumber(kind: SelectorKind): number {
   const k = kind === "default" ? defaultKind() : kind;
-  return k === "epoll" ? Kind.EPOLL : k === "poll" ? Kind.POLL : Kind.SELECT;
+  return k === "epoll" ? Kind.EPOLL : k === "poll" ? Kind.POLL : k === "io_uring" ? Kind.IO_URING : Kind.SELECT;
 }

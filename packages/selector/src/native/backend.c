@@ -21,6 +21,7 @@ int be_init(backend_t *b, int kind) {
   b->maxfd = -1;
   FD_ZERO(&b->rset);
   FD_ZERO(&b->wset);
+  if (kind == KIND_IO_URING) return bu_init(b);
   if (kind == KIND_EPOLL) {
     b->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (b->epfd < 0) return -errno;
@@ -45,6 +46,7 @@ static int pidx_grow(backend_t *b, int fd) {
 int be_add(backend_t *b, int fd, int events) {
   if (b->closed) return -EBADF;
   if (fd < 0) return -EBADF;
+  if (b->kind == KIND_IO_URING) return bu_add(b, fd, events);
   if (b->kind == KIND_EPOLL) {
     struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
     if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
@@ -77,6 +79,7 @@ int be_add(backend_t *b, int fd, int events) {
 int be_mod(backend_t *b, int fd, int events) {
   if (b->closed) return -EBADF;
   if (fd < 0) return -EBADF;
+  if (b->kind == KIND_IO_URING) return bu_mod(b, fd, events);
   if (b->kind == KIND_EPOLL) {
     struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
     if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) return -errno;
@@ -96,6 +99,7 @@ int be_mod(backend_t *b, int fd, int events) {
 int be_del(backend_t *b, int fd) {
   if (b->closed) return -EBADF;
   if (fd < 0) return -EBADF;
+  if (b->kind == KIND_IO_URING) return bu_del(b, fd);
   if (b->kind == KIND_EPOLL) {
     if (epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, NULL) < 0) return -errno;
   } else if (b->kind == KIND_POLL) {
@@ -122,6 +126,7 @@ int be_del(backend_t *b, int fd) {
 int be_wait(backend_t *b, int timeout_ms, sel_event_t *out, int max) {
   if (b->closed) return -EBADF;
   if (max < 1) max = 1;
+  if (b->kind == KIND_IO_URING) return bu_wait(b, timeout_ms, out, max);
   int n = 0;
   if (b->kind == KIND_EPOLL) {
     if (b->epcap < max) {
@@ -177,6 +182,7 @@ int be_wait(backend_t *b, int timeout_ms, sel_event_t *out, int max) {
 void be_close(backend_t *b) {
   if (b->closed) return;
   b->closed = 1;
+  if (b->ur) bu_close(b);
   if (b->epfd >= 0) close(b->epfd);
   b->epfd = -1;
   free(b->epevs);

@@ -14,7 +14,7 @@ static const named_t sel_op[] = { N("REGISTER", ECHO_SEL_REGISTER), N("MODIFY", 
 static const named_t conn_op[] = { N("END", ECHO_CONN_END), N("DESTROY", ECHO_CONN_DESTROY), N("PAUSE", ECHO_CONN_PAUSE), N("PENDING", ECHO_CONN_PENDING) };
 static const named_t loop_control[] = { N("STOP_ACCEPTING", ECHO_LOOP_STOP_ACCEPTING), N("DESTROY_ALL", ECHO_LOOP_DESTROY_ALL), N("FREE", ECHO_LOOP_FREE) };
 static const named_t shutdown_how[] = { N("READ", ECHO_SHUT_READ), N("WRITE", ECHO_SHUT_WRITE), N("BOTH", ECHO_SHUT_BOTH) };
-static const named_t kind[] = { N("EPOLL", KIND_EPOLL), N("POLL", KIND_POLL), N("SELECT", KIND_SELECT) };
+static const named_t kind[] = { N("EPOLL", KIND_EPOLL), N("POLL", KIND_POLL), N("SELECT", KIND_SELECT), N("IO_URING", KIND_IO_URING) };
 static const named_t event[] = { N("READ", SEL_READ), N("WRITE", SEL_WRITE) };
 static const named_t record[] = {
   N("ACCEPT", REC_ACCEPT), N("DATA", REC_DATA), N("EOF", REC_EOF), N("DRAIN", REC_DRAIN), N("CLOSE", REC_CLOSE), N("FDSETSIZE", REC_FDSETSIZE),

@@ -13,7 +13,7 @@
 typedef struct server {
   loop_t L;
   napi_env env;
-  napi_ref cb, inref, recref, statsref;
+  napi_ref cb, inref, recref, statsref, sharedref;
   napi_async_context actx;
   uv_loop_t *uv;
   uv_prepare_t prepare;
@@ -52,8 +52,9 @@ static void free_server(napi_env env, server_t *s) {
   napi_delete_reference(env, s->inref);
   napi_delete_reference(env, s->recref);
   napi_delete_reference(env, s->statsref);
+  if (s->sharedref) napi_delete_reference(env, s->sharedref);
   napi_async_destroy(env, s->actx);
-  s->cb = s->inref = s->recref = s->statsref = NULL;
+  s->cb = s->inref = s->recref = s->statsref = s->sharedref = NULL;
   s->actx = NULL;
 }
 
@@ -161,7 +162,7 @@ static napi_value js_loop_create(napi_env env, napi_callback_info info) {
   int r = loop_init(&s->L, kind, lfd, uv_backend_fd(s->uv));
   if (r < 0) {
     abandon(s);
-    return throw_errno(env, "loopCreate", -r);
+    return throw_errno(env, kind == KIND_IO_URING ? "io_uring_setup" : "loopCreate", -r);
   }
   s->L.max_conns = maxc;
   s->L.max_buf = (size_t)maxb;
@@ -254,12 +255,35 @@ static napi_value js_loop_control(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* loopExclusiveAccept(handle) -> 0 or -errno: see loop_exclusive_accept. */
+static napi_value js_loop_exclusive_accept(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  server_t *s = arg_server(env, argv[0]);
+  if (!s) return throw_invalid(env, "loopExclusiveAccept: bad arguments");
+  return int_value(env, loop_exclusive_accept(&s->L));
+}
+
+/* loopShareLimit(handle, counter Int32Array) -> 0: maxConnections counts the connections of
+ * every loop given the same counter (a SharedArrayBuffer), not this loop's alone. */
+static napi_value js_loop_share_limit(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  server_t *s = arg_server(env, argv[0]);
+  void *p;
+  size_t n;
+  if (!s || s->sharedref || arg_typed(env, argv[1], napi_int32_array, &p, &n) || n < 1) return throw_invalid(env, "loopShareLimit: bad arguments");
+  NAPI_CALL(env, napi_create_reference(env, argv[1], 1, &s->sharedref));
+  s->L.shared_active = p;
+  return int_value(env, 0);
+}
+
 napi_status driver_init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
     EXPORT_FN("loopCreate", js_loop_create),
     EXPORT_FN("loopWrite", js_loop_write),
     EXPORT_FN("loopConn", js_loop_conn),
     EXPORT_FN("loopControl", js_loop_control),
+    EXPORT_FN("loopExclusiveAccept", js_loop_exclusive_accept),
+    EXPORT_FN("loopShareLimit", js_loop_share_limit),
   };
   return napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
 }

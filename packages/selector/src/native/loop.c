@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "loop.h"
+#include "loop_internal.h"
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
@@ -8,21 +9,21 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RECV_MAX 65536
 #define ACCEPTS_PER_STEP 256
-#define SHRINK_ABOVE (256 * 1024)
 
-static int64_t mono_ms(void) {
+int64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int32_t *rec_add(loop_t *L, int type, conn_t *c) {
+int32_t *rec_add(loop_t *L, int type, conn_t *c) {
   assert(L->nrec < L->rec_cap); /* callers check rec_room first */
   int32_t *r = L->rec + (size_t)L->nrec * REC_INTS;
   L->nrec++;
@@ -34,9 +35,19 @@ static int32_t *rec_add(loop_t *L, int type, conn_t *c) {
   }
   return r;
 }
-static int rec_room(loop_t *L) { return L->rec_cap - L->nrec; }
+int rec_room(loop_t *L) { return L->rec_cap - L->nrec; }
 
 int loop_init(loop_t *L, int kind, int lfd, int uvfd) {
+  if (kind == KIND_IO_URING) {
+    L->be.kind = kind;
+    L->be.epfd = -1;
+    L->lfd = lfd;
+    L->uvfd = uvfd;
+    L->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    L->next_id = 1;
+    L->now = mono_ms();
+    return ul_init(L);
+  }
   int r = be_init(&L->be, kind);
   if (r) return r;
   L->lfd = lfd;
@@ -49,13 +60,41 @@ int loop_init(loop_t *L, int kind, int lfd, int uvfd) {
   return 0;
 }
 
-static void pending_changed(loop_t *L, long delta) { L->stats[ST_BUFFERED] += (double)delta; }
+void conn_list_push(conn_t ***list, int *n, int *cap, conn_t *c) {
+  if (*n == *cap) {
+    int grown = *cap ? *cap * 2 : 64;
+    conn_t **p = realloc(*list, sizeof *p * (size_t)grown);
+    if (!p) abort();
+    *list = p;
+    *cap = grown;
+  }
+  (*list)[(*n)++] = c;
+}
+
+void pending_changed(loop_t *L, long delta) { L->stats[ST_BUFFERED] += (double)delta; }
+
+/* Several loops share one maxConnections: a counter in shared memory (NULL with one loop),
+ * taken before a connection is served and given back when it closes. */
+static int reserve_slot(loop_t *L) {
+  if (!L->shared_active) return 1;
+  if (__atomic_add_fetch(L->shared_active, 1, __ATOMIC_SEQ_CST) <= L->max_conns) return 1;
+  __atomic_sub_fetch(L->shared_active, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+static void release_slots(loop_t *L, int n) {
+  if (L->shared_active && n > 0) __atomic_sub_fetch(L->shared_active, n, __ATOMIC_SEQ_CST);
+}
+
 
 /* Registers exactly the interest a connection has now: read unless EOF, paused for an async
  * handler or blocked by backpressure; write only while output is pending. A connection with no
  * interest is removed from the selector (epoll and poll would still report hang-ups). */
-static void sync_interest(loop_t *L, conn_t *c) {
+void sync_interest(loop_t *L, conn_t *c) {
   if (c->dead) return;
+  if (L->ur) {
+    ul_sync(L, c);
+    return;
+  }
   int want = 0;
   if (!c->eof && !c->js_paused && !c->blocked) want |= SEL_READ;
   if (c->len > c->off) want |= SEL_WRITE;
@@ -73,28 +112,22 @@ static void sync_interest(loop_t *L, conn_t *c) {
   c->interest = want;
 }
 
-static void kill_conn(loop_t *L, conn_t *c, int err) {
+void kill_conn(loop_t *L, conn_t *c, int err) {
   if (c->dead) return;
   assert(err >= ECHO_CLOSE_IDLE);
   assert(L->conns[c->fd] == c);
   c->dead = 1;
+  if (L->ur) ul_kill(L, c);
   if (c->reg) be_del(&L->be, c->fd);
   c->reg = 0;
   c->close_err = err;
   if (err > 0) L->stats[ST_ERRORS]++;
   if (err == ECHO_CLOSE_IDLE) L->stats[ST_TIMEOUTS]++;
-  if (L->nclose == L->closeqcap) {
-    int cap = L->closeqcap ? L->closeqcap * 2 : 64;
-    conn_t **q = realloc(L->closeq, sizeof *q * (size_t)cap);
-    if (!q) abort();
-    L->closeq = q;
-    L->closeqcap = cap;
-  }
-  L->closeq[L->nclose++] = c;
+  conn_list_push(&L->closeq, &L->nclose, &L->closeqcap, c);
 }
 
 /* Closes the descriptors of killed connections and reports each as a CLOSE record. */
-static void drain_closeq(loop_t *L) {
+void drain_closeq(loop_t *L) {
   int done = 0;
   while (done < L->nclose && rec_room(L) > 0) {
     conn_t *c = L->closeq[done++];
@@ -105,17 +138,21 @@ static void drain_closeq(loop_t *L) {
     L->conns[c->fd] = NULL;
     pending_changed(L, -(long)(c->len - c->off));
     L->nconns--;
+    release_slots(L, 1);
     L->stats[ST_ACTIVE]--;
     L->stats[ST_CLOSED]++;
+    /* io_uring: requests still in flight hold the descriptor; it closes when the last ends. */
+    if (L->ur && ul_keep(L, c)) continue;
     close(c->fd);
     free(c->out);
+    free(c->inq);
     free(c);
   }
   memmove(L->closeq, L->closeq + done, sizeof *L->closeq * (size_t)(L->nclose - done));
   L->nclose -= done;
 }
 
-static void after_flush(loop_t *L, conn_t *c) {
+void after_flush(loop_t *L, conn_t *c) {
   assert(c->off <= c->len);
   assert(!c->wr_shut || c->end_req); /* the write side is shut only after end() */
   if (c->len > c->off) return;
@@ -138,6 +175,7 @@ static void after_flush(loop_t *L, conn_t *c) {
 
 /* Sends what the kernel takes now; returns 0, or -1 when the connection died. */
 static int flush(loop_t *L, conn_t *c) {
+  assert(!L->ur);
   while (c->len > c->off) {
     ssize_t w = send(c->fd, c->out + c->off, c->len - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w > 0) {
@@ -155,6 +193,17 @@ static int flush(loop_t *L, conn_t *c) {
 }
 
 static int append(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
+  if (c->send_inflight && c->out == c->send_buf && c->cap - c->len < n) {
+    /* The kernel may still read the in-flight part: grow into a new buffer, same offsets; the
+     * old one is freed when that send completes. */
+    size_t cap = c->cap * 2;
+    while (cap - c->len < n) cap *= 2;
+    uint8_t *o = malloc(cap);
+    if (!o) return -1;
+    memcpy(o, c->out, c->len);
+    c->out = o;
+    c->cap = cap;
+  }
   if (c->off > 0 && c->cap - c->len < n) {
     memmove(c->out, c->out + c->off, c->len - c->off);
     c->len -= c->off;
@@ -176,10 +225,10 @@ static int append(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
 }
 
 /* conn.write(): send at once when nothing is pending, keep the rest; block reads past max_buf. */
-static long write_out(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
+long write_out(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
   if (c->dead || c->end_req) return -1;
   L->stats[ST_BYTES_OUT] += (double)n;
-  if (c->len == c->off && n > 0) {
+  if (!L->ur && c->len == c->off && n > 0) {
     ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
       if (errno != EAGAIN && errno != EINTR) {
@@ -196,13 +245,14 @@ static long write_out(loop_t *L, conn_t *c, const uint8_t *p, size_t n) {
     kill_conn(L, c, ENOMEM);
     return -1;
   }
+  if (L->ur) ul_send(L, c);  /* queued: submitted with the loop's next io_uring_enter */
   size_t pending = c->len - c->off;
   if (pending >= L->max_buf) c->blocked = 1;
   sync_interest(L, c);
   return (long)pending;
 }
 
-static void do_end(loop_t *L, conn_t *c) {
+void do_end(loop_t *L, conn_t *c) {
   if (c->dead || c->end_req) return;
   c->end_req = 1;
   if (c->len == c->off) {
@@ -219,7 +269,7 @@ static conn_t *lookup(loop_t *L, int fd, int32_t id) {
   return c;
 }
 
-static int grow_conns(loop_t *L, int fd) {
+int grow_conns(loop_t *L, int fd) {
   if (fd < L->conncap) return 0;
   int cap = L->conncap ? L->conncap : 1024;
   while (cap <= fd) cap *= 2;
@@ -234,25 +284,66 @@ static int grow_conns(loop_t *L, int fd) {
 #define ACCEPT_BACKOFF_MIN_MS 20
 #define ACCEPT_BACKOFF_MAX_MS 1000
 
-static void pause_accepting(loop_t *L) {
+void pause_accepting(loop_t *L) {
   if (L->accept_resume_at > 0 || L->lfd < 0) return;
-  be_del(&L->be, L->lfd);
+  if (L->ur) ul_stop_accepting(L); /* the accept is armed again once resumed (ul_step) */
+  else be_del(&L->be, L->lfd);
   L->accept_backoff_ms = L->accept_backoff_ms > 0 ? L->accept_backoff_ms * 2 : ACCEPT_BACKOFF_MIN_MS;
   if (L->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS) L->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
   L->accept_resume_at = L->now + L->accept_backoff_ms;
 }
 
 /* Called before each wait while paused: resume once a spare descriptor can be opened again. */
-static void maybe_resume_accepting(loop_t *L) {
+void maybe_resume_accepting(loop_t *L) {
   if (L->accept_resume_at == 0 || L->now < L->accept_resume_at) return;
   if (L->spare < 0) L->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (L->spare < 0 || L->lfd < 0 || be_add(&L->be, L->lfd, SEL_READ) != 0) {
+  if (L->spare < 0 || L->lfd < 0 || (!L->ur && be_add(&L->be, L->lfd, SEL_READ) != 0)) {
     L->stats[ST_ACCEPT_ERRORS]++;
     L->accept_backoff_ms = L->accept_backoff_ms * 2 > ACCEPT_BACKOFF_MAX_MS ? ACCEPT_BACKOFF_MAX_MS : L->accept_backoff_ms * 2;
     L->accept_resume_at = L->now + L->accept_backoff_ms;
     return;
   }
   L->accept_resume_at = 0;
+}
+
+/* A new connection on descriptor fd from peer ss: counted, reported (ACCEPT), watched. */
+void add_conn(loop_t *L, int fd, const struct sockaddr_storage *sp) {
+  const struct sockaddr_storage ss = *sp;
+  conn_t *c = calloc(1, sizeof *c);
+  if (!c || grow_conns(L, fd) < 0) {
+    free(c);
+    close(fd);
+    L->stats[ST_ERRORS]++;
+    return;
+  }
+  if (!reserve_slot(L)) { /* several loops: maxConnections counts every loop's connections */
+    free(c);
+    L->stats[ST_REJECTED]++;
+    close(fd);
+    return;
+  }
+  int one = 1;
+  if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  assert(fd < L->conncap && L->conns[fd] == NULL); /* a descriptor number is reused only after its close */
+  c->fd = fd;
+  c->id = L->next_id++;
+  if (L->next_id <= 0) L->next_id = 1;
+  c->last = L->now;
+  L->conns[fd] = c;
+  L->nconns++;
+  L->stats[ST_ACCEPTED]++;
+  L->stats[ST_ACTIVE]++;
+  int32_t *r = rec_add(L, REC_ACCEPT, c);
+  if (ss.ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    r[REC_A] = ECHO_FAMILY_IPV4;
+    r[REC_B] = ntohs(a->sin_port);
+    r[REC_C] = (int32_t)ntohl(a->sin_addr.s_addr);
+  } else if (ss.ss_family == AF_INET6) {
+    r[REC_A] = ECHO_FAMILY_IPV6;
+    r[REC_B] = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  }
+  sync_interest(L, c);
 }
 
 static void accept_ready(loop_t *L) {
@@ -306,35 +397,7 @@ static void accept_ready(loop_t *L) {
       close(fd);
       continue;
     }
-    conn_t *c = calloc(1, sizeof *c);
-    if (!c || grow_conns(L, fd) < 0) {
-      free(c);
-      close(fd);
-      L->stats[ST_ERRORS]++;
-      continue;
-    }
-    int one = 1;
-    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    assert(fd < L->conncap && L->conns[fd] == NULL); /* a descriptor number is reused only after its close */
-    c->fd = fd;
-    c->id = L->next_id++;
-    if (L->next_id <= 0) L->next_id = 1;
-    c->last = L->now;
-    L->conns[fd] = c;
-    L->nconns++;
-    L->stats[ST_ACCEPTED]++;
-    L->stats[ST_ACTIVE]++;
-    int32_t *r = rec_add(L, REC_ACCEPT, c);
-    if (ss.ss_family == AF_INET) {
-      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      r[REC_A] = ECHO_FAMILY_IPV4;
-      r[REC_B] = ntohs(a->sin_port);
-      r[REC_C] = (int32_t)ntohl(a->sin_addr.s_addr);
-    } else if (ss.ss_family == AF_INET6) {
-      r[REC_A] = ECHO_FAMILY_IPV6;
-      r[REC_B] = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    }
-    sync_interest(L, c);
+    add_conn(L, fd, &ss);
   }
 }
 
@@ -374,7 +437,7 @@ static void on_readable(loop_t *L, conn_t *c) {
   kill_conn(L, c, errno);
 }
 
-static void sweep_idle(loop_t *L) {
+void sweep_idle(loop_t *L) {
   if (L->idle_ms <= 0) return;
   int64_t step = L->idle_ms / 8 > 5 ? L->idle_ms / 8 : 5;
   if (L->now < L->next_sweep) return;
@@ -388,6 +451,7 @@ static void sweep_idle(loop_t *L) {
 int loop_has_work(loop_t *L) { return L->nclose > 0; }
 
 int loop_step(loop_t *L, int timeout_ms) {
+  if (L->ur) return ul_step(L, timeout_ms);
   L->nrec = 0;
   L->in_used = 0;
   drain_closeq(L);
@@ -480,7 +544,8 @@ long loop_pending(loop_t *L, int fd, int32_t id) {
 
 void loop_stop_accepting(loop_t *L) {
   if (L->lfd < 0) return;
-  if (L->accept_resume_at == 0) be_del(&L->be, L->lfd);
+  if (L->ur) ul_stop_accepting(L);
+  else if (L->accept_resume_at == 0) be_del(&L->be, L->lfd);
   L->accept_resume_at = 0;
   close(L->lfd);
   L->lfd = -1;
@@ -495,13 +560,17 @@ void loop_destroy_all(loop_t *L) {
 
 void loop_free(loop_t *L) {
   loop_stop_accepting(L);
+  if (L->ur) ul_free(L);  /* closes the ring first: no request holds a descriptor after it */
   if (L->spare >= 0) close(L->spare);
   L->spare = -1;
+  release_slots(L, L->nconns);
   for (int fd = 0; fd < L->conncap; fd++) {
     conn_t *c = L->conns[fd];
     if (!c) continue;
     close(c->fd);
+    if (c->send_buf != c->out) free(c->send_buf);
     free(c->out);
+    free(c->inq);
     free(c);
   }
   free(L->conns);
@@ -512,4 +581,16 @@ void loop_free(loop_t *L) {
   L->evs = NULL;
   L->conncap = L->nconns = L->nclose = 0;
   be_close(&L->be);
+}
+
+/* Re-registers the listener with EPOLLEXCLUSIVE (epoll only), so that of several loops
+ * waiting on one shared listening socket, one is woken per new connection rather than all.
+ * Returns 0, -ENOTSUP for poll and select, or -errno. */
+int loop_exclusive_accept(loop_t *L) {
+  if (L->be.kind != KIND_EPOLL) return -ENOTSUP;
+  if (L->lfd < 0) return -EBADF;
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = L->lfd };
+  if (epoll_ctl(L->be.epfd, EPOLL_CTL_DEL, L->lfd, NULL) < 0) return -errno;
+  if (epoll_ctl(L->be.epfd, EPOLL_CTL_ADD, L->lfd, &ev) < 0) return -errno;
+  return 0;
 }

@@ -18,7 +18,17 @@ typedef struct conn {
   uint8_t js_paused, blocked, eof, end_req, wr_shut, dead;
   int close_err;
   int64_t last;
+  /* io_uring loop only (loop_uring.c): requests in flight, input held back, the buffer an
+   * in-flight send reads from. */
+  uint16_t ops;
+  uint8_t recv_armed, recv_cancel, send_inflight, zombie, eof_pending, held_listed;
+  uint8_t *send_buf, *inq;
+  size_t inq_len, inq_cap;
+  uint32_t rec_batch;
+  int rec_idx;
 } conn_t;
+
+struct uloop;
 
 typedef struct loop {
   backend_t be;
@@ -43,6 +53,8 @@ typedef struct loop {
   sel_event_t *evs;
   int evcap;
   int64_t now, next_sweep;
+  struct uloop *ur;  /* the io_uring loop's state (KIND_IO_URING), else NULL */
+  int32_t *shared_active; /* connections of all loops sharing max_conns, or NULL (one loop) */
 } loop_t;
 
 int loop_init(loop_t *L, int kind, int lfd, int uvfd);
@@ -59,4 +71,6 @@ void loop_destroy_all(loop_t *L);
 void loop_free(loop_t *L);
 /* Whether there is work to do without waiting (closes queued). */
 int loop_has_work(loop_t *L);
+/* One loop of several on a shared listener: EPOLLEXCLUSIVE on it (epoll only; 0 or -errno). */
+int loop_exclusive_accept(loop_t *L);
 #endif

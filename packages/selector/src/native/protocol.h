@@ -26,7 +26,7 @@ enum echo_loop_control {
 enum echo_shutdown { ECHO_SHUT_READ = 0, ECHO_SHUT_WRITE = 1, ECHO_SHUT_BOTH = 2 };
 
 /* selCreate(kind), loopCreate(kind, ...): protocol.ts Kind */
-enum echo_kind { KIND_EPOLL = 1, KIND_POLL = 2, KIND_SELECT = 3 };
+enum echo_kind { KIND_EPOLL = 1, KIND_POLL = 2, KIND_SELECT = 3, KIND_IO_URING = 4 };
 
 /* Interest and readiness masks: protocol.ts Event (selectors.ts EVENT_READ, EVENT_WRITE) */
 enum echo_event { SEL_READ = 1, SEL_WRITE = 2 };

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include "backend.h"
 #include "binding.h"
 #include "protocol.h"
+#include "uring.h"
 
 static void backend_finalize(napi_env env, void *data, void *hint) {
   (void)env;
@@ -32,7 +34,7 @@ static napi_value js_sel_create(napi_env env, napi_callback_info info) {
   int r = be_init(b, kind);
   if (r < 0) {
     free(b);
-    return throw_errno(env, kind == KIND_EPOLL ? "epoll_create1" : "selector", -r);
+    return throw_errno(env, kind == KIND_EPOLL ? "epoll_create1" : kind == KIND_IO_URING ? "io_uring_setup" : "selector", -r);
   }
   napi_value ext;
   napi_status st = napi_create_external(env, b, backend_finalize, NULL, &ext);
@@ -46,11 +48,11 @@ static napi_value js_sel_create(napi_env env, napi_callback_info info) {
 }
 
 static const char *ctl_syscall(const backend_t *b) {
-  return b->kind == KIND_EPOLL ? "epoll_ctl" : b->kind == KIND_POLL ? "poll" : "select";
+  return b->kind == KIND_EPOLL ? "epoll_ctl" : b->kind == KIND_POLL ? "poll" : b->kind == KIND_IO_URING ? "io_uring_enter" : "select";
 }
 
 static const char *wait_syscall(const backend_t *b) {
-  return b->kind == KIND_EPOLL ? "epoll_wait" : b->kind == KIND_POLL ? "poll" : "select";
+  return b->kind == KIND_EPOLL ? "epoll_wait" : b->kind == KIND_POLL ? "poll" : b->kind == KIND_IO_URING ? "io_uring_enter" : "select";
 }
 
 /* selCtl(handle, op: enum echo_sel_op, fd, events) */
@@ -88,7 +90,22 @@ static napi_value js_sel_wait(napi_env env, napi_callback_info info) {
   int max = (int)(len / 2);
   sel_event_t *evs = malloc(sizeof *evs * (size_t)max);
   if (!evs) return throw_errno(env, "selector", ENOMEM);
-  int n = be_wait(b, timeout, evs, max);
+  /* As Python's selectors since PEP 475: a wait interrupted by a signal (be_wait returns 0 on
+   * EINTR) is retried for the time that is left, so select(timeout) returns nothing only once
+   * the timeout has passed. */
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int n, left = timeout;
+  for (;;) {
+    n = be_wait(b, left, evs, max);
+    if (n != 0 || timeout == 0) break;
+    if (timeout > 0) {
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      int64_t spent = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+      if (spent >= timeout) break;
+      left = timeout - (int)spent;
+    }
+  }
   if (n < 0) {
     free(evs);
     return throw_errno(env, wait_syscall(b), -n);
@@ -110,11 +127,22 @@ static napi_value js_sel_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* selFileno(handle) -> the epoll descriptor, or -1 for poll and select */
+/* selFileno(handle) -> the epoll or io_uring descriptor, or -1 for poll and select */
 static napi_value js_sel_fileno(napi_env env, napi_callback_info info) {
   ARGS(1);
   backend_t *b = arg_backend(env, argv[0]);
+  if (b && !b->closed && b->ur) return int_value(env, ur_fd(b));
   return int_value(env, b && !b->closed ? b->epfd : -1);
+}
+
+/* ioUringUnavailable() -> null when this kernel and process may use io_uring, else the reason */
+static napi_value js_io_uring_unavailable(napi_env env, napi_callback_info info) {
+  (void)info;
+  const char *why = ur_unavailable();
+  napi_value v;
+  if (why) NAPI_CALL(env, napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &v));
+  else NAPI_CALL(env, napi_get_null(env, &v));
+  return v;
 }
 
 napi_status selectors_init(napi_env env, napi_value exports) {
@@ -124,6 +152,7 @@ napi_status selectors_init(napi_env env, napi_value exports) {
     EXPORT_FN("selWait", js_sel_wait),
     EXPORT_FN("selClose", js_sel_close),
     EXPORT_FN("selFileno", js_sel_fileno),
+    EXPORT_FN("ioUringUnavailable", js_io_uring_unavailable),
   };
   return napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
 }

@@ -46,7 +46,7 @@ static int listen_unix(const char *path, int backlog, int *out) {
   return -EADDRINUSE;
 }
 
-static int listen_tcp(const char *host, int port, int backlog, int v6only, int *out, const char **gai) {
+static int listen_tcp(const char *host, int port, int backlog, int v6only, int reuseport, int *out, const char **gai) {
   struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *res = NULL;
   char ps[16];
   snprintf(ps, sizeof ps, "%d", port);
@@ -65,6 +65,11 @@ static int listen_tcp(const char *host, int port, int backlog, int v6only, int *
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+      err = -errno;
+      close(fd);
+      continue;
+    }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0) {
       freeaddrinfo(res);
       *out = fd;
@@ -77,9 +82,10 @@ static int listen_tcp(const char *host, int port, int backlog, int v6only, int *
   return err;
 }
 
-/* listen(host|null, port, path|null, backlog, ipv6Only) -> fd */
+/* listen(host|null, port, path|null, backlog, ipv6Only, reusePort?) -> fd; reusePort sets
+ * SO_REUSEPORT (TCP only) so several loops can each bind their own socket on one port. */
 static napi_value js_listen(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  ARGS(6);
   char host[256], path[4096];
   int32_t port, backlog;
   bool v6only = false;
@@ -88,10 +94,12 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
     return throw_invalid(env, "listen(host, port, path, backlog, ipv6Only): bad arguments");
   }
   if (napi_get_value_bool(env, argv[4], &v6only) != napi_ok) v6only = false;
+  bool reuseport = false;
+  if (argc > 5 && napi_get_value_bool(env, argv[5], &reuseport) != napi_ok) reuseport = false;
   int fd = -1, r;
   const char *gai = NULL;
   if (ps == 0) r = listen_unix(path, backlog, &fd);
-  else r = listen_tcp(hs == 0 ? host : "127.0.0.1", port, backlog, v6only ? 1 : 0, &fd, &gai);
+  else r = listen_tcp(hs == 0 ? host : "127.0.0.1", port, backlog, v6only ? 1 : 0, reuseport ? 1 : 0, &fd, &gai);
   if (r < 0) {
     if (gai) {
       char msg[512];
@@ -102,6 +110,17 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
     return throw_errno(env, ps == 0 ? "bind unix" : "bind", -r);
   }
   return int_value(env, fd);
+}
+
+/* dup(fd) -> a new descriptor (close-on-exec) for the same socket: each loop of a shared
+ * listener owns and closes its own. */
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (arg_int(env, argv[0], &fd)) return throw_errno(env, "dup", EBADF);
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return throw_errno(env, "dup", errno);
+  return int_value(env, d);
 }
 
 /* accept(fd) -> new fd (non-blocking, close-on-exec) or -EAGAIN */
@@ -259,6 +278,7 @@ napi_status sockets_init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
     EXPORT_FN("listen", js_listen),
     EXPORT_FN("accept", js_accept),
+    EXPORT_FN("dup", js_dup),
     EXPORT_FN("recv", js_recv),
     EXPORT_FN("send", js_send),
     EXPORT_FN("close", js_close),
