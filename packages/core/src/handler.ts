@@ -19,6 +19,12 @@ export interface Connection {
   readonly worker: string;
   /** Bytes the server holds for this connection that the kernel has not taken yet. */
   readonly writableLength: number;
+  /**
+   * The TLS identity of the connection: set when this server terminated TLS (`source: "local"`)
+   * or when a PROXY v2 header carried the proxy's TLS information (`source: "proxy"`);
+   * `undefined` on plain text.
+   */
+  readonly tls?: TlsIdentity | undefined;
   /** A free slot for the handler's per-connection state. */
   state: unknown;
   /**
@@ -30,6 +36,33 @@ export interface Connection {
   end(data?: Uint8Array | string): void;
   /** Closes the connection at once, discarding pending output. */
   destroy(error?: Error): void;
+}
+
+/**
+ * What a handler sees of a TLS connection (`conn.tls`): the session's parameters and, for a
+ * client that presented a certificate, who it is.
+ */
+export interface TlsIdentity {
+  /** `"local"`: this server terminated TLS; `"proxy"`: a PROXY v2 header's `PP2_TYPE_SSL` said so. */
+  readonly source: "local" | "proxy";
+  /** The protocol version, e.g. `TLSv1.3` (from the proxy: its `PP2_SUBTYPE_SSL_VERSION`). */
+  readonly protocol: string | undefined;
+  /** The cipher's standard name, e.g. `TLS_AES_256_GCM_SHA384`. */
+  readonly cipher: string | undefined;
+  /** The ALPN protocol agreed on, if any. */
+  readonly alpn: string | undefined;
+  /** The server name (SNI) the client asked for, if any. */
+  readonly servername: string | undefined;
+  /** Whether the client presented a certificate that was verified against the CA. */
+  readonly verified: boolean;
+  /** Why a presented client certificate was not verified (e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`). */
+  readonly authorizationError: string | undefined;
+  /** The client certificate's subject common name, when one was presented. */
+  readonly cn: string | undefined;
+  /** The client certificate's subject alternative names (`DNS:…`, `IP Address:…`, …). */
+  readonly subjectAltNames: readonly string[];
+  /** The client certificate's SHA-256 fingerprint (`AB:CD:…`), when one was presented. */
+  readonly fingerprint256: string | undefined;
 }
 
 /**

@@ -36,7 +36,7 @@ export type { DatagramOptions } from "./datagram/options.js";
 export type { DatagramDropReason, DatagramStatsSnapshot } from "./datagram/stats.js";
 
 export { defineHandler } from "./handler.js";
-export type { Connection, Handler, HandlerContext, HandlerExport, HandlerFactory } from "./handler.js";
+export type { Connection, Handler, HandlerContext, HandlerExport, HandlerFactory, TlsIdentity } from "./handler.js";
 
 export { builtinHandlers } from "./handler-loader.js";
 export type { BuiltinHandlerName } from "./handler-loader.js";
