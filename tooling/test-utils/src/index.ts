@@ -8,3 +8,5 @@ export type { DebianTool, EnsureDebianOptions, EnsureDebianResult } from "./debi
 export { activatedRoundTrip, freeLowPort, freePort } from "./activation.js";
 export type { ActivatedRun } from "./activation.js";
 export { socketActivationTests } from "./activation-suite.js";
+export { makeTestPki, readPem } from "./pki.js";
+export type { CertPair, TestPki } from "./pki.js";
