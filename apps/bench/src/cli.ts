@@ -32,7 +32,7 @@ trip, round trips/s, latency, errors and memory, as medians of interleaved round
   --full                  5 rounds of 3 s, every model everywhere (about 30 minutes)
   --smoke                 every scenario once, very briefly (CI); ab, wrk and c10k against a
                           few models only
-  --models a,b            models or groups (core, threaded, prefork, selector, node, python)
+  --models a,b            models or groups (core, threaded, prefork, selector, node, python, nginx)
   --scenarios x,y         echo, connect, http, http-ab, http-wrk, cpu, c10k
   --rounds N              rounds per scenario (overrides the preset)
   --duration S            seconds per run (overrides the preset)

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { nginxModel } from "./nginx.js";
 import { appFile, cpuHandlerPath, refTools } from "./paths.js";
 import type { ServerCommand } from "./server-process.js";
 
@@ -16,7 +17,7 @@ import type { ServerCommand } from "./server-process.js";
 export type Workload = "echo" | "http" | "cpu";
 
 /** Where a model comes from. */
-export type ModelGroup = "core" | "threaded" | "prefork" | "selector" | "node" | "python" | "external";
+export type ModelGroup = "core" | "threaded" | "prefork" | "selector" | "node" | "python" | "nginx" | "external";
 
 /** Whether a model can be started here, and why not. */
 export type Availability = { ok: true } | { ok: false; note: string };
@@ -186,6 +187,7 @@ export function builtinModels(): ModelDefinition[] {
         args: [appFile("baselines/node-http-hello.mjs"), "--host", "127.0.0.1", "--port", "0"],
       }),
     },
+    nginxModel(),
     cliModel(
       "core-iterative",
       "core",

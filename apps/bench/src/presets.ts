@@ -33,7 +33,7 @@ export const presets: Record<Preset["name"], Preset> = {
     idle: 10_000,
     only: {
       "http-ab": ["node-net", "node-http", "core-async", "selector-epoll"],
-      "http-wrk": ["node-net", "node-http", "core-async", "selector-epoll", "selector-io_uring"],
+      "http-wrk": ["node-net", "node-http", "nginx", "core-async", "selector-epoll", "selector-io_uring"],
       c10k: [
         "node-net",
         "core-async",

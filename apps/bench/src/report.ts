@@ -3,7 +3,7 @@
  * the files of an output directory.
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchResults, SummaryRecord } from "./results.js";
 import { toJson } from "./results.js";
@@ -330,6 +330,21 @@ export function docPage(results: BenchResults, chartPrefix: string, chartFiles: 
   return `# Benchmarks\n\nEvery echo server model under the same load, side by side with Node's own servers, the article's Python servers and the machine's floor (\`ref-echo-server\`). Produced by \`apps/bench\` (\`node tooling/scripts/pnpm.mjs bench\`); see [apps/bench/README.md](../apps/bench/README.md) for the flags and the results.json schema.\n\n${methodText}\n\n${referenceFigures}\n\n## Latest run\n\n${markdownReport(results, chartPrefix, chartFiles)}`;
 }
 
+/**
+ * The line after which a docs page is written by hand (the UDP table, say): everything from it
+ * on is kept when {@link writeDocPage} regenerates the page.
+ */
+export const keptSectionsMarker =
+  "<!-- Sections from here on are not written by echo-bench: regenerating the page keeps them. -->";
+
+/** The hand-written tail of an existing docs page, from {@link keptSectionsMarker} on ("" if none). */
+function keptSections(file: string): string {
+  if (!existsSync(file)) return "";
+  const text = readFileSync(file, "utf8");
+  const at = text.indexOf(keptSectionsMarker);
+  return at < 0 ? "" : `\n${text.slice(at)}`;
+}
+
 /** Writes the docs page to `file` with its charts and results.json in a folder beside it named after it, every path made portable. */
 export function writeDocPage(run: BenchResults, file: string): string[] {
   const results = portableResults(run);
@@ -344,7 +359,7 @@ export function writeDocPage(run: BenchResults, file: string): string[] {
   }
   writeFileSync(join(dir, "results.json"), toJson(results));
   written.push(join(dir, "results.json"));
-  writeFileSync(file, docPage(results, prefix, svgs.keys()));
+  writeFileSync(file, `${docPage(results, prefix, svgs.keys())}${keptSections(file)}`);
   written.push(file);
   return written;
 }

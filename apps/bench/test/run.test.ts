@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareResults, formatComparison, readResults } from "../src/compare.js";
 import { builtinModels, externalModel, python3 } from "../src/models.js";
 import { appFile } from "../src/paths.js";
 import { presets } from "../src/presets.js";
-import { markdownReport, writeDocPage, writeOutputs } from "../src/report.js";
+import { keptSectionsMarker, markdownReport, writeDocPage, writeOutputs } from "../src/report.js";
 import { SCHEMA, toJson, validateResults, type BenchResults } from "../src/results.js";
 import { runBench, type Progress } from "../src/runner.js";
 import { builtinScenarios } from "../src/scenarios.js";
@@ -136,6 +136,20 @@ describe("the report", () => {
     expect(page).toContain("## Method");
     expect(page).toContain("](benchmarks/cpu-echo.svg)");
     expect(existsSync(join(tmp.dir, "docs", "benchmarks", "cpu-echo.svg"))).toBe(true);
+  });
+
+  it("keeps the hand-written sections after the marker when it rewrites the page", () => {
+    const file = join(tmp.dir, "docs", "kept.md");
+    mkdirSync(join(tmp.dir, "docs"), { recursive: true });
+    writeFileSync(
+      file,
+      `# old page\n\n## Latest run\n\nold figures\n\n${keptSectionsMarker}\n\n## UDP echo\n\n| a | b |\n`,
+    );
+    writeDocPage(results, file);
+    const page = readFileSync(file, "utf8");
+    expect(page).not.toContain("old figures");
+    expect(page).toContain("## Method");
+    expect(page.endsWith(`${keptSectionsMarker}\n\n## UDP echo\n\n| a | b |\n`)).toBe(true);
   });
 });
 
